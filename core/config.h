@@ -1,0 +1,87 @@
+/*
+ * core/config.h - settings from a config file and JANSEVA_* environment.
+ *
+ * Every setting has a lower-case name (`app_secret`) and an environment
+ * variable (`JANSEVA_APP_SECRET`). Precedence: built-in default < config
+ * file < environment. The config file holds `name = value` lines (the
+ * JANSEVA_NAME=value form is accepted too, so a systemd EnvironmentFile
+ * works as a config file); `#` starts a comment; values may be quoted.
+ * The full list with defaults is in docs/configuration.md and printed by
+ * `janseva config`.
+ *
+ * Secrets (app_secret, verify_token, access_token, redis_password) are never
+ * printed; their memory is wiped by core_cfg_cleanup().
+ */
+#ifndef JANSEVA_CORE_CONFIG_H
+#define JANSEVA_CORE_CONFIG_H
+
+#include "core/err.h"
+#include "core/log.h"
+
+#include <stddef.h>
+
+#define CORE_CFG_MAX_WARNINGS 16
+
+/* The effective configuration. Strings are owned; NULL or "" = unset. */
+struct core_cfg {
+    char *mode;           /* "live" or "sandbox" (derived when unset) */
+    char *app_secret;     /* Meta App Secret: signs webhook POSTs */
+    char *verify_token;   /* webhook verification handshake token */
+    char *access_token;   /* Graph API bearer token (System User) */
+    char **phone_numbers; /* phone_number_id list (owned array) */
+    size_t n_phone_numbers;
+    char *graph_url;      /* base URL including the version */
+    char *redis;          /* "unix:/path" or "host:port" */
+    char *redis_user;     /* ACL user, or unset for default */
+    char *redis_password; /* ACL password */
+    int redis_timeout_ms; /* connect and command timeout */
+    char *http_bind;      /* listen address */
+    int http_port;        /* listen port */
+    int http_threads;     /* libmicrohttpd thread pool size */
+    char *keys_dir;       /* key directory (crypto) */
+    enum core_log_level log_level;
+    long webhook_max_bytes;   /* largest webhook body accepted */
+    long ingress_max_backlog; /* stream length beyond which ingress answers 503 */
+    int router_threads;       /* router worker threads per process */
+    int router_batch;         /* entries read per XREADGROUP */
+    int router_claim_idle_ms; /* reclaim entries pending this long */
+    int router_max_deliveries; /* after this many attempts -> dead letter */
+    char *roles;              /* serve roles: "all" or a comma list */
+
+    /* bookkeeping, not settings */
+    char *config_file;                          /* file read, or NULL */
+    char *warnings[CORE_CFG_MAX_WARNINGS];      /* non-fatal notes to log */
+    size_t n_warnings;
+    unsigned char source[64];                   /* per spec: 0 default 1 file 2 env */
+};
+
+/*
+ * Load defaults, then `file` (may be NULL: then $JANSEVA_CONFIG, if set),
+ * then the environment. On error returns -1 with err->code CORE_EX_CONFIG and
+ * a message naming the setting (never its value if secret). `cfg` must be
+ * released with core_cfg_cleanup() in every case.
+ */
+int core_cfg_load(struct core_cfg *cfg, const char *file, struct core_err *err);
+
+/* Free every string, wiping secrets first. Safe on a zeroed struct. */
+void core_cfg_cleanup(struct core_cfg *cfg);
+
+/* True if the named string setting is set and non-empty. */
+int core_cfg_is_set(const char *value);
+
+/*
+ * Fail with CORE_EX_CONFIG unless `value` is set: the message names the
+ * environment variable `env` and says `why` it is needed.
+ */
+int core_cfg_require(const char *value, const char *env, const char *why, struct core_err *err);
+
+/*
+ * Print every setting as `name = value  # source` to `out`; secrets show
+ * only "(set)" or "(unset)".
+ */
+void core_cfg_print(const struct core_cfg *cfg, FILE *out);
+
+/* True if `role` is enabled by cfg->roles ("all" enables every role). */
+int core_cfg_has_role(const struct core_cfg *cfg, const char *role);
+
+#endif

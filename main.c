@@ -1,0 +1,308 @@
+/*
+ * main.c - the janseva command: parse the command line, wire the modules,
+ * run a subcommand. Subcommand logic lives in the modules; `serve` is the
+ * wiring of the long-running roles.
+ */
+#include "core/cli.h"
+#include "core/config.h"
+#include "core/httpd.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/redis.h"
+#include "core/version.h"
+#include "gateway/cli.h"
+#include "gateway/ingress.h"
+#include "gateway/ops.h"
+#include "gateway/router.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+/* ======================= serve ======================= */
+
+static const char serve_help[] =
+    "Usage: janseva serve [--config FILE] [--roles LIST]\n"
+    "\n"
+    "Run the service in the foreground until SIGTERM or SIGINT; logs go to\n"
+    "stderr, one JSON object per line.\n"
+    "\n"
+    "Roles (default all; JANSEVA_ROLES):\n"
+    "  http    webhook endpoint (GET/POST /webhook), /healthz, /readyz, /metrics\n"
+    "  router  consume the ingress stream and route every webhook event\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE  read settings from FILE (also $JANSEVA_CONFIG)\n"
+    "  -r, --roles LIST   comma-separated roles to run in this process\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Settings are listed by 'janseva config' and in docs/configuration.md.\n"
+    "Exit status: 0 clean stop; 78 invalid or missing settings; 69 the HTTP\n"
+    "port cannot be bound.\n";
+
+static int parse_common(int argc, char **argv, const char *cmd, const char *help,
+                        const char **config, const char **roles)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"roles", required_argument, NULL, 'r'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, roles != NULL ? "c:r:h" : "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            *config = optarg;
+            break;
+        case 'r':
+            if (roles == NULL)
+                return core_cli_usage_error(cmd, "unknown option --roles");
+            *roles = optarg;
+            break;
+        case 'h':
+            fputs(help, stdout);
+            return -1;
+        default:
+            return core_cli_usage_error(cmd, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return core_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static int check_roles(const char *roles, struct core_err *err)
+{
+    static const char *const known[] = {"all", "http", "router"};
+    const char *p = roles;
+
+    while (*p != '\0') {
+        const char *start;
+        size_t n;
+        size_t i;
+        int ok = 0;
+
+        while (*p == ',' || *p == ' ')
+            p++;
+        start = p;
+        while (*p != '\0' && *p != ',' && *p != ' ')
+            p++;
+        n = (size_t)(p - start);
+        if (n == 0)
+            continue;
+        for (i = 0; i < sizeof known / sizeof known[0]; i++) {
+            if (strlen(known[i]) == n && strncmp(known[i], start, n) == 0)
+                ok = 1;
+        }
+        if (!ok)
+            return core_err_set(err, CORE_EX_CONFIG,
+                                "config: JANSEVA_ROLES has an unknown role '%.*s' (known: all, "
+                                "http, router)",
+                                (int)n, start);
+    }
+    return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    const char *config = NULL;
+    const char *roles = NULL;
+    struct core_cfg cfg;
+    struct core_err err;
+    struct core_redis_pool *pool = NULL;
+    struct core_httpd *httpd = NULL;
+    struct gw_ingress *ingress = NULL;
+    struct gw_router *router = NULL;
+    struct core_redis *probe;
+    struct rlimit nocore = {0, 0};
+    sigset_t stop_set;
+    int sig = 0;
+    int rc;
+    int want_http;
+    int want_router;
+
+    rc = parse_common(argc, argv, "serve", serve_help, &config, &roles);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    core_err_clear(&err);
+    if (core_cli_load_config(&cfg, config, &err) != 0)
+        goto fail;
+    if (roles != NULL) {
+        free(cfg.roles);
+        cfg.roles = strdup(roles);
+    }
+    if (check_roles(cfg.roles, &err) != 0)
+        goto fail;
+    want_http = core_cfg_has_role(&cfg, "http");
+    want_router = core_cfg_has_role(&cfg, "router");
+
+    /* No core dumps: they would hold keys and personal data. */
+    setrlimit(RLIMIT_CORE, &nocore);
+    /* Signals are taken by sigwait() below; worker threads inherit the mask. */
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    {
+        struct core_redis_opts o = {cfg.redis, cfg.redis_user, cfg.redis_password,
+                                    cfg.redis_timeout_ms};
+
+        pool = core_redis_pool_new(&o, (size_t)cfg.http_threads + 2);
+        probe = core_redis_new(&o);
+        if (core_redis_ping(probe, &err) != 0) {
+            if (err.code == CORE_EX_CONFIG) {
+                core_redis_free(probe);
+                goto fail;
+            }
+            core_log_warn("serve", NULL,
+                          "%s; starting anyway: webhooks get 503 until Redis is back", err.msg);
+        }
+        core_redis_free(probe);
+    }
+    core_log_kv(CORE_LOG_INFO, "serve", NULL, "janseva starting",
+                json_pack("{s:s,s:s,s:s,s:s}", "version", JANSEVA_VERSION, "mode", cfg.mode,
+                          "roles", cfg.roles, "redis", cfg.redis));
+    if (strcmp(cfg.mode, "sandbox") == 0)
+        core_log_info("serve", NULL,
+                      "sandbox mode: no WhatsApp access token configured; nothing is sent to "
+                      "Meta");
+
+    if (want_router) {
+        router = gw_router_new(&cfg);
+        if (gw_router_start(router, &err) != 0)
+            goto fail;
+    }
+    if (want_http) {
+        ingress = gw_ingress_new(&cfg, pool, &err);
+        if (ingress == NULL)
+            goto fail;
+        httpd = core_httpd_new();
+        gw_ingress_register(ingress, httpd);
+        gw_ops_register(httpd, pool);
+        gw_router_metrics_init();
+        core_metrics_add_collector(gw_router_collect, pool);
+        if (core_httpd_start(httpd, cfg.http_bind, cfg.http_port, cfg.http_threads, &err) != 0)
+            goto fail;
+        core_log_kv(CORE_LOG_INFO, "serve", NULL, "listening",
+                    json_pack("{s:s,s:i}", "bind", cfg.http_bind, "port",
+                              core_httpd_port(httpd)));
+    }
+    core_log_info("serve", NULL, "ready");
+    sigwait(&stop_set, &sig);
+    core_log_info("serve", NULL, "stopping on signal %d", sig);
+    rc = 0;
+    goto out;
+fail:
+    rc = core_cli_fail(&err);
+out:
+    core_metrics_clear_collectors();
+    core_httpd_free(httpd);
+    gw_ingress_free(ingress);
+    gw_router_free(router);
+    core_redis_pool_free(pool);
+    core_cfg_cleanup(&cfg);
+    if (rc == 0)
+        core_log_info("serve", NULL, "stopped");
+    return rc;
+}
+
+/* ======================= config ======================= */
+
+static const char config_help[] =
+    "Usage: janseva config [--config FILE]\n"
+    "\n"
+    "Load the settings as 'serve' would (defaults, then FILE, then JANSEVA_*\n"
+    "environment variables), check them, and print every setting with where\n"
+    "its value came from. Secrets are shown only as (set) or (unset).\n"
+    "Exit status: 0 valid; 78 invalid (one line on stderr names the setting).\n";
+
+static int cmd_config(int argc, char **argv)
+{
+    const char *config = NULL;
+    struct core_cfg cfg;
+    struct core_err err;
+    int rc = parse_common(argc, argv, "config", config_help, &config, NULL);
+
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    core_err_clear(&err);
+    if (core_cli_load_config(&cfg, config, &err) != 0) {
+        core_cfg_cleanup(&cfg);
+        return core_cli_fail(&err);
+    }
+    core_cfg_print(&cfg, stdout);
+    core_cfg_cleanup(&cfg);
+    return 0;
+}
+
+/* ======================= dispatch ======================= */
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("janseva %s\n", JANSEVA_VERSION);
+    return 0;
+}
+
+static const struct command commands[] = {
+    {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
+    {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
+    {"config", cmd_config, "check the settings and print them (secrets masked)"},
+    {"version", cmd_version, "print the version"},
+};
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "Usage: janseva COMMAND [OPTIONS]\n\n"
+                 "janseva runs a police WhatsApp number for Mission Jan Seva: moderated\n"
+                 "village groups, officer alerts and protected tips (see README.md).\n\n"
+                 "Commands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-15s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nRun 'janseva COMMAND --help' for a command's options.\n"
+                 "Exit status follows sysexits(3): 64 usage, 65 bad data, 69 service\n"
+                 "unavailable, 78 configuration.\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (sodium_init() < 0) {
+        fprintf(stderr, "janseva: libsodium failed to initialise\n");
+        return CORE_EX_SOFTWARE;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return CORE_EX_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(0, NULL);
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "janseva: unknown command '%s' (see 'janseva --help')\n", argv[1]);
+    return CORE_EX_USAGE;
+}
