@@ -104,6 +104,7 @@ $(BIN): $(BUILD)/main.o $(LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(BUILD)/main.o $(LIB) $(LIBS_ALL)
 
 # tools/NAME/*.c -> build/FLAVOR/NAME
+.SECONDARY:
 .SECONDEXPANSION:
 $(TOOL_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$$*/*.c)) $(LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_ALL)

@@ -548,6 +548,9 @@ long long th_redis_int(struct th_redis *r, const char *fmt, ...)
 
 /* ---- janseva ---- */
 
+static int http_request(const char *method, const char *url, const char *const headers[],
+                        const void *body, size_t len, struct th_http_resp *resp, int quiet);
+
 static int healthy(void *ud)
 {
     struct th_janseva *j = ud;
@@ -558,7 +561,7 @@ static int healthy(void *ud)
     if (!th_alive(&j->proc))
         return 1; /* stop waiting: it died */
     snprintf(url, sizeof url, "%s/healthz", j->url);
-    if (th_http("GET", url, NULL, NULL, 0, &resp) != 0)
+    if (http_request("GET", url, NULL, NULL, 0, &resp, 1) != 0)
         return 0;
     ok = resp.status == 200;
     th_http_resp_free(&resp);
@@ -618,8 +621,8 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return size * n;
 }
 
-int th_http(const char *method, const char *url, const char *const headers[], const void *body,
-            size_t len, struct th_http_resp *resp)
+static int http_request(const char *method, const char *url, const char *const headers[],
+                        const void *body, size_t len, struct th_http_resp *resp, int quiet)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -647,14 +650,26 @@ int th_http(const char *method, const char *url, const char *const headers[], co
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     curl_slist_free_all(h);
-    curl_easy_cleanup(c);
     resp->body = b.data;
     resp->len = b.len;
     if (rc != CURLE_OK) {
+        if (!quiet)
+            fprintf(stderr, "harness: %s %s: %s\n", method, url, curl_easy_strerror(rc));
         resp->status = 0;
+        free(resp->body); /* nothing to hand back on failure */
+        resp->body = NULL;
+        resp->len = 0;
+        curl_easy_cleanup(c);
         return -1;
     }
+    curl_easy_cleanup(c);
     return 0;
+}
+
+int th_http(const char *method, const char *url, const char *const headers[], const void *body,
+            size_t len, struct th_http_resp *resp)
+{
+    return http_request(method, url, headers, body, len, resp, 0);
 }
 
 void th_http_resp_free(struct th_http_resp *resp)
