@@ -599,7 +599,8 @@ json_t *gw_event_to_json(const struct gw_event *ev)
         json_object_set_new(o, "context_id", str_or_null(ev->context_id));
         json_object_set_new(o, "forwarded", json_boolean(ev->forwarded));
         json_object_set_new(o, "frequently_forwarded", json_boolean(ev->frequently_forwarded));
-        json_object_set_new(o, "latitude", ev->has_location ? json_real(ev->latitude) : json_null());
+        json_object_set_new(o, "latitude",
+                            ev->has_location ? json_real(ev->latitude) : json_null());
         json_object_set_new(o, "longitude",
                             ev->has_location ? json_real(ev->longitude) : json_null());
         json_object_set_new(o, "media_id", str_or_null(ev->media_id));

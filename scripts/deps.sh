@@ -6,7 +6,7 @@ set -euo pipefail
 
 declare -A pkgs=(
   # compiler, pkg-config and the libraries named in docs/architecture.md
-  [build]="gcc make pkg-config libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
+  [build]="gcc make pkg-config openssl curl libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev
            libhiredis-dev libsodium-dev libutf8proc-dev libgfshare-dev redis-server redis-tools"
   # cmocka for tests; clang + its runtime for libFuzzer, LSan and UBSan
   [test]="libcmocka-dev clang libclang-rt-14-dev"

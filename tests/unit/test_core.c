@@ -248,6 +248,41 @@ static void test_config_roles(void **state)
     clean_env();
 }
 
+/* Every setting `janseva config` knows is documented in docs/configuration.md. */
+static void test_every_setting_is_documented(void **state)
+{
+    struct core_cfg cfg;
+    struct core_err err;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    char *doc = th_read_file("docs/configuration.md", NULL);
+    char *line;
+    char *save = NULL;
+    int n = 0;
+
+    (void)state;
+    assert_non_null(doc);
+    clean_env();
+    assert_int_equal(core_cfg_load(&cfg, NULL, &err), 0);
+    core_cfg_print(&cfg, f);
+    fclose(f);
+    for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+        char name[64];
+        char needle[80];
+
+        assert_int_equal(sscanf(line, "%63s", name), 1);
+        snprintf(needle, sizeof needle, "| `%s` |", name);
+        if (strstr(doc, needle) == NULL)
+            fail_msg("setting %s is missing from docs/configuration.md", name);
+        n++;
+    }
+    assert_true(n >= 20);
+    free(text);
+    free(doc);
+    core_cfg_cleanup(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_config_errors_name_the_setting),
         cmocka_unit_test(test_config_print_masks_secrets),
         cmocka_unit_test(test_config_roles),
+        cmocka_unit_test(test_every_setting_is_documented),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
