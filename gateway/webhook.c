@@ -102,14 +102,19 @@ static void collect_errors(struct gw_event *ev, json_t *arr)
         if (ev->n_errors >= GW_MAX_ERROR_CODES)
             break;
         if (json_is_integer(code))
-            ev->error_codes[ev->n_errors++] = (int)json_integer_value(code);
-        else if (json_is_string(code) && core_parse_i64(json_string_value(code), &n) == 0 &&
-                 n >= 0 && n <= 10000000)
+            n = json_integer_value(code);
+        else if (!json_is_string(code) || core_parse_i64(json_string_value(code), &n) != 0)
+            continue;
+        /* the same range for both forms: a huge integer must not wrap into an int */
+        if (n >= 0 && n <= 10000000)
             ev->error_codes[ev->n_errors++] = (int)n;
     }
 }
 
 /* ---- identity validation ---- */
+
+/* Longest accepted BSUID: "CC." and up to about 128 alphanumerics; be generous. */
+#define MAX_BSUID_LEN 160
 
 bool gw_is_wa_id(const char *s)
 {
@@ -138,6 +143,8 @@ bool gw_is_bsuid(const char *s)
         s[2] != '.')
         return false;
     for (n = 3; s[n] != '\0'; n++) {
+        if (n >= MAX_BSUID_LEN) /* n characters already: one more is too many */
+            return false;
         if (is_alnum(s[n])) {
             part = true;
         } else if (s[n] == '.' && part) {
@@ -145,8 +152,6 @@ bool gw_is_bsuid(const char *s)
         } else {
             return false;
         }
-        if (n > 160)
-            return false;
     }
     return part;
 }
@@ -195,7 +200,13 @@ static const char *valid_id(struct gw_event *ev, const char *id, const char *wha
     return id;
 }
 
-/* The contacts[] element describing this sender, if any. */
+/*
+ * The contacts[] element describing this sender, if any: the one whose wa_id
+ * or user_id is an id the message itself carries. Failing that, a lone
+ * contact that carries no id at all (a bare profile) may give the name. A
+ * contact with other ids is somebody else: never take a name or an identity
+ * from it, and never make up a sender the message does not name.
+ */
 static json_t *find_contact(json_t *contacts, const char *from, const char *user_id)
 {
     size_t i;
@@ -212,7 +223,12 @@ static json_t *find_contact(json_t *contacts, const char *from, const char *user
             (user_id != NULL && u != NULL && strcmp(u, user_id) == 0))
             return c;
     }
-    return json_array_size(contacts) == 1 ? json_array_get(contacts, 0) : NULL;
+    if (json_array_size(contacts) != 1)
+        return NULL;
+    c = json_array_get(contacts, 0);
+    if (json_object_get(c, "wa_id") != NULL || json_object_get(c, "user_id") != NULL)
+        return NULL;
+    return c;
 }
 
 static void parse_sender(struct gw_event *ev, json_t *m, json_t *contacts)
@@ -308,7 +324,9 @@ static void parse_system(struct gw_event *ev, json_t *sys)
         set_problem(ev, "system message carries a malformed new user id");
     else
         ev->new_user_id = u;
-    if (p != NULL && gw_is_bsuid(p))
+    if (p != NULL && !gw_is_bsuid(p))
+        set_problem(ev, "system message carries a malformed previous user id");
+    else
         ev->previous_user_id = p;
 }
 
@@ -464,7 +482,7 @@ static void parse_change(struct gw_webhook *h, json_t *ch, size_t entry, size_t 
     if (value == NULL) {
         struct gw_event *ev = new_event(h, GW_EVENT_ERROR, entry, change, 0, NULL);
 
-        set_problem(ev, "change has no value object");
+        ev->problem = "change has no value object"; /* the real reason, not "no metadata" */
         return;
     }
     arr = get_arr(value, "messages");
@@ -512,7 +530,7 @@ int gw_webhook_parse(struct gw_webhook *hook, const char *body, size_t len, stru
         if (changes == NULL) {
             struct gw_event *ev = new_event(hook, GW_EVENT_ERROR, i, 0, 0, NULL);
 
-            set_problem(ev, "entry has no changes array");
+            ev->problem = "entry has no changes array"; /* the real reason, not "no metadata" */
             continue;
         }
         json_array_foreach(changes, k, ch) parse_change(hook, ch, i, k);
