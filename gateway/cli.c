@@ -101,7 +101,8 @@ int gw_cli_parse_webhook(int argc, char **argv)
         }
         {
             json_t *o = gw_event_to_json(ev);
-            char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            char *line =
+                json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
 
             if (line != NULL) {
                 puts(line);

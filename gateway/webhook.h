@@ -3,7 +3,8 @@
  *
  * One POST may carry several entries, each with several changes, each with
  * several messages, statuses and errors: every one becomes a `struct
- * gw_event`, in document order. Changes whose `field` is not "messages"
+ * gw_event`. Entries and changes keep their order; within one change the
+ * messages come first, then the statuses, then the errors. Changes whose `field` is not "messages"
  * (template status, quality updates, group updates, ...) are counted in
  * `ignored` and otherwise skipped.
  *
