@@ -402,6 +402,13 @@ static void parse_message(struct gw_webhook *h, json_t *value, json_t *m, size_t
         ev->text = get_str(get_obj(m, "order"), "text");
     } else if (strcmp(type, "system") == 0) {
         parse_system(ev, get_obj(m, "system"));
+    } else if (strcmp(type, "unsupported") == 0) {
+        ev->unsupported_type = get_str(get_obj(m, "unsupported"), "type");
+    } else if (ev->problem == NULL) {
+        /* A type this parser does not know is handled like Meta's own
+         * "unsupported": the sender is asked to resend as text or photo. */
+        ev->unsupported_type = type;
+        ev->type = "unsupported";
     }
 }
 
@@ -630,6 +637,7 @@ json_t *gw_event_to_json(const struct gw_event *ev)
         put_opt(o, "location_name", ev->location_name);
         put_opt(o, "location_address", ev->location_address);
         put_opt(o, "reaction_to", ev->reaction_to);
+        put_opt(o, "unsupported_type", ev->unsupported_type);
         put_opt(o, "system_type", ev->system_type);
         put_opt(o, "new_wa_id", ev->new_wa_id);
         put_opt(o, "new_user_id", ev->new_user_id);

@@ -69,7 +69,7 @@ struct gw_event {
     const char *user_id;  /* business-scoped user id (BSUID), or NULL */
     const char *name;     /* profile name, or NULL */
     const char *username; /* profile username, or NULL */
-    const char *type;     /* "text", "image", ... */
+    const char *type;     /* "text", "image", ...; unknown types become "unsupported" */
     bool voice;           /* audio sent as a voice note */
     const char *text;     /* body, caption, button text, reply title, ... */
     const char *reply_id; /* interactive reply id or button payload */
@@ -87,6 +87,7 @@ struct gw_event {
     const char *group_id;
     size_t n_contacts;            /* shared vCards (type "contacts") */
     const char *reaction_to;      /* reaction: wamid reacted to */
+    const char *unsupported_type; /* type Meta or janseva does not support, e.g. "poll" */
     const char *system_type;      /* user_changed_number, user_changed_user_id, ... */
     const char *new_wa_id;        /* system: the member's new number */
     const char *new_user_id;      /* system: the member's new BSUID */
