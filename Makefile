@@ -53,8 +53,8 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libjanseva.a
 BIN := $(BUILD)/janseva
 
-TOOL_DIRS := $(sort $(dir $(wildcard tools/*/main.c)))
-TOOL_BINS := $(foreach d,$(TOOL_DIRS),$(BUILD)/$(notdir $(patsubst %/,%,$(d))))
+TOOL_NAMES := $(sort $(notdir $(patsubst %/main.c,%,$(wildcard tools/*/main.c))))
+TOOL_BINS := $(TOOL_NAMES:%=$(BUILD)/%)
 
 HARNESS_SRC := $(wildcard tests/harness/*.c)
 HARNESS_OBJ := $(HARNESS_SRC:%.c=$(BUILD)/%.o)
@@ -105,9 +105,11 @@ $(BIN): $(BUILD)/main.o $(LIB)
 
 # tools/NAME/*.c -> build/FLAVOR/NAME
 .SECONDARY:
-.SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$$*/*.c)) $(LIB)
-	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_ALL)
+define TOOL_RULE
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIB)
+	$$(call say,LD,$$@)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(LIB) $$(LIBS_ALL)
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $< $(HARNESS_OBJ) $(LIB) $(LIBS_ALL) $(TEST_LIBS)

@@ -14,6 +14,7 @@
 #include "gateway/ingress.h"
 #include "gateway/ops.h"
 #include "gateway/router.h"
+#include "groups/cli.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -261,6 +262,7 @@ static int cmd_version(int argc, char **argv)
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
+    {"import", grp_cli_import, "import a level of the police hierarchy from CSV"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},
     {"version", cmd_version, "print the version"},
 };
