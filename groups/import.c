@@ -272,8 +272,10 @@ static int read_rows(struct ctx *c, struct core_csv *csv)
                 r->v[k] = core_strdup("");
         }
         if (csv->n_fields != c->n_header) {
-            problem(c, r->line, (int)(csv->n_fields < c->n_header ? csv->n_fields + 1 : c->n_header + 1),
-                    "expected %zu fields, found %zu", c->n_header, csv->n_fields);
+            size_t at = csv->n_fields < c->n_header ? csv->n_fields + 1 : c->n_header + 1;
+
+            problem(c, r->line, (int)at, "expected %zu fields, found %zu", c->n_header,
+                    csv->n_fields);
             continue;
         }
         check_row(c, r);

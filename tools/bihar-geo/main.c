@@ -571,7 +571,8 @@ int main(int argc, char **argv)
     fclose(o);
 
     /* localities first (they decide which districts need an unmapped unit) */
-    o = open_out(out, "locality.csv", "code,parent,name_en,name_hi,type,pincode,population,lat,lon\n");
+    o = open_out(out, "locality.csv",
+                 "code,parent,name_en,name_hi,type,pincode,population,lat,lon\n");
     if (table_open(&t, data, "census2011_bihar_villages.csv") != 0)
         return 66;
     c1 = col(&t, "village_code_2011");
