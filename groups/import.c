@@ -37,6 +37,7 @@ static const char *const locality_types[] = {"village", "ward", "habitation", "p
 /* One validated row; strings are owned ("" when absent). */
 struct row {
     long line;
+    int shape_ok; /* right number of fields: values can be checked */
     char *v[C_COUNT];
 };
 
@@ -263,6 +264,7 @@ static int read_rows(struct ctx *c, struct core_csv *csv)
         }
         r = &c->rows[c->n_rows++];
         r->line = csv->line;
+        r->shape_ok = csv->n_fields == c->n_header;
         for (k = 0; k < C_COUNT; k++) {
             int col = c->col_of[k];
 
@@ -360,6 +362,8 @@ static int check_links(struct ctx *c, struct core_redis *r, const struct existin
     for (i = 0; i < c->n_rows; i++) {
         const char *k = ex_field(&ex[i], 0);
 
+        if (!c->rows[i].shape_ok)
+            continue;
         if (k != NULL && strcmp(k, grp_kind_name(c->o->kind)) != 0)
             problem(c, c->rows[i].line, c->col_of[C_CODE], "code '%s' is already a %s",
                     c->rows[i].v[C_CODE], k);
@@ -380,7 +384,10 @@ static int check_links(struct ctx *c, struct core_redis *r, const struct existin
 
             if (core_redis_get_reply(r, &rep, err) != 0)
                 return -1;
-            if (rep->type != REDIS_REPLY_STRING)
+            if (!c->rows[k].shape_ok || !grp_code_ok(c->rows[k].v[C_PARENT],
+                                                      strlen(c->rows[k].v[C_PARENT])))
+                ; /* already reported */
+            else if (rep->type != REDIS_REPLY_STRING)
                 problem(c, c->rows[k].line, c->col_of[C_PARENT],
                         "unknown parent '%s' (import the %s level first)",
                         c->rows[k].v[C_PARENT], grp_kind_name(want));
@@ -554,10 +561,17 @@ int grp_import(struct core_redis *r, const char *path, const char *data, size_t 
         check_duplicates(&c);
     }
     res->rows = (long)c.n_rows;
-    if (c.n_problems == 0) {
+    if (c.n_header > 0) {
+        /* Links are checked even when rows have problems: report them all at once. */
+        long before = c.n_problems;
+
         ex = core_calloc(c.n_rows + 1, sizeof *ex);
-        if (fetch_existing(&c, r, ex, err) != 0 || check_links(&c, r, ex, err) != 0)
-            goto out;
+        if (fetch_existing(&c, r, ex, err) != 0 || check_links(&c, r, ex, err) != 0) {
+            if (before == 0)
+                goto out; /* Redis is the only problem */
+            if (problems != NULL)
+                fprintf(problems, "%s: parents not checked: %s\n", path, err->msg);
+        }
     }
     res->problems = c.n_problems;
     if (c.n_problems > 0) {

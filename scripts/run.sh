@@ -7,6 +7,7 @@
 #  - Redis: unless JANSEVA_REDIS is set, a private redis-server on the unix
 #    socket var/redis.sock, AOF on, default user disabled, an ACL user
 #    `janseva` limited to the js:* keys.
+#    The sample hierarchy in data/sample-hierarchy/ is imported into it.
 #  - janseva serve in the foreground; Ctrl-C stops both.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,6 +71,11 @@ RCONF
   for _ in $(seq 1 100); do [[ -S "$var/redis.sock" ]] && break; sleep 0.05; done
   [[ -S "$var/redis.sock" ]] || { echo "run: redis-server did not start (see $var/redis.log)" >&2; exit 69; }
   echo "run: private Redis on unix:$var/redis.sock (AOF in $var/redis, log $var/redis.log)"
+  # The sandbox's villages: a small hand-written hierarchy (idempotent upsert).
+  for kind in state district thana beat locality; do
+    "$bin" import --config "$conf" --kind "$kind" "$root/data/sample-hierarchy/$kind.csv" \
+      | sed 's/^/run: sample hierarchy: /'
+  done
 fi
 
 port=${JANSEVA_HTTP_PORT:-$(val http_port)}
