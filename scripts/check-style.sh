@@ -18,7 +18,8 @@ for f in $files; do
   if grep -nP '\t' "$f" >/tmp/style.$$; then
     report "$f: tab characters (indent with 4 spaces)"
   fi
-  awk -v f="$f" 'length($0) > 100 { printf "style: %s:%d: line longer than 100 columns\n", f, NR; bad=1 } END { exit bad }' "$f" || bad=1
+  # count characters, not bytes (Devanagari is 3 bytes a letter)
+  perl -CSD -ne 'chomp; if (length($_) > 100) { print "style: $ARGV:$.: line longer than 100 columns\n"; $bad = 1 } END { exit($bad ? 1 : 0) }' "$f" || bad=1
   if grep -nE ' +$' "$f" >/tmp/style.$$; then
     report "$f: trailing blanks on line(s) $(cut -d: -f1 /tmp/style.$$ | head -5 | tr '\n' ' ')"
   fi

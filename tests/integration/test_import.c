@@ -87,7 +87,8 @@ static char *write_tmp(struct fixture *f, const char *name, const char *text)
 {
     char *path = NULL;
 
-    if (asprintf(&path, "%s/%s", f->dir, name) < 0 || th_write_file(path, text, strlen(text)) != 0)
+    if (asprintf(&path, "%s/%s", f->dir, name) < 0 ||
+        th_write_file(path, text, strlen(text)) != 0)
         fail_msg("cannot write %s", name);
     return path;
 }
