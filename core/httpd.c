@@ -84,6 +84,12 @@ void core_httpd_route_reject_metric(struct core_httpd *h, struct core_metric *m)
 
 static enum MHD_Result send_too_large(struct MHD_Connection *conn, struct conn_state *st);
 
+/* Bytes of an oversized body read and thrown away before cutting it off. */
+static size_t discard_limit(const struct route *r)
+{
+    return 2 * r->max_body + DEFAULT_MAX_BODY;
+}
+
 static int path_matches(const struct route *r, const char *url)
 {
     if (r->prefix)
@@ -269,9 +275,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl != NULL) {
             int64_t n;
+            const char *expect = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect");
 
-            if (core_parse_i64(cl, &n) == 0 && n > (int64_t)route->max_body)
-                return send_too_large(conn, st);
+            if (core_parse_i64(cl, &n) == 0 && n > (int64_t)route->max_body) {
+                /* Answer before the body only when the client waits for it
+                 * (100-continue) or the body is absurd; otherwise drain it so
+                 * the client reliably reads the 413 instead of a reset. */
+                if (expect != NULL || n > (int64_t)discard_limit(route))
+                    return send_too_large(conn, st);
+                st->too_big = 1;
+            }
         }
         return MHD_YES;
     }
@@ -287,7 +300,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (st->too_big) {
             st->discarded += *upload_data_size;
             /* Refuse to keep draining an endless body. */
-            if (st->discarded > 2 * st->route->max_body + DEFAULT_MAX_BODY)
+            if (st->discarded > discard_limit(st->route))
                 return MHD_NO;
         }
         *upload_data_size = 0;
