@@ -106,7 +106,9 @@ $(BIN): $(BUILD)/main.o $(LIB)
 # tools/NAME/*.c -> build/FLAVOR/NAME
 .SECONDARY:
 .SECONDEXPANSION:
-$(TOOL_BINS): $(BUILD)/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard tools/$$*/*.c)) $(LIB)
+# (no '%' inside the prerequisites: a static pattern rule would put the stem there)
+$(TOOL_BINS): $(BUILD)/%: $$(addprefix $(BUILD)/,$$(addsuffix .o,$$(basename \
+                                 $$(wildcard tools/$$*/*.c)))) $(LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_ALL)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(HARNESS_OBJ) $(LIB)
