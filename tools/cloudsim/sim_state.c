@@ -485,6 +485,7 @@ void sim_reset(struct sim *s)
     size_t i;
 
     atomic_fetch_add(&s->generation, 1);
+    atomic_store(&s->req_seq, 0); /* the same requests draw the same decisions again */
     sim_hooks_reset(s->hooks);
     sim_faults_clear(s->faults);
     sim_records_reset(s->records);
