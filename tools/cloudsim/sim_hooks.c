@@ -344,33 +344,61 @@ static size_t plan(struct sim *s, const struct sim_outbound *m, struct event *ev
     return n;
 }
 
-static json_t *plan_json(const struct sim_outbound *m, const struct event *ev, size_t n,
-                         int reordered, int queued)
+/* Append `"name":["a","b"]` of the events selected by `pick` (0 all, 1 non-dup, 2 dup). */
+static void names_json(struct core_buf *b, const char *name, const struct event *ev, size_t n,
+                       int pick)
 {
-    json_t *statuses = json_array();
-    json_t *order = json_array();
-    json_t *dups = json_array();
-    const char *logical[4] = {"sent", "delivered", "read", "failed"};
-    int present[4] = {0};
     size_t i;
-    json_t *o;
+    int first = 1;
 
+    core_buf_printf(b, "\"%s\":[", name);
     for (i = 0; i < n; i++) {
-        json_array_append_new(order, json_string(ev[i].status));
-        if (ev[i].dup)
-            json_array_append_new(dups, json_string(ev[i].status));
-        else
-            present[ev[i].st] = 1;
+        if ((pick == 1 && ev[i].dup) || (pick == 2 && !ev[i].dup))
+            continue;
+        core_buf_printf(b, "%s\"%s\"", first ? "" : ",", ev[i].status);
+        first = 0;
     }
+    core_buf_puts(b, "]");
+}
+
+/*
+ * The plan as JSON text (caller frees). Built by hand: it runs on every
+ * send and holds only fixed status names and numbers.
+ */
+static char *plan_text(const struct sim_outbound *m, const struct event *ev, size_t n,
+                       int reordered, int queued)
+{
+    static const struct event logical[4] = {{"sent", ST_SENT, 0, 0, 0},
+                                            {"delivered", ST_DELIVERED, 0, 0, 0},
+                                            {"read", ST_READ, 0, 0, 0},
+                                            {"failed", ST_FAILED, 0, 0, 0}};
+    struct event present[4];
+    size_t n_present = 0;
+    struct core_buf b;
+    size_t i;
+    size_t j;
+
     for (i = 0; i < 4; i++) {
-        if (present[i])
-            json_array_append_new(statuses, json_string(logical[i]));
+        for (j = 0; j < n; j++) {
+            if (!ev[j].dup && ev[j].st == logical[i].st) {
+                present[n_present++] = logical[i];
+                break;
+            }
+        }
     }
-    o = json_pack("{s:o,s:o,s:o,s:b,s:b}", "statuses", statuses, "order", order, "duplicates", dups,
-                  "reordered", reordered, "queued", queued);
+    core_buf_init(&b, 0);
+    core_buf_puts(&b, "{");
+    names_json(&b, "statuses", present, n_present, 0);
+    core_buf_puts(&b, ",");
+    names_json(&b, "order", ev, n, 0);
+    core_buf_puts(&b, ",");
+    names_json(&b, "duplicates", ev, n, 2);
+    core_buf_printf(&b, ",\"reordered\":%s,\"queued\":%s", reordered ? "true" : "false",
+                    queued ? "true" : "false");
     if (m->fail_code != 0)
-        json_object_set_new(o, "failed", json_integer(m->fail_code));
-    return o;
+        core_buf_printf(&b, ",\"failed\":%d", m->fail_code);
+    core_buf_puts(&b, "}");
+    return core_buf_steal(&b);
 }
 
 /* Wake the emitter if `due` is earlier than it planned to wake (lock held). */
@@ -387,9 +415,7 @@ char *sim_hooks_submit(struct sim_hooks *h, const struct sim_outbound *m)
     int reordered;
     size_t n = plan(s, m, ev, &reordered);
     int queued = 0;
-    char *url = sim_webhook_url(s);
-    json_t *pj;
-    char *text;
+    char *url = atomic_load(&s->knobs.has_url) ? sim_webhook_url(s) : NULL;
     size_t i;
 
     if (url != NULL && h->running) {
@@ -429,10 +455,7 @@ char *sim_hooks_submit(struct sim_hooks *h, const struct sim_outbound *m)
         }
     }
     free(url);
-    pj = plan_json(m, ev, n, reordered, queued);
-    text = json_dumps(pj, JSON_COMPACT);
-    json_decref(pj);
-    return text;
+    return plan_text(m, ev, n, reordered, queued);
 }
 
 /* ======================= the emitter ======================= */

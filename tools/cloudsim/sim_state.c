@@ -49,6 +49,7 @@ static void knobs_init(struct sim_knobs *k, const struct sim_cfg *c)
     pthread_mutex_lock(&k->url_lock);
     free(k->webhook_url);
     k->webhook_url = core_strdup(c->webhook_url);
+    atomic_store(&k->has_url, k->webhook_url != NULL);
     pthread_mutex_unlock(&k->url_lock);
 }
 
@@ -155,6 +156,7 @@ int sim_knobs_update(struct sim *s, const json_t *v, struct core_err *err)
         pthread_mutex_lock(&k->url_lock);
         free(k->webhook_url);
         k->webhook_url = core_strdup(json_string_value(url));
+        atomic_store(&k->has_url, k->webhook_url != NULL);
         pthread_mutex_unlock(&k->url_lock);
     }
     return 0;

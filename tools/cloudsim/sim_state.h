@@ -39,7 +39,8 @@ struct sim_knobs {
     atomic_llong dup_ppm;
     atomic_llong reorder_ppm;
     pthread_mutex_t url_lock;
-    char *webhook_url; /* under url_lock; NULL = none */
+    char *webhook_url;  /* under url_lock; NULL = none */
+    atomic_int has_url; /* webhook_url != NULL, readable without the lock */
 };
 
 /*
