@@ -810,9 +810,24 @@ static void test_mps_limit(void **state)
         assert_int_equal(send_code(f, b, &http), 130429);
         free(b);
     }
-    assert_int_equal(th_cloudsim_counter(&f->sim, "by_code.130429"), 3);
-    assert_int_equal(th_cloudsim_counter(&f->sim, "numbers." TH_SIM_PNID ".throttled"), 3);
-    assert_int_equal(th_cloudsim_counter(&f->sim, "numbers." TH_SIM_PNID ".accepted"), 21);
+    /* a smaller bucket: bursts of 3, still 10 per second */
+    assert_int_equal(post(f, "/_sim/config", "{\"mps_burst\":3}"), 200);
+    assert_int_equal(post(f, "/_sim/clock", "{\"advance_ms\":5000}"), 200);
+    for (i = 40; i < 43; i++) {
+        char *b = text_to(i);
+
+        assert_int_equal(send_code(f, b, &http), 0);
+        free(b);
+    }
+    {
+        char *b = text_to(43);
+
+        assert_int_equal(send_code(f, b, &http), 130429);
+        free(b);
+    }
+    assert_int_equal(th_cloudsim_counter(&f->sim, "by_code.130429"), 4);
+    assert_int_equal(th_cloudsim_counter(&f->sim, "numbers." TH_SIM_PNID ".throttled"), 4);
+    assert_int_equal(th_cloudsim_counter(&f->sim, "numbers." TH_SIM_PNID ".accepted"), 24);
     /* mark-as-read and rejected bodies do not take tokens */
     assert_int_equal(send_code(f, "{\"messaging_product\":\"whatsapp\",\"to\":\"x\"}", &http),
                      131009);
@@ -984,6 +999,10 @@ static void test_faults_answering(void **state)
     assert_int_equal(th_cloudsim_req(&f->sim, "DELETE", path, NULL, NULL), 200);
     assert_int_equal(th_cloudsim_req(&f->sim, "DELETE", path, NULL, NULL), 404);
     assert_int_equal(send_code(f, a, &http), 0);
+    /* a fault for another number leaves this one alone */
+    assert_true(fault(f, "{\"mode\":\"5xx\",\"phone_number_id\":\"999\"}") > 0);
+    assert_int_equal(send_code(f, a, &http), 0);
+    assert_int_equal(th_cloudsim_req(&f->sim, "DELETE", "/_sim/faults", NULL, NULL), 200);
     /* 131056 for one recipient only */
     assert_true(fault(f, "{\"mode\":\"pair_limit\",\"to\":\"+91 9800000001\"}") > 0);
     assert_int_equal(send_code(f, a, &http), 131056);
@@ -1324,6 +1343,16 @@ static void test_media_round_trip(void **state)
     assert_int_equal(http, 400);
     json_decref(info);
     assert_int_equal(th_cloudsim_counter(&f->sim, "media.uploads"), 1);
+    /* faults scoped to media hit media requests only */
+    assert_int_equal(post(f, "/_sim/faults", "{\"mode\":\"5xx\",\"scope\":\"media\"}"), 200);
+    info = media_info(f, "1000000000000001", &http);
+    assert_int_equal(http, 500);
+    json_decref(info);
+    assert_int_equal(send_code(f,
+                               "{\"messaging_product\":\"whatsapp\",\"to\":\"919800000011\","
+                               "\"text\":{\"body\":\"x\"}}",
+                               &http),
+                     0);
 }
 
 /* ======================= inspection ======================= */
@@ -1453,6 +1482,66 @@ static void test_record_cap(void **state)
     assert_int_equal(th_cloudsim_counter(&f->sim, "records.stored"), 5);
 }
 
+/* ======================= known numbers ======================= */
+
+static int setup_numbers(void **state)
+{
+    const char *args[] = {"--phone-number-id",
+                          "111222333444555:919431000000",
+                          "--phone-number-id",
+                          "666777888999000",
+                          "--window-hours",
+                          "0",
+                          NULL};
+
+    return start_with(state, args);
+}
+
+static long send_via(const struct fixture *f, const char *pnid, const char *json, char **out)
+{
+    struct th_http_resp resp;
+    const char *headers[] = {"Authorization: Bearer " TH_SIM_TOKEN, NULL};
+    char url[256];
+
+    snprintf(url, sizeof url, "%s/%s/%s/messages", f->sim.url, TH_SIM_VERSION, pnid);
+    if (th_http("POST", url, headers, json, strlen(json), &resp) != 0)
+        return 0;
+    *out = resp.body;
+    return resp.status;
+}
+
+static void test_known_numbers(void **state)
+{
+    struct fixture *f = *state;
+    const char *body = "{\"messaging_product\":\"whatsapp\",\"to\":\"919800000012\",\"text\":"
+                       "{\"body\":\"x\"}}";
+    char *out = NULL;
+    json_t *v;
+
+    /* only the listed numbers exist */
+    assert_int_equal(send_via(f, TH_SIM_PNID, body, &out), 400);
+    assert_int_equal(error_code(out), 100);
+    free(out);
+    assert_int_equal(send_via(f, "111222333444555", body, &out), 200);
+    free(out);
+    assert_int_equal(send_via(f, "666777888999000", body, &out), 200);
+    free(out);
+    /* each number has its own bucket */
+    v = th_cloudsim_json(&f->sim, "/_sim/counters");
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(v, "numbers"), "666777888999000"), "accepted")),
+        1);
+    json_decref(v);
+    /* inbound messages go to the first number, with its display number */
+    assert_int_equal(th_cloudsim_req(&f->sim, "POST", "/_sim/inbound",
+                                     "{\"from\":\"919800000012\",\"text\":\"hi\"}", &out),
+                     200);
+    assert_non_null(strstr(out, "\\\"phone_number_id\\\":\\\"111222333444555\\\""));
+    assert_non_null(strstr(out, "\\\"display_phone_number\\\":\\\"919431000000\\\""));
+    free(out);
+}
+
 /* ======================= privacy and shutdown ======================= */
 
 static void test_logs_are_private(void **state)
@@ -1521,6 +1610,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_media_round_trip, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_inspection, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_record_cap, setup_small_ring, teardown),
+        cmocka_unit_test_setup_teardown(test_known_numbers, setup_numbers, teardown),
         cmocka_unit_test_setup_teardown(test_logs_are_private, setup_default, teardown),
         cmocka_unit_test_setup_teardown(test_stop_with_held_connections, setup_default, teardown),
     };
