@@ -32,7 +32,7 @@
 /* Answer `v` (stolen) as JSON with `status`. */
 static void reply(struct core_http_resp *resp, int status, json_t *v)
 {
-    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
 
     core_http_resp_json(resp, status, text != NULL ? text : "{}");
     free(text);
