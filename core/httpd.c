@@ -10,12 +10,14 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #define MAX_ROUTES 64
 #define DEFAULT_MAX_BODY (64 * 1024)
@@ -34,11 +36,30 @@ struct route {
     struct core_metric *too_large; /* counts 413 answers, or NULL */
 };
 
+struct conn_state;
+
+/* A suspended connection waiting for its held response (resp->delay_ms). */
+struct held {
+    struct MHD_Connection *conn;
+    struct conn_state *st;
+    int64_t due_ms; /* core_mono_ms() */
+    struct held *next;
+};
+
 struct core_httpd {
     struct MHD_Daemon *daemon;
     struct route routes[MAX_ROUTES];
     size_t n_routes;
     int port;
+    /* held responses (core_httpd_enable_delays) */
+    int delays;
+    int sync_init;         /* lock and cond initialised */
+    int timer_running;
+    int stopping;          /* under lock: no more holding, resume at once */
+    pthread_t timer;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;   /* CLOCK_MONOTONIC */
+    struct held *held;     /* sorted by due_ms */
 };
 
 /* Per-request state kept by libmicrohttpd between calls. */
@@ -49,6 +70,8 @@ struct conn_state {
     int too_big;
     char id[CORE_REQ_ID_LEN];
     int64_t started_ms;
+    int holding;                     /* held_resp waits for the timer */
+    struct core_http_resp held_resp; /* owned while holding */
 };
 
 struct core_httpd *core_httpd_new(void)
@@ -240,6 +263,115 @@ static void allowed_methods(const struct core_httpd *h, const char *url, char *o
     }
 }
 
+/* ---- held responses ---- */
+
+/*
+ * Make the close that follows an MHD_NO a reset (SO_LINGER 0), so the client
+ * sees the connection torn down rather than a tidy end of stream.
+ */
+static void close_hard(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct linger lg = {1, 0};
+
+    if (ci != NULL)
+        setsockopt(ci->connect_fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+/*
+ * Queue a suspended connection for resumption at `due_ms`. Once the server
+ * is stopping, the connection is resumed at once and closed unanswered.
+ */
+static void hold_add(struct core_httpd *h, struct MHD_Connection *conn, struct conn_state *st,
+                     int64_t due_ms)
+{
+    struct held *e;
+    struct held **pp;
+
+    pthread_mutex_lock(&h->lock);
+    if (h->stopping) {
+        pthread_mutex_unlock(&h->lock);
+        st->held_resp.drop = 1;
+        MHD_resume_connection(conn);
+        return;
+    }
+    e = core_calloc(1, sizeof *e);
+    e->conn = conn;
+    e->st = st;
+    e->due_ms = due_ms;
+    for (pp = &h->held; *pp != NULL && (*pp)->due_ms <= due_ms; pp = &(*pp)->next)
+        ;
+    e->next = *pp;
+    *pp = e;
+    if (h->held == e)
+        pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Resume every connection of a detached list; `drop` closes them unanswered. */
+static void resume_list(struct held *e, int drop)
+{
+    while (e != NULL) {
+        struct held *next = e->next;
+
+        if (drop)
+            e->st->held_resp.drop = 1;
+        MHD_resume_connection(e->conn);
+        free(e);
+        e = next;
+    }
+}
+
+/* The timer thread: resume held connections when they are due. */
+static void *timer_main(void *arg)
+{
+    struct core_httpd *h = arg;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->stopping) {
+        int64_t now = core_mono_ms();
+        struct held *due = NULL;
+        struct held **tail = &due;
+
+        while (h->held != NULL && h->held->due_ms <= now) {
+            *tail = h->held;
+            h->held = h->held->next;
+            tail = &(*tail)->next;
+        }
+        *tail = NULL;
+        if (due != NULL) {
+            /* resume outside our lock: MHD takes its own locks */
+            pthread_mutex_unlock(&h->lock);
+            resume_list(due, 0);
+            pthread_mutex_lock(&h->lock);
+            continue;
+        }
+        if (h->held == NULL) {
+            pthread_cond_wait(&h->cond, &h->lock);
+        } else {
+            struct timespec ts;
+            int64_t wait_ms = h->held->due_ms - now;
+
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_sec += (time_t)(wait_ms / 1000);
+            ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+void core_httpd_enable_delays(struct core_httpd *h)
+{
+    h->delays = 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -288,6 +420,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         }
         return MHD_YES;
     }
+    if (st->holding) {
+        /* resumed by the timer (or by core_httpd_stop, which sets drop) */
+        st->holding = 0;
+        if (st->held_resp.drop) {
+            resp_cleanup(&st->held_resp);
+            close_hard(conn);
+            return MHD_NO;
+        }
+        return send_resp(conn, &st->held_resp, st->id);
+    }
     if (st->route == NULL) {
         *upload_data_size = 0; /* a response is already queued: drop the rest */
         return MHD_YES;
@@ -319,6 +461,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     resp_init(&resp);
     st->route->fn(st->route->ud, &req, &resp);
     st->route = NULL;
+    if (resp.delay_ms > 0 && h->delays) {
+        st->held_resp = resp; /* moved: freed when sent or dropped */
+        st->holding = 1;
+        MHD_suspend_connection(conn);
+        hold_add(h, conn, st, core_mono_ms() + resp.delay_ms);
+        return MHD_YES;
+    }
+    if (resp.drop) {
+        resp_cleanup(&resp);
+        close_hard(conn);
+        return MHD_NO;
+    }
     return send_resp(conn, &resp, st->id);
 }
 
@@ -333,6 +487,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (st == NULL)
         return;
+    if (st->holding)
+        resp_cleanup(&st->held_resp);
     core_buf_cleanup(&st->body);
     free(st);
     *con_cls = NULL;
@@ -351,6 +507,27 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
     core_log_warn("httpd", NULL, "libmicrohttpd: %s", msg);
+}
+
+/*
+ * Stop the timer thread and resume every held connection so that it is
+ * closed unanswered; MHD must have no suspended connection when it stops.
+ */
+static void stop_timer(struct core_httpd *h)
+{
+    struct held *all;
+
+    if (!h->timer_running)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stopping = 1;
+    all = h->held;
+    h->held = NULL;
+    pthread_cond_signal(&h->cond);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->timer, NULL);
+    h->timer_running = 0;
+    resume_list(all, 1);
 }
 
 int core_httpd_start(struct core_httpd *h, const char *bind, int port, int threads,
@@ -379,6 +556,21 @@ int core_httpd_start(struct core_httpd *h, const char *bind, int port, int threa
     }
     if (threads < 1)
         threads = 1;
+    if (h->delays) {
+        pthread_condattr_t ca;
+
+        flags |= MHD_ALLOW_SUSPEND_RESUME;
+        pthread_mutex_init(&h->lock, NULL);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&h->cond, &ca);
+        pthread_condattr_destroy(&ca);
+        h->sync_init = 1;
+        h->stopping = 0;
+        if (pthread_create(&h->timer, NULL, timer_main, h) != 0)
+            return core_err_set(err, CORE_EX_SOFTWARE, "http: cannot start the timer thread");
+        h->timer_running = 1;
+    }
     /* The logger must be the first option, or early messages bypass it. */
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
@@ -387,9 +579,11 @@ int core_httpd_start(struct core_httpd *h, const char *bind, int port, int threa
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
-    if (h->daemon == NULL)
+    if (h->daemon == NULL) {
+        stop_timer(h);
         return core_err_set(err, CORE_EX_UNAVAILABLE, "http: cannot listen on %s:%d", bind,
                             port);
+    }
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
     h->port = info != NULL ? (int)info->port : port;
     return 0;
@@ -402,6 +596,7 @@ int core_httpd_port(const struct core_httpd *h)
 
 void core_httpd_stop(struct core_httpd *h)
 {
+    stop_timer(h);
     if (h->daemon != NULL) {
         MHD_stop_daemon(h->daemon);
         h->daemon = NULL;
@@ -413,6 +608,10 @@ void core_httpd_free(struct core_httpd *h)
     if (h == NULL)
         return;
     core_httpd_stop(h);
+    if (h->sync_init) {
+        pthread_cond_destroy(&h->cond);
+        pthread_mutex_destroy(&h->lock);
+    }
     free(h);
 }
 

@@ -12,6 +12,11 @@
  *
  * Handlers run on the server's worker threads and must not block for long
  * (no Graph API calls; Redis round trips are fine).
+ *
+ * A handler may also ask for its answer to be held back (`delay_ms`) or for
+ * the connection to be closed without any answer (`drop`): a held response
+ * suspends the connection instead of a worker thread, so thousands can wait
+ * at once. Holding requires core_httpd_enable_delays() before start.
  */
 #ifndef JANSEVA_CORE_HTTPD_H
 #define JANSEVA_CORE_HTTPD_H
@@ -47,6 +52,8 @@ struct core_http_resp {
     const char *hdr_name[CORE_HTTP_MAX_HEADERS];
     char *hdr_value[CORE_HTTP_MAX_HEADERS]; /* owned copies */
     size_t n_hdr;
+    int64_t delay_ms; /* > 0: answer only after this long (needs core_httpd_enable_delays) */
+    int drop;         /* non-zero: close the connection without answering (after delay_ms) */
 };
 
 typedef void (*core_http_handler)(void *ud, const struct core_http_req *req,
@@ -66,6 +73,14 @@ void core_httpd_route(struct core_httpd *h, const char *method, const char *path
 /* Count 413 answers of the route added last in `m` (borrowed, static). */
 struct core_metric;
 void core_httpd_route_reject_metric(struct core_httpd *h, struct core_metric *m);
+
+/*
+ * Allow handlers to hold responses back (resp->delay_ms) before
+ * core_httpd_start(): the server then suspends such connections and a timer
+ * thread resumes them. Without it delay_ms is ignored. Held connections are
+ * closed unanswered by core_httpd_stop().
+ */
+void core_httpd_enable_delays(struct core_httpd *h);
 
 /* Listen on `bind`:`port` (port 0 = any free port) with `threads` workers. */
 int core_httpd_start(struct core_httpd *h, const char *bind, int port, int threads,
