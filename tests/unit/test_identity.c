@@ -511,7 +511,8 @@ static void test_router_handler(void **state)
     static const char body[] =
         "{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"1\",\"changes\":[{"
         "\"field\":\"messages\",\"value\":{\"metadata\":{\"phone_number_id\":\"1065\"},"
-        "\"contacts\":[{\"profile\":{\"name\":\"सुनीता देवी\"},\"wa_id\":\"" WA "\","
+        "\"contacts\":[{\"profile\":{\"name\":\"सुनीता देवी\"},"
+        "\"wa_id\":\"" WA "\","
         "\"user_id\":\"" UID "\"}],"
         "\"messages\":[{\"from\":\"" WA "\",\"id\":\"wamid.1\",\"timestamp\":\"100\","
         "\"type\":\"text\",\"text\":{\"body\":\"x\"}},"
