@@ -37,7 +37,7 @@
 
 #define CRY_ROTATE_KEY "js:keys:rotation"
 #define CRY_ROTATE_LOCK "js:keys:rotation:lock"
-#define CRY_ROTATE_LOCK_TTL_MS 5000
+#define CRY_ROTATE_LOCK_TTL_MS 3000
 #define CRY_ROTATE_SETTLE_MS (2 * CRY_KEYS_REFRESH_MS + 2000)
 #define CRY_ROTATE_BATCH 1000
 

@@ -38,22 +38,28 @@
 
 /* ======================= synthetic members ======================= */
 
-static const char *const hi_first[] = {"राम", "सीता", "मोहन", "गीता", "सुनीता", "रमेश",
-                                       "अनिल", "पूजा", "विकास", "कविता", "अजय", "रेखा",
-                                       "संजय", "ममता", "दीपक", "प्रिया", "राजेश", "आरती",
-                                       "मुकेश", "नेहा"};
-static const char *const hi_last[] = {"कुमार", "देवी", "यादव", "सिंह", "प्रसाद", "शर्मा",
-                                      "मिश्रा", "पासवान", "मंडल", "झा", "ठाकुर", "राय",
-                                      "पांडेय", "चौधरी", "महतो", "साह", "गुप्ता", "वर्मा",
-                                      "तिवारी", "पाठक"};
-static const char *const en_first[] = {"Ramesh", "Sunita", "Anil", "Pooja", "Vikash",
-                                       "Kavita", "Ajay", "Rekha", "Sanjay", "Mamta",
-                                       "Deepak", "Priya", "Rajesh", "Aarti", "Mukesh",
-                                       "Neha", "Suresh", "Anjali", "Manoj", "Kiran"};
-static const char *const en_last[] = {"Kumar", "Devi", "Yadav", "Singh", "Prasad",
-                                      "Sharma", "Mishra", "Paswan", "Mandal", "Jha",
-                                      "Thakur", "Rai", "Pandey", "Choudhary", "Mahto",
-                                      "Sah", "Gupta", "Verma", "Tiwari", "Pathak"};
+static const char *const hi_first[] = {
+    "राम", "सीता", "मोहन", "गीता", "सुनीता",
+    "रमेश", "अनिल", "पूजा", "विकास", "कविता",
+    "अजय", "रेखा", "संजय", "ममता", "दीपक",
+    "प्रिया", "राजेश", "आरती", "मुकेश", "नेहा"
+};
+static const char *const hi_last[] = {
+    "कुमार", "देवी", "यादव", "सिंह", "प्रसाद",
+    "शर्मा", "मिश्रा", "पासवान", "मंडल", "झा",
+    "ठाकुर", "राय", "पांडेय", "चौधरी", "महतो",
+    "साह", "गुप्ता", "वर्मा", "तिवारी", "पाठक"
+};
+static const char *const en_first[] = {
+    "Ramesh", "Sunita", "Anil", "Pooja", "Vikash", "Kavita", "Ajay", "Rekha", "Sanjay",
+    "Mamta", "Deepak", "Priya", "Rajesh", "Aarti", "Mukesh", "Neha", "Suresh", "Anjali",
+    "Manoj", "Kiran"
+};
+static const char *const en_last[] = {
+    "Kumar", "Devi", "Yadav", "Singh", "Prasad", "Sharma", "Mishra", "Paswan", "Mandal", "Jha",
+    "Thakur", "Rai", "Pandey", "Choudhary", "Mahto", "Sah", "Gupta", "Verma", "Tiwari",
+    "Pathak"
+};
 
 struct member {
     char wa[16];      /* "9198xxxxxxxx", or "" for BSUID-only users */
@@ -381,10 +387,11 @@ static void test_no_identifier_in_clear(void **state)
         char text[160];
 
         if (m[i].wa[0] != '\0' && i % 4 == 0)
-            snprintf(text, sizeof text, "मेरा नंबर +91 %s है, call me on %s", m[i].wa + 2,
-                     m[i].wa);
+            snprintf(text, sizeof text, "%s +91 %s %s, call me on %s", "मेरा नंबर",
+                     m[i].wa + 2, "है", m[i].wa);
         else
-            snprintf(text, sizeof text, "गाँव में चोरी हुई है %d", i);
+            snprintf(text, sizeof text, "%s %d", "गाँव में चोरी हुई है",
+                     i);
         add_message(&msgs, &contacts, m[i].wa, m[i].uid, m[i].name, m[i].wamid[0],
                     1763800000 + i, text);
         w.messages++;
