@@ -718,35 +718,49 @@ static int change(struct cry_identity *id, struct core_redis *r, enum field f, c
     char old_mid[CRY_MID_LEN];
     int rc = -1;
     int set = 0;
+    int attempt;
 
     mid[0] = '\0';
     memset(&x, 0, sizeof x);
     if (bidx_of(id, f, old, old_bidx, err) != 0 ||
         ids_init(id, &x, f == F_WA ? new_value : NULL, f == F_UID ? new_value : NULL, err) != 0)
         goto out;
-    if (get_index(r, old_bidx, old_mid, err) != 0 || ids_lookup(r, &x, err) != 0)
-        goto out;
-    if (old_mid[0] == '\0') {
-        /* Done already (a replay), or the old identity was never seen:
-         * the new one is an ordinary sender. */
-        rc = resolve(id, r, &x, NULL, ts, 0, req, mid, NULL, err);
-        goto out;
-    }
-    if (x.found[f][0] != '\0' && strcmp(x.found[f], old_mid) != 0) {
-        char key[KEY_LEN];
+    for (attempt = 0;; attempt++) {
+        if (attempt == MAX_ATTEMPTS) {
+            core_err_set(err, CORE_EX_TEMPFAIL, "identity: identity change contended; retry");
+            goto out;
+        }
+        if (get_index(r, old_bidx, old_mid, err) != 0 || ids_lookup(r, &x, err) != 0)
+            goto out;
+        if (old_mid[0] == '\0') {
+            /* Done already (a replay), or the old identity was never seen:
+             * the new one is an ordinary sender. */
+            rc = resolve(id, r, &x, NULL, ts, 0, req, mid, NULL, err);
+            goto out;
+        }
+        if (strcmp(x.found[f], old_mid) == 0)
+            break;
+        if (x.found[f][0] != '\0') {
+            char key[KEY_LEN];
 
-        /* The new identity already had a member (its messages arrived before
-         * the change): the established member continues. */
-        if (set_index(r, x.bidx[f], old_mid, 1, &set, err) != 0)
+            /* The new identity already had a member (its messages arrived
+             * before the change): the established member continues. */
+            if (set_index(r, x.bidx[f], old_mid, 1, &set, err) != 0)
+                goto out;
+            cry_identity_member_key(x.found[f], key, sizeof key);
+            if (core_redis_cmdf(r, NULL, err, "HSET %s mg %s", key, old_mid) != 0)
+                goto out;
+            core_metric_inc(&m_merges);
+            core_log_kv(CORE_LOG_WARN, "identity", req,
+                        "identity change joined two member records",
+                        json_pack("{s:s,s:s}", "member", old_mid, "merged", x.found[f]));
+            break;
+        }
+        if (set_index(r, x.bidx[f], old_mid, 0, &set, err) != 0)
             goto out;
-        cry_identity_member_key(x.found[f], key, sizeof key);
-        if (core_redis_cmdf(r, NULL, err, "HSET %s mg %s", key, old_mid) != 0)
-            goto out;
-        core_metric_inc(&m_merges);
-        core_log_kv(CORE_LOG_WARN, "identity", req, "identity change joined two member records",
-                    json_pack("{s:s,s:s}", "member", old_mid, "merged", x.found[f]));
-    } else if (x.found[f][0] == '\0' && set_index(r, x.bidx[f], old_mid, 0, &set, err) != 0) {
-        goto out;
+        if (set)
+            break;
+        /* another router indexed the new identity meanwhile: look again */
     }
     /* The index of the new identity names the member now; the record update
      * adopts it and unlinks the old index. */

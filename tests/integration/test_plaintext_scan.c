@@ -390,8 +390,8 @@ static void test_no_identifier_in_clear(void **state)
             snprintf(text, sizeof text, "%s +91 %s %s, call me on %s", "मेरा नंबर",
                      m[i].wa + 2, "है", m[i].wa);
         else
-            snprintf(text, sizeof text, "%s %d", "गाँव में चोरी हुई है",
-                     i);
+            snprintf(text, sizeof text, "%s %s %d", "गाँव में",
+                     "चोरी हुई है", i);
         add_message(&msgs, &contacts, m[i].wa, m[i].uid, m[i].name, m[i].wamid[0],
                     1763800000 + i, text);
         w.messages++;

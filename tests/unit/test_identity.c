@@ -503,6 +503,81 @@ static void test_racing_routers_agree(void **state)
     }
 }
 
+struct changer {
+    struct fixture *f;
+    const char *old_wa;
+    const char *new_wa;
+    int change; /* 1: the system message; 0: a message from the new number */
+    char mid[CRY_MID_LEN];
+    int rc;
+    pthread_barrier_t *go;
+};
+
+static void *change_or_write(void *arg)
+{
+    struct changer *x = arg;
+    struct core_redis *r = connect_to(x->f);
+    struct core_err err;
+
+    pthread_barrier_wait(x->go);
+    if (x->change)
+        x->rc = cry_identity_change_number(x->f->id, r, x->old_wa, x->new_wa, 200, x->mid, &err);
+    else
+        x->rc = cry_identity_resolve(x->f->id, r, x->new_wa, NULL, NULL, 201, x->mid, NULL,
+                                     &err);
+    core_redis_free(r);
+    return NULL;
+}
+
+/* Two routers: one handles user_changed_number, the other the new number's
+ * first message, at the same time. The person keeps one live member. */
+static void test_change_races_with_the_new_number(void **state)
+{
+    struct fixture *f = *state;
+    int round;
+
+    for (round = 0; round < 30; round++) {
+        struct changer x[2];
+        pthread_t t[2];
+        pthread_barrier_t go;
+        char old_wa[16], new_wa[16];
+        char m[CRY_MID_LEN], cur[CRY_MID_LEN];
+        struct cry_member_pii *p;
+        int i;
+
+        snprintf(old_wa, sizeof old_wa, "9198%08d", round);
+        snprintf(new_wa, sizeof new_wa, "9197%08d", round);
+        resolve_ok(f, old_wa, NULL, "Racer", 100, m, NULL);
+        pthread_barrier_init(&go, NULL, 2);
+        for (i = 0; i < 2; i++) {
+            x[i].f = f;
+            x[i].old_wa = old_wa;
+            x[i].new_wa = new_wa;
+            x[i].change = i == 0;
+            x[i].go = &go;
+            pthread_create(&t[i], NULL, change_or_write, &x[i]);
+        }
+        for (i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            assert_int_equal(x[i].rc, 0);
+        }
+        pthread_barrier_destroy(&go);
+        assert_string_equal(x[0].mid, m); /* the change lands on the member */
+        assert_int_equal(find(f, new_wa, NULL, cur), 1);
+        assert_string_equal(cur, m);
+        assert_int_equal(find(f, old_wa, NULL, cur), 0);
+        p = open_ok(f, m);
+        assert_string_equal(p->wa_id, new_wa);
+        assert_string_equal(p->merged_into, "");
+        cry_member_pii_free(p);
+        if (strcmp(x[1].mid, m) != 0) { /* it made a record first: merged */
+            p = open_ok(f, x[1].mid);
+            assert_string_equal(p->merged_into, m);
+            cry_member_pii_free(p);
+        }
+    }
+}
+
 /* ---- the router handler ---- */
 
 static void test_router_handler(void **state)
@@ -572,6 +647,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_moved_and_swapped_ciphertexts_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_racing_routers_agree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_change_races_with_the_new_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_handler, setup, teardown),
     };
 
