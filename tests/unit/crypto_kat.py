@@ -6,7 +6,12 @@
 # draft-irtf-cfrg-xchacha-03, section 2.2. Run it to check or regenerate;
 # every value it prints is pasted into the C test. These vectors pin
 # janseva's formats: if one changes, stored data would no longer open.
-import hashlib, struct
+#
+#   crypto_kat.py                      print the vectors
+#   crypto_kat.py --seeds tests/fuzz/corpus
+#                                      (re)write the seed corpora of
+#                                      fuzz_vault and fuzz_audit
+import hashlib, json, os, struct, sys
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives import serialization
@@ -45,6 +50,72 @@ def kdf(root, ctx, subkey_id):
 ROOT = bytes(range(32))
 SEED = bytes(range(32, 64))
 h = lambda b: b.hex()
+MID = b'0123456789abcdef0123456789abcdef'
+CONTEXT = {1: 'js.pii.f', 2: 'js.ingrs', 3: 'js.tiprl'}
+
+
+def vault_seal(purpose, version, record, field, pt, nonce):
+    header = b'JV' + bytes([1, purpose]) + struct.pack('<I', version) + nonce
+    padded = pt + b'\x80' + b'\0' * ((-(len(pt) + 1)) % 64)
+    ad = header + record + b'\0' + field
+    return header + xchacha_seal(kdf(ROOT, CONTEXT[purpose], version), nonce, padded, ad)
+
+
+def audit_export():
+    sk = Ed25519PrivateKey.from_private_bytes(SEED)
+    pk = sk.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    prev, recs, ckpts = b'\0' * 32, [], []
+    for seq in range(1, 6):
+        e = json.dumps({'seq': seq, 'ts': 1700000000000 + seq, 'actor': 'system',
+                        'action': 'keys.init' if seq == 1 else 'service.start',
+                        'object': 'keys', 'reason': '', 'prev': prev.hex()},
+                       separators=(',', ':')).encode()
+        prev = hashlib.blake2b(prev + struct.pack('>I', len(e)) + e, digest_size=32).digest()
+        recs.append({'type': 'record', 'id': '1700000000000-%d' % seq, 'seq': seq,
+                     'e': e.decode(), 'h': prev.hex()})
+        if seq in (1, 5):
+            ts = 1700000000100 + seq
+            msg = ('janseva-audit-checkpoint-v1|%d|%d|%s' % (seq, ts, prev.hex())).encode()
+            ckpts.append({'type': 'checkpoint', 'id': '1700000000100-%d' % seq, 'seq': seq,
+                          'ts': ts, 'h': prev.hex(), 'sig': sk.sign(msg).hex(), 'kid': 'x'})
+    head = {'type': 'janseva-audit-export', 'format': 1, 'public_key': pk.hex(),
+            'key_id': 'x', 'exported_ms': 1700000000200}
+    lines = [head] + ckpts + recs
+    return ''.join(json.dumps(l, separators=(',', ':')) + '\n' for l in lines).encode()
+
+
+if len(sys.argv) == 3 and sys.argv[1] == '--seeds':
+    base = sys.argv[2]
+    os.makedirs(os.path.join(base, 'vault'), exist_ok=True)
+    os.makedirs(os.path.join(base, 'audit'), exist_ok=True)
+    n = bytes(range(24))
+    seeds = {
+        'pii-wa-12': vault_seal(1, 1, MID, b'wa', b'919812345678', n),
+        'pii-nm-v2': vault_seal(1, 2, MID, b'nm', 'सुनीता देवी'.encode(), n),
+        'pii-empty': vault_seal(1, 1, MID, b'wa', b'', n),
+        'pii-64': vault_seal(1, 1, MID, b'wa', b'x' * 64, n),
+        'ingress-body': vault_seal(2, 1, MID, b'b', b'{"object":"whatsapp_business_account"}', n),
+        'tip-v7': vault_seal(3, 7, MID, b'wa', b'IN.15702938471625384950', n),
+        'bad-magic': b'XV' + vault_seal(1, 1, MID, b'wa', b'1', n)[2:],
+        'truncated': vault_seal(1, 1, MID, b'wa', b'919812345678', n)[:100],
+        'header-only': vault_seal(1, 1, MID, b'wa', b'1', n)[:32],
+    }
+    for name, data in seeds.items():
+        with open(os.path.join(base, 'vault', name), 'wb') as f:
+            f.write(data)
+    good = audit_export()
+    lines = good.split(b'\n')
+    audit = {
+        'export-ok.jsonl': good,
+        'export-cut.jsonl': b'\n'.join(lines[:-2]) + b'\n',
+        'export-swapped.jsonl': b'\n'.join(lines[:3] + [lines[4], lines[3]] + lines[5:]),
+        'export-header-only.jsonl': lines[0] + b'\n',
+        'not-json': b'hello\n',
+    }
+    for name, data in audit.items():
+        with open(os.path.join(base, 'audit', name), 'wb') as f:
+            f.write(data)
+    sys.exit(0)
 
 print('BLAKE2b-512 keyed, key 00..3f (official KAT input 00..n-1):')
 for n in (0, 1, 64, 255):
