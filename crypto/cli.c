@@ -284,10 +284,10 @@ static int keys_rotate(const struct core_cfg *cfg, const struct opts *o)
         rc = core_cli_fail(&err);
     } else {
         printf("keys: data key version v%u: %s; %llu records re-encrypted in %.1f s "
-               "(%.0f records/s, %d passes), %llu failed\n",
+               "(%d passes; %.0f records/s while scanning), %llu failed\n",
                (unsigned)res.target, res.resumed ? "rotation resumed and done" : "rotation done",
-               (unsigned long long)res.reencrypted, (double)res.ms / 1000.0,
-               res.ms > 0 ? (double)res.scanned * 1000.0 / (double)res.ms : 0.0, res.passes,
+               (unsigned long long)res.reencrypted, (double)res.ms / 1000.0, res.passes,
+               res.busy_ms > 0 ? (double)res.run_scanned * 1000.0 / (double)res.busy_ms : 0.0,
                (unsigned long long)res.failed);
         if (res.failed > 0) {
             fprintf(stderr, "janseva: keys: %llu records did not open and keep their old "

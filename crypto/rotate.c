@@ -76,6 +76,7 @@ struct run {
     int64_t last_progress_ms;
     int64_t run_started_ms;
     uint64_t run_scanned;
+    int64_t busy_ms;
 };
 
 /* ======================= state ======================= */
@@ -510,8 +511,11 @@ int cry_rotate_run(const struct cry_keys *k, struct cry_audit *a, struct core_re
     if (cry_identity_cas_load(r, x.sha, err) != 0 || start_or_resume(&x, a, res, err) != 0)
         goto out;
     for (;;) {
+        int64_t b0 = core_mono_ms();
+
         if (do_batch(&x, err) != 0)
             goto out;
+        x.busy_ms += core_mono_ms() - b0;
         if (strcmp(x.st.cursor, "0") != 0)
             continue;
         /* A pass is complete. */
@@ -554,6 +558,8 @@ out:
     res->failed = x.st.failed;
     res->passes = x.st.pass;
     res->ms = core_mono_ms() - x.run_started_ms;
+    res->busy_ms = x.busy_ms;
+    res->run_scanned = x.run_scanned;
     for (i = 0; i < x.cap_items; i++)
         sodium_memzero(&x.items[i], sizeof x.items[i]);
     free(x.items);

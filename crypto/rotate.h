@@ -56,6 +56,8 @@ struct cry_rotate_result {
     uint64_t failed;      /* records that did not open (left as they were) */
     int passes;
     int64_t ms;           /* duration of this run */
+    int64_t busy_ms;      /* of which scanning and re-sealing (not settling) */
+    uint64_t run_scanned; /* records scanned by this run */
 };
 
 /*
