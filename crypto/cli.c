@@ -100,6 +100,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *help, const
 
     memset(o, 0, sizeof *o);
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
         if (c == 'h') {
             fputs(help, stdout);
