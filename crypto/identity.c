@@ -510,16 +510,53 @@ static int ids_init(const struct cry_identity *id, struct ids *x, const char *wa
     return 0;
 }
 
+/* Look both indexes up in one round trip (pipelined GETs). */
 static int ids_lookup(struct core_redis *r, struct ids *x, struct core_err *err)
 {
+    redisReply *reply[2] = {NULL, NULL};
+    int queued[2] = {0, 0};
+    int rc = 0;
     int f;
 
     for (f = F_WA; f <= F_UID; f++) {
+        char key[KEY_LEN];
+
         x->found[f][0] = '\0';
-        if (x->value[f] != NULL && get_index(r, x->bidx[f], x->found[f], err) != 0)
+        if (x->value[f] == NULL)
+            continue;
+        cry_identity_index_key(x->bidx[f], key, sizeof key);
+        if (core_redis_appendf(r, err, "GET %s", key) != 0)
             return -1;
+        queued[f] = 1;
     }
-    return 0;
+    /* Read every queued reply, keeping the first error, so the connection
+     * is never left with an unread reply. */
+    for (f = F_WA; f <= F_UID; f++) {
+        struct core_err later;
+
+        if (!queued[f])
+            continue;
+        if (core_redis_get_reply(r, &reply[f], rc == 0 ? err : &later) != 0) {
+            rc = -1;
+            if (!core_redis_connected(r))
+                break;
+            continue;
+        }
+        if (reply[f]->type != REDIS_REPLY_STRING)
+            continue;
+        if (!cry_identity_is_mid(reply[f]->str)) {
+            if (rc == 0)
+                core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
+            rc = -1;
+        } else {
+            memcpy(x->found[f], reply[f]->str, CRY_MID_LEN);
+        }
+    }
+    for (f = F_WA; f <= F_UID; f++) {
+        if (reply[f] != NULL)
+            freeReplyObject(reply[f]);
+    }
+    return rc;
 }
 
 /* Create the index of a new identity. Returns 0 (then retry the lookup). */
