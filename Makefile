@@ -103,7 +103,8 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(BUILD)/main.o $(LIB)
 	$(call say,LD,$@)$(CC) $(LDFLAGS_ALL) -o $@ $(BUILD)/main.o $(LIB) $(LIBS_ALL)
 
-# tools/NAME/*.c -> build/FLAVOR/NAME
+# tools/NAME/*.c -> build/FLAVOR/NAME (no '%' in the prerequisites: a static
+# pattern rule would replace it with the stem)
 .SECONDARY:
 define TOOL_RULE
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIB)

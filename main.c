@@ -10,6 +10,11 @@
 #include "core/metrics.h"
 #include "core/redis.h"
 #include "core/version.h"
+#include "crypto/audit.h"
+#include "crypto/cli.h"
+#include "crypto/identity.h"
+#include "crypto/keys.h"
+#include "crypto/upkeep.h"
 #include "gateway/cli.h"
 #include "gateway/ingress.h"
 #include "gateway/ops.h"
@@ -42,8 +47,11 @@ static const char serve_help[] =
     "  -h, --help         show this help\n"
     "\n"
     "Settings are listed by 'janseva config' and in docs/configuration.md.\n"
-    "Exit status: 0 clean stop; 78 invalid or missing settings; 69 the HTTP\n"
-    "port cannot be bound.\n";
+    "Both roles need the key directory (JANSEVA_KEYS_DIR, or systemd credentials;\n"
+    "create one with 'janseva keys init'): webhook bodies and member identities\n"
+    "are sealed before they reach Redis.\n"
+    "Exit status: 0 clean stop; 78 invalid or missing settings or keys; 69 the\n"
+    "HTTP port cannot be bound.\n";
 
 static int parse_common(int argc, char **argv, const char *cmd, const char *help,
                         const char **config, const char **roles)
@@ -109,6 +117,23 @@ static int check_roles(const char *roles, struct core_err *err)
     return 0;
 }
 
+/* Load the key directory for serve (one line and 78 on any problem). */
+static struct cry_keys *serve_keys(const struct core_cfg *cfg, struct core_err *err)
+{
+    char dir[CRY_KEYS_PATH_MAX];
+    int from_creds = 0;
+    struct cry_keys *k;
+
+    if (cry_keys_dir_resolve(cfg->keys_dir, dir, &from_creds, err) != 0)
+        return NULL;
+    k = cry_keys_load(dir, from_creds, err);
+    if (k != NULL && !cry_keys_locked(k))
+        core_log_warn("keys", NULL,
+                      "key memory could not be locked in RAM (mlock); raise RLIMIT_MEMLOCK "
+                      "(systemd: LimitMEMLOCK=) or make sure swap is encrypted");
+    return k;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
     const char *config = NULL;
@@ -119,9 +144,15 @@ static int cmd_serve(int argc, char **argv)
     struct core_httpd *httpd = NULL;
     struct gw_ingress *ingress = NULL;
     struct gw_router *router = NULL;
+    struct cry_keys *keys = NULL;
+    struct cry_audit *audit = NULL;
+    struct cry_identity *identity = NULL;
+    struct cry_upkeep *upkeep = NULL;
     struct core_redis *probe;
+    struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
     sigset_t stop_set;
+    char reason[128];
     int sig = 0;
     int rc;
     int want_http;
@@ -151,43 +182,71 @@ static int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    {
-        struct core_redis_opts o = {cfg.redis, cfg.redis_user, cfg.redis_password,
-                                    cfg.redis_timeout_ms};
-
-        pool = core_redis_pool_new(&o, (size_t)cfg.http_threads + 2);
-        probe = core_redis_new(&o);
-        if (core_redis_ping(probe, &err) != 0) {
-            if (err.code == CORE_EX_CONFIG) {
-                core_redis_free(probe);
-                goto fail;
-            }
-            core_log_warn("serve", NULL,
-                          "%s; starting anyway: webhooks get 503 until Redis is back", err.msg);
+    ropts.addr = cfg.redis;
+    ropts.user = cfg.redis_user;
+    ropts.password = cfg.redis_password;
+    ropts.timeout_ms = cfg.redis_timeout_ms;
+    pool = core_redis_pool_new(&ropts, (size_t)cfg.http_threads + 2);
+    probe = core_redis_new(&ropts);
+    if (core_redis_ping(probe, &err) != 0) {
+        if (err.code == CORE_EX_CONFIG) {
+            core_redis_free(probe);
+            goto fail;
         }
-        core_redis_free(probe);
+        core_log_warn("serve", NULL,
+                      "%s; starting anyway: webhooks get 503 until Redis is back", err.msg);
     }
+    /* Settings first (one line naming a missing one), then the keys. */
+    if (want_http) {
+        ingress = gw_ingress_new(&cfg, pool, &err);
+        if (ingress == NULL) {
+            core_redis_free(probe);
+            goto fail;
+        }
+    }
+    keys = serve_keys(&cfg, &err);
+    if (keys == NULL) {
+        core_redis_free(probe);
+        goto fail;
+    }
+    if (cry_keys_refresh(keys, probe, &err) != 0)
+        core_log_warn("keys", NULL, "data key version unknown until Redis answers: %s", err.msg);
+    core_err_clear(&err);
+    core_redis_free(probe);
     core_log_kv(CORE_LOG_INFO, "serve", NULL, "janseva starting",
-                json_pack("{s:s,s:s,s:s,s:s}", "version", JANSEVA_VERSION, "mode", cfg.mode,
-                          "roles", cfg.roles, "redis", cfg.redis));
+                json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s,s:i,s:b}}", "version", JANSEVA_VERSION,
+                          "mode", cfg.mode, "roles", cfg.roles, "redis", cfg.redis, "keys",
+                          "root", cry_keys_meta(keys)->root_id, "audit",
+                          cry_keys_meta(keys)->audit_id, "data_version",
+                          (int)cry_keys_version(keys), "locked", cry_keys_locked(keys)));
     if (strcmp(cfg.mode, "sandbox") == 0)
         core_log_info("serve", NULL,
                       "sandbox mode: no WhatsApp access token configured; nothing is sent to "
                       "Meta");
+    audit = cry_audit_new(keys);
+    snprintf(reason, sizeof reason, "janseva %s roles %s", JANSEVA_VERSION, cfg.roles);
+    upkeep = cry_upkeep_start(keys, audit, &ropts, reason, &err);
+    if (upkeep == NULL)
+        goto fail;
 
     if (want_router) {
         router = gw_router_new(&cfg);
+        gw_router_set_hash_key(router, cry_keys_get(keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
+        gw_router_set_keys(router, keys);
+        identity = cry_identity_new(keys);
+        /* First: every later handler sees ctx->member_id. */
+        gw_router_add_handler(router, "identity", cry_identity_handler, identity);
         if (gw_router_start(router, &err) != 0)
             goto fail;
     }
     if (want_http) {
-        ingress = gw_ingress_new(&cfg, pool, &err);
-        if (ingress == NULL)
-            goto fail;
+        gw_ingress_set_keys(ingress, keys);
         httpd = core_httpd_new();
         gw_ingress_register(ingress, httpd);
         gw_ops_register(httpd, pool);
         gw_router_metrics_init();
+        cry_identity_metrics_init();
+        cry_audit_metrics_init();
         core_metrics_add_collector(gw_router_collect, pool);
         if (core_httpd_start(httpd, cfg.http_bind, cfg.http_port, cfg.http_threads, &err) != 0)
             goto fail;
@@ -207,6 +266,10 @@ out:
     core_httpd_free(httpd);
     gw_ingress_free(ingress);
     gw_router_free(router);
+    cry_upkeep_stop(upkeep);
+    cry_identity_free(identity);
+    cry_audit_free(audit);
+    cry_keys_free(keys);
     core_redis_pool_free(pool);
     core_cfg_cleanup(&cfg);
     if (rc == 0)
@@ -263,6 +326,8 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
     {"import", grp_cli_import, "import a level of the police hierarchy from CSV"},
+    {"keys", cry_cli_keys, "key directory: init, status, rotate"},
+    {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},
     {"version", cmd_version, "print the version"},
 };

@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
+#include "crypto/vault.h"
 #include "gateway/signature.h"
 
 #include <microhttpd.h>
@@ -15,6 +16,7 @@
 struct gw_ingress {
     const struct core_cfg *cfg;
     struct core_redis_pool *pool;
+    const struct cry_keys *keys; /* borrowed; NULL until set */
 };
 
 CORE_COUNTER(m_received, "janseva_webhooks_received_total", NULL,
@@ -31,6 +33,8 @@ CORE_COUNTER(m_rej_redis, "janseva_webhooks_rejected_total", "reason=\"redis_una
              "Webhook POSTs rejected, by reason");
 CORE_COUNTER(m_rej_backlog, "janseva_webhooks_rejected_total", "reason=\"backlog_full\"",
              "Webhook POSTs rejected, by reason");
+CORE_COUNTER(m_rej_keys, "janseva_webhooks_rejected_total", "reason=\"keys_unavailable\"",
+             "Webhook POSTs rejected, by reason");
 CORE_COUNTER(m_verify_ok, "janseva_webhook_verifications_total", "result=\"ok\"",
              "Webhook verification handshakes (GET), by result");
 CORE_COUNTER(m_verify_bad, "janseva_webhook_verifications_total", "result=\"forbidden\"",
@@ -45,6 +49,7 @@ void gw_ingress_metrics_init(void)
     core_metrics_register(&m_rej_large);
     core_metrics_register(&m_rej_redis);
     core_metrics_register(&m_rej_backlog);
+    core_metrics_register(&m_rej_keys);
     core_metrics_register(&m_verify_ok);
     core_metrics_register(&m_verify_bad);
 }
@@ -84,6 +89,11 @@ void gw_ingress_free(struct gw_ingress *in)
     free(in);
 }
 
+void gw_ingress_set_keys(struct gw_ingress *in, const struct cry_keys *keys)
+{
+    in->keys = keys;
+}
+
 /* GET /webhook?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C */
 static void on_verify(void *ud, const struct core_http_req *req, struct core_http_resp *resp)
 {
@@ -104,32 +114,52 @@ static void on_verify(void *ud, const struct core_http_req *req, struct core_htt
     core_http_resp_text(resp, MHD_HTTP_FORBIDDEN, "forbidden\n");
 }
 
-/* Append the verified body to the stream; returns 0, or -1 with err. */
+/*
+ * Seal the verified body and append it to the stream; returns 0, or -1 with
+ * err (CORE_EX_CONFIG/UNAVAILABLE from the keys: `*keys_failed` set).
+ */
 static int persist(struct gw_ingress *in, const struct core_http_req *req, char *stream_id,
-                   size_t id_len, struct core_err *err)
+                   size_t id_len, int *keys_failed, struct core_err *err)
 {
     char limit[32];
     const char *argv[8];
     size_t lens[8];
     struct core_redis *r;
     redisReply *reply;
+    unsigned char *sealed;
+    size_t cap;
+    size_t sealed_len = 0;
     int rc;
 
+    *keys_failed = 0;
+    if (in->keys == NULL) {
+        *keys_failed = 1;
+        return core_err_set(err, CORE_EX_UNAVAILABLE, "ingress: no key to seal bodies");
+    }
+    cap = cry_vault_sealed_size(req->body_len);
+    sealed = core_malloc(cap);
+    if (cry_vault_seal(in->keys, CRY_VAULT_INGRESS, req->id, "b", req->body, req->body_len,
+                       sealed, cap, &sealed_len, err) != 0) {
+        free(sealed);
+        *keys_failed = 1;
+        return -1;
+    }
     snprintf(limit, sizeof limit, "%ld", in->cfg->ingress_max_backlog);
     argv[0] = GW_STREAM_IN;
     argv[1] = limit;
-    argv[2] = "f"; /* body format: raw bytes as Meta sent them */
-    argv[3] = "raw";
-    argv[4] = "r"; /* request id, for log correlation */
+    argv[2] = "f"; /* body format: sealed (crypto/vault, purpose ingress) */
+    argv[3] = "sealed";
+    argv[4] = "r"; /* request id: the record id of the seal, and for logs */
     argv[5] = req->id;
     argv[6] = "b";
-    argv[7] = req->body;
+    argv[7] = (const char *)sealed;
     for (int i = 0; i < 7; i++)
         lens[i] = strlen(argv[i]);
-    lens[7] = req->body_len;
+    lens[7] = sealed_len;
     r = core_redis_pool_get(in->pool);
     rc = core_redis_eval(r, &xadd_script, 1, 8, argv, lens, &reply, err);
     core_redis_pool_put(in->pool, r);
+    free(sealed);
     if (rc != 0)
         return -1;
     if (reply->type == REDIS_REPLY_STRING)
@@ -146,6 +176,7 @@ static void on_post(void *ud, const struct core_http_req *req, struct core_http_
     enum gw_sig_result sr;
     struct core_err err;
     char stream_id[64] = "";
+    int keys_failed = 0;
 
     core_metric_inc(&m_received);
     sr = gw_sig_verify(in->cfg->app_secret, strlen(in->cfg->app_secret), sig, req->body,
@@ -159,10 +190,10 @@ static void on_post(void *ud, const struct core_http_req *req, struct core_http_
         return;
     }
     core_err_clear(&err);
-    if (persist(in, req, stream_id, sizeof stream_id, &err) != 0) {
+    if (persist(in, req, stream_id, sizeof stream_id, &keys_failed, &err) != 0) {
         int backlog = core_redis_err_is(&err, "BACKLOG");
 
-        core_metric_inc(backlog ? &m_rej_backlog : &m_rej_redis);
+        core_metric_inc(keys_failed ? &m_rej_keys : backlog ? &m_rej_backlog : &m_rej_redis);
         core_log_kv(CORE_LOG_ERROR, "ingress", req->id,
                     "webhook not persisted; answered 503 so Meta retries",
                     json_pack("{s:s}", "error", err.msg));

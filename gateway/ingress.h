@@ -1,14 +1,17 @@
 /*
  * gateway/ingress.h - the webhook endpoint: GET /webhook (Meta's
- * verification handshake) and POST /webhook (verify, persist, 200).
+ * verification handshake) and POST /webhook (verify, seal, persist, 200).
  *
  * POST: the body is bounded (webhook_max_bytes, 413 beyond), the
  * X-Hub-Signature-256 is checked over the raw bytes before anything else
- * (401 otherwise), and the raw body is appended to the `js:in` stream by a
- * Lua script that refuses when the backlog is full. 200 is answered only
- * after Redis acknowledged the write; with Redis unreachable or the backlog
- * full the answer is 503, so Meta retries (for up to 7 days). Nothing is
- * parsed and no Graph API call is made in the request.
+ * (401 otherwise), then the body is sealed (crypto/vault, purpose ingress,
+ * record id = the request id, field "b") and appended to the `js:in` stream
+ * as fields f=sealed, r=<request id>, b=<sealed body> by a Lua script that
+ * refuses when the backlog is full. The plaintext body never reaches Redis.
+ * 200 is answered only after Redis acknowledged the write; with Redis
+ * unreachable, the key version unknown or the backlog full the answer is
+ * 503, so Meta retries (for up to 7 days). Nothing is parsed and no Graph
+ * API call is made in the request.
  */
 #ifndef JANSEVA_GATEWAY_INGRESS_H
 #define JANSEVA_GATEWAY_INGRESS_H
@@ -30,6 +33,12 @@ struct gw_ingress;
  */
 struct gw_ingress *gw_ingress_new(const struct core_cfg *cfg, struct core_redis_pool *pool,
                                   struct core_err *err);
+
+struct cry_keys;
+
+/* The keys bodies are sealed with (borrowed; must outlive the endpoint).
+ * Until set, POSTs are answered 503: a body is never stored unsealed. */
+void gw_ingress_set_keys(struct gw_ingress *in, const struct cry_keys *keys);
 
 /* Register GET and POST /webhook on `httpd`. */
 void gw_ingress_register(struct gw_ingress *in, struct core_httpd *httpd);

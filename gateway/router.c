@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "crypto/vault.h"
 #include "gateway/ingress.h"
 
 #include <pthread.h>
@@ -45,6 +46,7 @@ struct gw_router {
     size_t n_handlers;
     unsigned char key[crypto_generichash_KEYBYTES_MAX];
     size_t key_len;
+    const struct cry_keys *keys; /* borrowed: open sealed bodies, seal dead letters */
     struct worker *workers;
     int n_workers;
     atomic_bool stop;
@@ -108,6 +110,11 @@ void gw_router_set_hash_key(struct gw_router *rt, const unsigned char *key, size
         len = sizeof rt->key;
     memcpy(rt->key, key, len);
     rt->key_len = len;
+}
+
+void gw_router_set_keys(struct gw_router *rt, const struct cry_keys *keys)
+{
+    rt->keys = keys;
 }
 
 void gw_router_event_key(const struct gw_router *rt, const char *entry_id,
@@ -200,38 +207,77 @@ static int ack(struct worker *w, const char *id, struct core_err *err)
     return rc;
 }
 
+/*
+ * Move an entry to the dead-letter stream. The body is kept for replay but
+ * never in clear: a sealed body is copied as it is, any other body (the old
+ * `raw` format, an unknown format) is sealed first (record id = the request
+ * id, or the entry id when there is none; `of` keeps the original format).
+ */
 static int dead_letter(struct worker *w, const struct entry *e, const char *reason,
                        struct core_err *err)
 {
     char deliveries[32];
-    const char *argv[13];
-    size_t lens[13];
+    const char *argv[17];
+    size_t lens[17];
+    unsigned char *sealed = NULL;
+    const char *body = e->body != NULL ? e->body : "";
+    size_t body_len = e->body != NULL ? e->body_len : 0;
+    const char *format = e->format != NULL ? e->format : "raw";
+    const char *record = e->req != NULL && e->req[0] != '\0' ? e->req : e->id;
+    char why[CORE_ERR_LEN];
+    int argc = 13;
     int i;
+    int rc;
 
+    snprintf(why, sizeof why, "%s", reason); /* `reason` may live in `err` */
+
+    if (strcmp(format, "sealed") != 0 && w->rt->keys != NULL) {
+        size_t cap = cry_vault_sealed_size(body_len);
+        size_t n = 0;
+
+        sealed = core_malloc(cap);
+        if (cry_vault_seal(w->rt->keys, CRY_VAULT_INGRESS, record, "b", body, body_len, sealed,
+                           cap, &n, err) != 0) {
+            free(sealed);
+            return -1; /* key version unknown: retry later */
+        }
+        body = (const char *)sealed;
+        body_len = n;
+    }
     snprintf(deliveries, sizeof deliveries, "%lld", e->deliveries);
     argv[0] = "XADD";
     argv[1] = GW_STREAM_DEAD;
     argv[2] = "*";
     argv[3] = "reason";
-    argv[4] = reason;
+    argv[4] = why;
     argv[5] = "entry";
     argv[6] = e->id;
     argv[7] = "deliveries";
     argv[8] = deliveries;
     argv[9] = "f";
-    argv[10] = e->format != NULL ? e->format : "raw";
+    argv[10] = sealed != NULL ? "sealed" : format;
     argv[11] = "b";
-    argv[12] = e->body != NULL ? e->body : "";
-    for (i = 0; i < 12; i++)
+    argv[12] = body;
+    if (sealed != NULL || strcmp(format, "sealed") == 0) {
+        argv[argc++] = "r";
+        argv[argc++] = record;
+    }
+    if (sealed != NULL) {
+        argv[argc++] = "of";
+        argv[argc++] = format;
+    }
+    for (i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
-    lens[12] = e->body != NULL ? e->body_len : 0;
-    if (core_redis_cmdv(w->redis, 13, argv, lens, NULL, err) != 0)
+    lens[12] = body_len;
+    rc = core_redis_cmdv(w->redis, argc, argv, lens, NULL, err);
+    free(sealed);
+    if (rc != 0)
         return -1;
     if (ack(w, e->id, err) != 0)
         return -1;
     core_metric_inc(&m_dead);
     core_log_kv(CORE_LOG_ERROR, "router", e->req, "entry moved to the dead-letter stream",
-                json_pack("{s:s,s:s,s:I}", "entry", e->id, "reason", reason, "deliveries",
+                json_pack("{s:s,s:s,s:I}", "entry", e->id, "reason", why, "deliveries",
                           (json_int_t)e->deliveries));
     return 0;
 }
@@ -300,11 +346,67 @@ static int handle_event(struct worker *w, const struct entry *e, const struct gw
     return 0;
 }
 
+/*
+ * The body of an entry in clear: the entry's own bytes for the old `raw`
+ * format, or a new buffer (*owned, wiped and freed by the caller) for
+ * `sealed`. Returns NULL with `reason` set when the entry must be
+ * dead-lettered.
+ */
+static const char *entry_body(struct worker *w, const struct entry *e, size_t *len,
+                              char **owned, const char **reason)
+{
+    size_t cap;
+    size_t n = 0;
+    struct core_err err;
+
+    *owned = NULL;
+    if (e->format == NULL || strcmp(e->format, "raw") == 0) {
+        *len = e->body_len;
+        return e->body;
+    }
+    if (strcmp(e->format, "sealed") != 0) {
+        *reason = "unknown body format";
+        return NULL;
+    }
+    if (w->rt->keys == NULL) {
+        *reason = "no key to open a sealed body";
+        return NULL;
+    }
+    cap = cry_vault_open_size(e->body_len);
+    if (cap == 0 || e->req == NULL) {
+        *reason = "undecryptable body";
+        return NULL;
+    }
+    *owned = core_malloc(cap);
+    if (cry_vault_open(w->rt->keys, CRY_VAULT_INGRESS, e->req, "b",
+                       (const unsigned char *)e->body, e->body_len, (unsigned char *)*owned, cap,
+                       &n, &err) != 0) {
+        free(*owned);
+        *owned = NULL;
+        *reason = "undecryptable body";
+        return NULL;
+    }
+    *len = n;
+    return *owned;
+}
+
+static void wipe_free(char *p, size_t len)
+{
+    if (p == NULL)
+        return;
+    sodium_memzero(p, len);
+    free(p);
+}
+
 /* Process one entry. Returns 0 when acknowledged, -1 when left pending. */
 static int process_entry(struct worker *w, struct entry *e)
 {
     struct gw_webhook hook;
     struct core_err err;
+    const char *reason = NULL;
+    const char *body;
+    char *owned = NULL;
+    size_t body_len = 0;
     size_t i;
     int failed = 0;
 
@@ -313,10 +415,12 @@ static int process_entry(struct worker *w, struct entry *e)
         return dead_letter(w, e, "too many failed attempts", &err);
     if (e->body == NULL)
         return dead_letter(w, e, "entry has no body", &err);
-    if (e->format != NULL && strcmp(e->format, "raw") != 0)
-        return dead_letter(w, e, "unknown body format", &err);
-    if (gw_webhook_parse(&hook, e->body, e->body_len, &err) != 0) {
+    body = entry_body(w, e, &body_len, &owned, &reason);
+    if (body == NULL)
+        return dead_letter(w, e, reason, &err);
+    if (gw_webhook_parse(&hook, body, body_len, &err) != 0) {
         gw_webhook_free(&hook);
+        wipe_free(owned, body_len);
         return dead_letter(w, e, err.msg, &err);
     }
     if (hook.ignored > 0)
@@ -327,6 +431,7 @@ static int process_entry(struct worker *w, struct entry *e)
             failed = 1;
     }
     gw_webhook_free(&hook);
+    wipe_free(owned, body_len);
     if (!failed && ack(w, e->id, &err) == 0) {
         core_metric_inc(&m_entries);
         return 0;

@@ -29,7 +29,10 @@
 #include "gateway/webhook.h"
 
 #define GW_EVENT_KEY_HEX 33 /* 16-byte hash as hex + NUL */
+#define GW_MEMBER_ID_LEN 33 /* a member id (crypto/identity.h CRY_MID_LEN) */
 #define GW_SEEN_TTL_S 604800
+
+struct cry_keys;
 
 /* What a handler gets besides the event. All borrowed. */
 struct gw_router_ctx {
@@ -38,6 +41,9 @@ struct gw_router_ctx {
     const char *req_id;                  /* ingress request id (for logs) */
     char event_key[GW_EVENT_KEY_HEX];    /* stable id of this event */
     const struct gw_webhook *hook;       /* the whole webhook */
+    char member_id[GW_MEMBER_ID_LEN];    /* sender's member id, set by the identity
+                                          * handler (registered first); "" for
+                                          * statuses, errors and unknown senders */
 };
 
 /*
@@ -60,6 +66,14 @@ void gw_router_add_handler(struct gw_router *rt, const char *name, gw_router_fn 
 /* Key the event hashes (BLAKE2b key, 16-64 bytes, copied). Without a key the
  * hash is unkeyed. Before gw_router_start() only. */
 void gw_router_set_hash_key(struct gw_router *rt, const unsigned char *key, size_t len);
+
+/*
+ * Keys to open sealed ingress bodies (`f` = "sealed") and to seal the body of
+ * every dead letter (borrowed; must outlive the router). Without keys only
+ * the old `raw` format is processed and sealed entries are dead-lettered.
+ * Before gw_router_start() only.
+ */
+void gw_router_set_keys(struct gw_router *rt, const struct cry_keys *keys);
 
 /* Start cfg->router_threads workers. */
 int gw_router_start(struct gw_router *rt, struct core_err *err);

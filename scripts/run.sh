@@ -8,6 +8,9 @@
 #    socket var/redis.sock, AOF on, default user disabled, an ACL user
 #    `janseva` limited to the js:* keys.
 #    The sample hierarchy in data/sample-hierarchy/ is imported into it.
+#  - keys: var/keys, created once with `janseva keys init` (the service never
+#    makes keys by itself); delete it only together with var/redis, whose
+#    sealed data it alone can open.
 #  - janseva serve in the foreground; Ctrl-C stops both.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,10 +81,17 @@ RCONF
   done
 fi
 
+keys_dir=${JANSEVA_KEYS_DIR:-$(val keys_dir)}
+if [[ -n "$keys_dir" && ! -e "$keys_dir" ]]; then
+  echo "run: no key directory yet: creating sandbox keys in $keys_dir (janseva keys init)"
+  "$bin" keys init --config "$conf" --dir "$keys_dir"
+fi
+
 port=${JANSEVA_HTTP_PORT:-$(val http_port)}
 cat <<MSG
 
-  janseva sandbox — nothing is sent to WhatsApp; settings in var/janseva.conf
+  janseva sandbox — nothing is sent to WhatsApp; settings in var/janseva.conf,
+  keys in var/keys ($build/janseva keys status --config var/janseva.conf)
 
     health      http://127.0.0.1:$port/healthz
     readiness   http://127.0.0.1:$port/readyz

@@ -573,18 +573,38 @@ int th_janseva_start(struct th_janseva *j, const char *dir, const struct th_redi
 {
     char redis_env[700];
     char port_env[64];
+    char keys_env[700];
     const char *argv[] = {th_bin(), "serve", NULL};
     const char *all[64];
     size_t n = 0;
     size_t i;
 
+    snprintf(redis_env, sizeof redis_env, "JANSEVA_REDIS=%s", r != NULL ? r->addr : "");
+    snprintf(j->keys_dir, sizeof j->keys_dir, "%s/keys", dir);
+    if (access(j->keys_dir, F_OK) != 0) {
+        /* A key directory per test directory, made once (serve needs one). */
+        const char *kargv[] = {th_bin(), "keys", "init", "--dir", j->keys_dir, NULL};
+        const char *kenv[] = {redis_env, NULL};
+        char *out = NULL;
+        char *errs = NULL;
+        int st = th_run(kargv, kenv, NULL, 0, &out, &errs);
+
+        if (st != 0)
+            fprintf(stderr, "harness: janseva keys init exited %d: %s\n", st,
+                    errs != NULL ? errs : "");
+        free(out);
+        free(errs);
+        if (st != 0)
+            return -1;
+    }
+    snprintf(keys_env, sizeof keys_env, "JANSEVA_KEYS_DIR=%s", j->keys_dir);
     j->port = th_free_port();
     snprintf(j->url, sizeof j->url, "http://127.0.0.1:%d", j->port);
     snprintf(j->log_path, sizeof j->log_path, "%s/janseva.log", dir);
-    snprintf(redis_env, sizeof redis_env, "JANSEVA_REDIS=%s", r != NULL ? r->addr : "");
     snprintf(port_env, sizeof port_env, "JANSEVA_HTTP_PORT=%d", j->port);
     all[n++] = redis_env;
     all[n++] = port_env;
+    all[n++] = keys_env;
     all[n++] = "JANSEVA_APP_SECRET=" TH_APP_SECRET;
     all[n++] = "JANSEVA_VERIFY_TOKEN=" TH_VERIFY_TOKEN;
     all[n++] = "JANSEVA_LOG_LEVEL=debug";

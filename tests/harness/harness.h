@@ -111,12 +111,14 @@ struct th_janseva {
     int port;
     char url[64];       /* "http://127.0.0.1:PORT" */
     char log_path[600]; /* stderr of the service */
+    char keys_dir[620]; /* "<dir>/keys", created by the first start */
 };
 
 /*
  * Start `janseva serve` with JANSEVA_REDIS pointing at `r`, the test secrets,
- * a free port and log level debug; `env` adds or overrides settings. Waits
- * until /healthz answers (10 s).
+ * a free port, log level debug and JANSEVA_KEYS_DIR=<dir>/keys (created with
+ * `janseva keys init` on the first start in `dir`); `env` adds or overrides
+ * settings. Waits until /healthz answers (10 s).
  */
 int th_janseva_start(struct th_janseva *j, const char *dir, const struct th_redis *r,
                      const char *const env[]);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "crypto/keys.h"
+#include "crypto/vault.h"
 #include "tests/harness/harness.h"
 
 #include <signal.h>
@@ -215,6 +217,13 @@ static void test_forged_and_unsigned_posts_get_401(void **state)
     free(good);
 }
 
+/* The counter is raised just after the entry is acknowledged and deleted,
+ * so wait for it rather than for the empty stream. */
+static int one_entry_counted(void *ud)
+{
+    return metric(ud, "janseva_router_entries_total") == 1;
+}
+
 static void test_body_limit(void **state)
 {
     struct fixture *f = *state;
@@ -264,7 +273,7 @@ static void test_body_limit(void **state)
     }
     assert_int_equal(metric(f, "janseva_webhooks_rejected_total{reason=\"too_large\"}"), 3);
     assert_int_equal(th_wait(router_done, &d, 10000), 0);
-    assert_int_equal(metric(f, "janseva_router_entries_total"), 1);
+    assert_int_equal(th_wait(one_entry_counted, f, 10000), 0);
     free(sig);
     free(big);
 }
@@ -353,6 +362,66 @@ static void test_backlog_limit_gives_503(void **state)
     assert_int_equal(metric(f, "janseva_webhooks_rejected_total{reason=\"backlog_full\"}"), 1);
 }
 
+static const redisReply *field(const redisReply *entry, const char *name)
+{
+    const redisReply *fields = entry->element[1];
+    size_t i;
+
+    for (i = 0; i + 1 < fields->elements; i += 2) {
+        if (strcmp(fields->element[i]->str, name) == 0)
+            return fields->element[i + 1];
+    }
+    return NULL;
+}
+
+static void test_bodies_are_sealed_in_the_stream(void **state)
+{
+    struct fixture *f = *state; /* roles=http: entries stay in the stream */
+    char *body = th_text_webhook("919876501234", "wamid.sealed",
+                                 "\\u0917\\u093e\\u0901\\u0935 my number 9876501234");
+    struct core_err err;
+    struct cry_keys *k;
+    redisReply *rep;
+    const redisReply *e;
+    unsigned char *plain;
+    size_t cap;
+    size_t n = 0;
+
+    assert_int_equal(th_post_webhook(&f->app, body, strlen(body)), 200);
+    rep = th_redis_cmd(&f->redis, "XRANGE js:in - +");
+    assert_non_null(rep);
+    assert_int_equal(rep->elements, 1);
+    e = rep->element[0];
+    assert_string_equal(field(e, "f")->str, "sealed");
+    assert_int_equal(field(e, "r")->len, 16);
+    /* the stored bytes hold neither the number nor the text */
+    assert_null(memmem(field(e, "b")->str, field(e, "b")->len, "9876501234", 10));
+    assert_null(memmem(field(e, "b")->str, field(e, "b")->len, "whatsapp", 8));
+    assert_int_equal(cry_vault_version((const unsigned char *)field(e, "b")->str,
+                                       field(e, "b")->len),
+                     1);
+    /* and it opens, with the request id as record id, to the exact body */
+    k = cry_keys_load(f->app.keys_dir, 0, &err);
+    assert_non_null(k);
+    cap = cry_vault_open_size(field(e, "b")->len);
+    plain = calloc(1, cap);
+    assert_int_equal(cry_vault_open(k, CRY_VAULT_INGRESS, field(e, "r")->str, "b",
+                                    (const unsigned char *)field(e, "b")->str,
+                                    field(e, "b")->len, plain, cap, &n, &err),
+                     0);
+    assert_int_equal(n, strlen(body));
+    assert_memory_equal(plain, body, n);
+    /* not under another request id */
+    assert_int_equal(cry_vault_open(k, CRY_VAULT_INGRESS, "0123456789abcdef", "b",
+                                    (const unsigned char *)field(e, "b")->str,
+                                    field(e, "b")->len, plain, cap, &n, &err),
+                     -1);
+    free(plain);
+    cry_keys_free(k);
+    freeReplyObject(rep);
+    free(body);
+}
+
 static void test_missing_settings_exit_78(void **state)
 {
     const char *argv[] = {th_bin(), "serve", NULL};
@@ -405,6 +474,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redis_down_gives_503_then_recovers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_backlog_limit_gives_503, setup_http_only, teardown),
+        cmocka_unit_test_setup_teardown(test_bodies_are_sealed_in_the_stream, setup_http_only,
+                                        teardown),
         cmocka_unit_test(test_missing_settings_exit_78),
         cmocka_unit_test_setup_teardown(test_no_pii_in_logs, setup, teardown),
     };

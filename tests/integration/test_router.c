@@ -2,7 +2,8 @@
  * tests/integration/test_router.c - the router's delivery guarantees with a
  * real redis-server and the real binary: nothing lost across kill -9,
  * entries of a dead consumer claimed, duplicates handled once, poison
- * entries dead-lettered, a lost consumer group recreated.
+ * entries dead-lettered (bodies sealed, never in clear), old `raw` entries
+ * still routed, a lost consumer group recreated.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "crypto/keys.h"
+#include "crypto/vault.h"
 #include "tests/harness/harness.h"
 
 #include <signal.h>
@@ -211,12 +214,54 @@ static int dead_lettered(void *ud)
            th_redis_int(&f->redis, "XLEN js:in") == 0;
 }
 
+/* The value of field `name` in a stream entry's field array, or NULL. */
+static const redisReply *field(const redisReply *entry, const char *name)
+{
+    const redisReply *fields = entry->element[1];
+    size_t i;
+
+    for (i = 0; i + 1 < fields->elements; i += 2) {
+        if (strcmp(fields->element[i]->str, name) == 0)
+            return fields->element[i + 1];
+    }
+    return NULL;
+}
+
+/* Open the sealed body of a stream entry (fields f, r, b) with the test's
+ * keys; returns a malloc'd string or NULL. */
+static char *open_body(const struct fixture *f, const redisReply *entry)
+{
+    const redisReply *fmt = field(entry, "f");
+    const redisReply *req = field(entry, "r");
+    const redisReply *b = field(entry, "b");
+    struct core_err err;
+    struct cry_keys *k;
+    char *out = NULL;
+    size_t n = 0;
+
+    if (fmt == NULL || strcmp(fmt->str, "sealed") != 0 || req == NULL || b == NULL)
+        return NULL;
+    k = cry_keys_load(f->app.keys_dir, 0, &err);
+    if (k == NULL)
+        return NULL;
+    out = calloc(1, cry_vault_open_size(b->len) + 1);
+    if (cry_vault_open(k, CRY_VAULT_INGRESS, req->str, "b", (const unsigned char *)b->str,
+                       b->len, (unsigned char *)out, cry_vault_open_size(b->len), &n,
+                       &err) != 0) {
+        free(out);
+        out = NULL;
+    }
+    cry_keys_free(k);
+    return out;
+}
+
 static void test_poison_entries_go_to_dead_letters(void **state)
 {
     struct fixture *f = *state;
     const char *garbage = "this is signed but it is not JSON";
     const char *page = "{\"object\":\"page\",\"entry\":[]}";
     redisReply *rep;
+    char *opened;
 
     assert_int_equal(start(f, "all"), 0);
     /* Signed, so accepted and durable; the router cannot use them. */
@@ -226,12 +271,120 @@ static void test_poison_entries_go_to_dead_letters(void **state)
     rep = th_redis_cmd(&f->redis, "XRANGE js:in:dead - +");
     assert_non_null(rep);
     assert_int_equal(rep->elements, 2);
-    /* fields: reason, entry, deliveries, f, b — the body is kept for replay */
-    assert_string_equal(rep->element[0]->element[1]->element[0]->str, "reason");
-    assert_non_null(strstr(rep->element[0]->element[1]->element[1]->str, "invalid JSON"));
-    assert_string_equal(rep->element[0]->element[1]->element[9]->str, garbage);
-    assert_non_null(strstr(rep->element[1]->element[1]->element[1]->str, "object"));
+    /* fields: reason, entry, deliveries, f, b, r — the body is kept for
+     * replay, sealed exactly as ingress stored it. Two router threads: the
+     * order of the two dead letters is not fixed. */
+    {
+        int json_first = strstr(rep->element[0]->element[1]->element[1]->str,
+                                "invalid JSON") != NULL;
+        const redisReply *garbage_e = rep->element[json_first ? 0 : 1];
+        const redisReply *page_e = rep->element[json_first ? 1 : 0];
+
+        assert_string_equal(garbage_e->element[1]->element[0]->str, "reason");
+        assert_non_null(strstr(field(garbage_e, "reason")->str, "invalid JSON"));
+        assert_string_equal(field(garbage_e, "f")->str, "sealed");
+        assert_null(memmem(field(garbage_e, "b")->str, field(garbage_e, "b")->len,
+                           "signed but", 10));
+        opened = open_body(f, garbage_e);
+        assert_non_null(opened);
+        assert_string_equal(opened, garbage);
+        free(opened);
+        assert_non_null(strstr(field(page_e, "reason")->str, "object"));
+    }
     freeReplyObject(rep);
+}
+
+static int dead_count(void *ud)
+{
+    struct fixture *f = ud;
+
+    return th_redis_int(&f->redis, "XLEN js:in:dead") == 4 &&
+           th_redis_int(&f->redis, "XLEN js:in") == 0;
+}
+
+/* The dead letter whose request id (field r) is `req`. */
+static const redisReply *by_req(const redisReply *all, const char *req)
+{
+    size_t i;
+
+    for (i = 0; i < all->elements; i++) {
+        const redisReply *r = field(all->element[i], "r");
+
+        if (r != NULL && strcmp(r->str, req) == 0)
+            return all->element[i];
+    }
+    fail_msg("no dead letter for request %s", req);
+    return NULL;
+}
+
+static void test_old_raw_entries_and_bad_formats(void **state)
+{
+    struct fixture *f = *state;
+    char *body = batch_webhook(42);
+    const char *bad = "not a webhook at all";
+    struct want w = {f, 3};
+    redisReply *rep;
+    const redisReply *e;
+    char *opened;
+    size_t i;
+
+    assert_int_equal(start(f, "all"), 0);
+    /* An entry written before the upgrade (f=raw) is still routed. */
+    rep = th_redis_cmd(&f->redis, "XADD js:in * f raw r 00000000000000aa b %s", body);
+    freeReplyObject(rep);
+    assert_int_equal(th_wait(all_handled, &w, 10000), 0);
+    /* A raw poison entry is dead-lettered with its body sealed, never in clear. */
+    rep = th_redis_cmd(&f->redis, "XADD js:in * f raw r 00000000000000bb b %s", bad);
+    freeReplyObject(rep);
+    /* Unknown formats, a sealed body that does not open, a body sealed for
+     * another request id: dead letters with a reason. */
+    rep = th_redis_cmd(&f->redis, "XADD js:in * f gzip r 00000000000000cc b x");
+    freeReplyObject(rep);
+    rep = th_redis_cmd(&f->redis, "XADD js:in * f sealed r 00000000000000dd b %s", "JV\x01garbage");
+    freeReplyObject(rep);
+    {
+        /* a real sealed body under another request id: moved, so it fails */
+        struct core_err err;
+        struct cry_keys *k = cry_keys_load(f->app.keys_dir, 0, &err);
+        size_t cap = cry_vault_sealed_size(strlen(body));
+        unsigned char *sealed = malloc(cap);
+        size_t n = 0;
+
+        assert_non_null(k);
+        cry_keys_set_version(k, 1);
+        assert_int_equal(cry_vault_seal(k, CRY_VAULT_INGRESS, "00000000000000ee", "b", body,
+                                        strlen(body), sealed, cap, &n, &err),
+                         0);
+        rep = th_redis_cmd(&f->redis, "XADD js:in * f sealed r 00000000000000ff b %b", sealed,
+                           n);
+        freeReplyObject(rep);
+        free(sealed);
+        cry_keys_free(k);
+    }
+    assert_int_equal(th_wait(dead_count, f, 10000), 0);
+    rep = th_redis_cmd(&f->redis, "XRANGE js:in:dead - +");
+    assert_non_null(rep);
+    assert_int_equal(rep->elements, 4);
+    /* two router threads: find each dead letter by its request id */
+    e = by_req(rep, "00000000000000bb");
+    assert_string_equal(field(e, "f")->str, "sealed");
+    assert_string_equal(field(e, "of")->str, "raw");
+    assert_null(memmem(field(e, "b")->str, field(e, "b")->len, bad, strlen(bad)));
+    opened = open_body(f, e);
+    assert_non_null(opened);
+    assert_string_equal(opened, bad);
+    free(opened);
+    e = by_req(rep, "00000000000000cc");
+    assert_string_equal(field(e, "reason")->str, "unknown body format");
+    assert_string_equal(field(e, "of")->str, "gzip");
+    assert_string_equal(field(by_req(rep, "00000000000000dd"), "reason")->str,
+                        "undecryptable body");
+    assert_string_equal(field(by_req(rep, "00000000000000ff"), "reason")->str,
+                        "undecryptable body");
+    for (i = 0; i < rep->elements; i++)
+        assert_string_equal(field(rep->element[i], "f")->str, "sealed");
+    freeReplyObject(rep);
+    free(body);
 }
 
 static void test_lost_group_is_recreated(void **state)
@@ -280,6 +433,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_are_handled_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poison_entries_go_to_dead_letters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_old_raw_entries_and_bad_formats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_group_is_recreated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_events_are_skipped_others_handled, setup,
                                         teardown),

@@ -1,0 +1,396 @@
+/*
+ * tests/integration/test_rotation.c - `janseva keys rotate` over 100,000
+ * member records while `janseva serve` keeps answering webhooks.
+ *
+ * The records are generated in-process in about a second: the test loads
+ * the test's key directory with the library, derives each member's blind
+ * index and mid exactly as the registry does (cry_bidx_wa,
+ * cry_identity_mid), seals wa and nm at version 1 (cry_vault_seal) and writes
+ * the index and the record through one hiredis pipeline. The rotation is
+ * then started as a separate process, killed with SIGKILL once a third of
+ * the records are done, and rerun: it resumes from its saved cursor. During
+ * both runs the test posts signed webhooks (new and known members) and
+ * every one must be answered 200. Afterwards every record is at version 2
+ * and opens to the value it was created with, records the service wrote
+ * after the rotation are at version 2, the audit log holds start, resume
+ * and finish and verifies, and --status reports the rotation done.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/util.h"
+#include "crypto/bidx.h"
+#include "crypto/identity.h"
+#include "crypto/keys.h"
+#include "crypto/vault.h"
+#include "tests/harness/harness.h"
+
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define N_RECORDS 100000
+#define PIPELINE 2000
+
+struct fixture {
+    char *dir;
+    struct th_redis redis;
+    struct th_janseva app;
+    struct cry_keys *keys;
+    char redis_env[700];
+    char keys_env[700];
+    long webhooks;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    struct core_err err;
+
+    f->dir = th_tmpdir("rotate");
+    if (f->dir == NULL || th_redis_start(&f->redis, f->dir) != 0)
+        return -1;
+    if (th_janseva_start(&f->app, f->dir, &f->redis, NULL) != 0)
+        return -1;
+    f->keys = cry_keys_load(f->app.keys_dir, 0, &err);
+    if (f->keys == NULL)
+        return -1;
+    snprintf(f->redis_env, sizeof f->redis_env, "JANSEVA_REDIS=%s", f->redis.addr);
+    snprintf(f->keys_env, sizeof f->keys_env, "JANSEVA_KEYS_DIR=%s", f->app.keys_dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    int rc = 0;
+
+    if (f->app.proc.pid > 0 && th_janseva_stop(&f->app) != 0) {
+        fprintf(stderr, "janseva did not stop cleanly (log: %s)\n", f->app.log_path);
+        rc = -1;
+    }
+    cry_keys_free(f->keys);
+    th_redis_stop(&f->redis, 0);
+    if (rc == 0)
+        th_rmrf(f->dir);
+    free(f->dir);
+    free(f);
+    return rc;
+}
+
+static void number_of(int i, char wa[16])
+{
+    snprintf(wa, 16, "9196%08d", i);
+}
+
+static void name_of(int i, char name[64])
+{
+    snprintf(name, 64, "सदस्य %d Member", i);
+}
+
+static void read_replies(redisContext *c, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        void *reply = NULL;
+
+        assert_int_equal(redisGetReply(c, &reply), REDIS_OK);
+        assert_int_not_equal(((redisReply *)reply)->type, REDIS_REPLY_ERROR);
+        freeReplyObject(reply);
+    }
+}
+
+/* 100k records at version 1, as the registry would write them. */
+static void generate(struct fixture *f)
+{
+    struct timeval tv = {10, 0};
+    redisContext *c = redisConnectUnixWithTimeout(f->redis.sock, tv);
+    int64_t t0 = core_mono_ms();
+    int pending = 0;
+    int i;
+
+    assert_non_null(c);
+    assert_int_equal(c->err, 0);
+    cry_keys_set_version(f->keys, 1);
+    for (i = 0; i < N_RECORDS; i++) {
+        unsigned char bidx[CRY_BIDX_BYTES];
+        unsigned char swa[128], snm[256];
+        size_t lwa = 0, lnm = 0;
+        char wa[16], name[64], mid[CRY_MID_LEN], mkey[64], ikey[96], li[24];
+        struct core_err err;
+        const char *argv[12];
+        size_t lens[12];
+        int k;
+
+        number_of(i, wa);
+        name_of(i, name);
+        assert_int_equal(cry_bidx_wa(f->keys, wa, bidx, &err), 0);
+        cry_identity_mid(f->keys, bidx, 0, mid);
+        assert_int_equal(cry_vault_seal(f->keys, CRY_VAULT_PII, mid, "wa", wa, strlen(wa), swa,
+                                        sizeof swa, &lwa, &err),
+                         0);
+        assert_int_equal(cry_vault_seal(f->keys, CRY_VAULT_PII, mid, "nm", name, strlen(name),
+                                        snm, sizeof snm, &lnm, &err),
+                         0);
+        cry_identity_member_key(mid, mkey, sizeof mkey);
+        cry_identity_index_key(bidx, ikey, sizeof ikey);
+        snprintf(li, sizeof li, "%d", 1763800000 + i);
+        argv[0] = "HSET";
+        argv[1] = mkey;
+        argv[2] = "wa";
+        argv[3] = (const char *)swa;
+        argv[4] = "nm";
+        argv[5] = (const char *)snm;
+        argv[6] = "kv";
+        argv[7] = "1";
+        argv[8] = "ct";
+        argv[9] = "1763800000";
+        argv[10] = "li";
+        argv[11] = li;
+        for (k = 0; k < 12; k++)
+            lens[k] = strlen(argv[k]);
+        lens[3] = lwa;
+        lens[5] = lnm;
+        redisAppendCommandArgv(c, 12, argv, lens);
+        redisAppendCommand(c, "SET %s %s", ikey, mid);
+        pending += 2;
+        if (pending >= PIPELINE) {
+            read_replies(c, pending);
+            pending = 0;
+        }
+    }
+    read_replies(c, pending);
+    redisFree(c);
+    print_message("generated %d sealed member records in %lld ms\n", N_RECORDS,
+                  (long long)(core_mono_ms() - t0));
+}
+
+/* A signed webhook from member `i` (a known one below N_RECORDS, else new). */
+static void post_one(struct fixture *f, int i)
+{
+    char wa[16];
+    char wamid[64];
+    char *body;
+
+    number_of(i, wa);
+    snprintf(wamid, sizeof wamid, "wamid.rotation-%d-%ld", i, f->webhooks);
+    body = th_text_webhook(wa, wamid, "rotation test");
+    assert_int_equal(th_post_webhook(&f->app, body, strlen(body)), 200);
+    free(body);
+    f->webhooks++;
+}
+
+static long long rot_field(struct fixture *f, const char *name)
+{
+    return th_redis_int(&f->redis, "HGET js:keys:rotation %s", name);
+}
+
+static void spawn_rotate(struct fixture *f, struct th_proc *p, const char *log)
+{
+    const char *argv[] = {th_bin(), "keys", "rotate", NULL};
+    const char *env[] = {f->redis_env, f->keys_env, NULL};
+
+    assert_int_equal(th_spawn(p, argv, env, log), 0);
+}
+
+/* Every record: kv 2, every sealed field at version 2, opens to its value. */
+static void check_all_rotated(struct fixture *f)
+{
+    redisReply *scan;
+    char cursor[32] = "0";
+    long checked = 0;
+    unsigned char *plain = malloc(512);
+
+    do {
+        size_t i;
+
+        scan = th_redis_cmd(&f->redis, "SCAN %s MATCH js:m:{* COUNT 2000", cursor);
+        snprintf(cursor, sizeof cursor, "%s", scan->element[0]->str);
+        for (i = 0; i < scan->element[1]->elements; i++)
+            redisAppendCommand(f->redis.ctx, "HMGET %s wa nm kv",
+                               scan->element[1]->element[i]->str);
+        for (i = 0; i < scan->element[1]->elements; i++) {
+            const char *key = scan->element[1]->element[i]->str;
+            char mid[CRY_MID_LEN];
+            redisReply *rec = NULL;
+            struct core_err err;
+            size_t n = 0;
+            int fld;
+
+            assert_int_equal(redisGetReply(f->redis.ctx, (void **)&rec), REDIS_OK);
+            memcpy(mid, key + 6, 32);
+            mid[32] = '\0';
+            assert_string_equal(rec->element[2]->str, "2");
+            for (fld = 0; fld < 2; fld++) {
+                const redisReply *v = rec->element[fld];
+
+                assert_int_equal(v->type, REDIS_REPLY_STRING);
+                assert_int_equal(cry_vault_version((const unsigned char *)v->str, v->len), 2);
+                assert_int_equal(cry_vault_open(f->keys, CRY_VAULT_PII, mid, fld ? "nm" : "wa",
+                                                (const unsigned char *)v->str, v->len, plain,
+                                                512, &n, &err),
+                                 0);
+                if (fld == 0) {
+                    assert_int_equal(n, 12);
+                    assert_memory_equal(plain, "9196", 4);
+                }
+            }
+            /* spot-check the exact values against the generator (members
+             * that wrote a webhook are renamed "Test User" by the service) */
+            if (checked % 1000 == 0) {
+                char wa[16];
+                char name[64];
+
+                assert_int_equal(cry_vault_open(f->keys, CRY_VAULT_PII, mid, "wa",
+                                                (const unsigned char *)rec->element[0]->str,
+                                                rec->element[0]->len, plain, 512, &n, &err),
+                                 0);
+                snprintf(wa, sizeof wa, "%.*s", (int)n, (const char *)plain);
+                assert_int_equal(cry_vault_open(f->keys, CRY_VAULT_PII, mid, "nm",
+                                                (const unsigned char *)rec->element[1]->str,
+                                                rec->element[1]->len, plain, 512, &n, &err),
+                                 0);
+                name_of((int)strtol(wa + 4, NULL, 10), name);
+                if (strcmp((const char *)plain, "Test User") != 0)
+                    assert_string_equal((const char *)plain, name);
+            }
+            checked++;
+            freeReplyObject(rec);
+        }
+        freeReplyObject(scan);
+    } while (strcmp(cursor, "0") != 0);
+    free(plain);
+    print_message("checked %ld records: all at version 2 and opening\n", checked);
+    assert_true(checked >= N_RECORDS);
+}
+
+static void test_rotation_while_serving(void **state)
+{
+    struct fixture *f = *state;
+    struct th_proc rot;
+    char log1[700], log2[700];
+    int64_t t0;
+    int i;
+
+    generate(f);
+    for (i = 0; i < 20; i++)
+        post_one(f, i); /* the service knows some of them already */
+
+    /* Run 1: killed with SIGKILL a third of the way through. */
+    snprintf(log1, sizeof log1, "%s/rotate1.log", f->dir);
+    t0 = core_mono_ms();
+    spawn_rotate(f, &rot, log1);
+    i = 0;
+    while (th_alive(&rot) && rot_field(f, "reencrypted") < N_RECORDS / 3) {
+        post_one(f, N_RECORDS + i++); /* new members keep enrolling */
+        th_sleep_ms(5);
+    }
+    assert_true(th_alive(&rot));
+    th_stop(&rot, SIGKILL, 1000);
+    print_message("run 1 killed after %lld ms at %lld records re-encrypted\n",
+                  (long long)(core_mono_ms() - t0), rot_field(f, "reencrypted"));
+    assert_true(rot_field(f, "reencrypted") < N_RECORDS);
+    assert_int_equal(th_redis_int(&f->redis, "GET js:keys:version"), 2);
+    {
+        redisReply *st = th_redis_cmd(&f->redis, "HGET js:keys:rotation state");
+
+        assert_string_equal(st->str, "running");
+        freeReplyObject(st);
+    }
+
+    /* Run 2: resumes from the saved cursor while webhooks keep coming. */
+    snprintf(log2, sizeof log2, "%s/rotate2.log", f->dir);
+    spawn_rotate(f, &rot, log2);
+    while (th_alive(&rot)) {
+        post_one(f, i % 50);           /* known members */
+        post_one(f, N_RECORDS + i++);  /* and new ones */
+        th_sleep_ms(10);
+    }
+    assert_int_equal(rot.status, 0);
+    assert_true(th_file_count(log2, "rotation resumed and done") == 1);
+    assert_true(th_file_count(log2, "records/s") >= 1);
+    print_message("rotation done in %lld ms in all; %ld webhooks answered 200 meanwhile\n",
+                  (long long)(core_mono_ms() - t0), f->webhooks);
+    {
+        size_t len = 0;
+        char *out = th_read_file(log2, &len);
+        char *line = strstr(out, "keys: data key version v2");
+
+        if (line != NULL)
+            print_message("%.*s\n", (int)(strchr(line, '\n') - line), line);
+        free(out);
+    }
+
+    /* Let the router finish, then check every record. */
+    for (i = 0; i < 200 && th_redis_int(&f->redis, "XLEN js:in") != 0; i++)
+        th_sleep_ms(50);
+    check_all_rotated(f);
+
+    /* The service seals with v2 now: a new member's record is at v2. */
+    {
+        char wa[16];
+        unsigned char bidx[CRY_BIDX_BYTES];
+        char mid[CRY_MID_LEN];
+        char key[64];
+        struct core_err err;
+
+        post_one(f, 2 * N_RECORDS);
+        for (i = 0; i < 200 && th_redis_int(&f->redis, "XLEN js:in") != 0; i++)
+            th_sleep_ms(50);
+        th_sleep_ms(200);
+        number_of(2 * N_RECORDS, wa);
+        assert_int_equal(cry_bidx_wa(f->keys, wa, bidx, &err), 0);
+        cry_identity_mid(f->keys, bidx, 0, mid);
+        cry_identity_member_key(mid, key, sizeof key);
+        assert_int_equal(th_redis_int(&f->redis, "HGET %s kv", key), 2);
+    }
+
+    /* Audit: start, resume, finish; the log verifies. */
+    {
+        const char *argv[] = {th_bin(), "audit", "verify", NULL};
+        const char *sargv[] = {th_bin(), "keys", "rotate", "--status", NULL};
+        const char *env[] = {f->redis_env, f->keys_env, NULL};
+        redisReply *log = th_redis_cmd(&f->redis, "XRANGE js:{audit}:log - +");
+        char *out = NULL;
+        char *errs = NULL;
+        int start = 0, resume = 0, finish = 0;
+        size_t k;
+
+        for (k = 0; k < log->elements; k++) {
+            const char *e = log->element[k]->element[1]->element[3]->str;
+
+            start += strstr(e, "\"keys.rotate.start\"") != NULL;
+            resume += strstr(e, "\"keys.rotate.resume\"") != NULL;
+            finish += strstr(e, "\"keys.rotate.finish\"") != NULL;
+        }
+        freeReplyObject(log);
+        assert_int_equal(start, 1);
+        assert_int_equal(resume, 1);
+        assert_int_equal(finish, 1);
+        assert_int_equal(th_run(argv, env, NULL, 0, &out, &errs), 0);
+        assert_non_null(strstr(out, "audit: ok"));
+        free(out);
+        free(errs);
+        assert_int_equal(th_run(sargv, env, NULL, 0, &out, &errs), 0);
+        assert_non_null(strstr(out, "current data key version: v2"));
+        assert_non_null(strstr(out, "v1 -> v2, done"));
+        free(out);
+        free(errs);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_rotation_while_serving, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
