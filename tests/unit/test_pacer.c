@@ -52,16 +52,24 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Two greedy dispatchers asking every 2 ms for `ms`; returns tokens granted. */
-static long run_bucket(struct fixture *f, double mps, int64_t ms, int *max_in_100ms)
+/*
+ * Two greedy dispatchers ask for 500 tokens every 2 ms. Whatever the host's
+ * load, they may never get more than rate x elapsed + capacity; speed and
+ * accuracy are measured by make bench, not here.
+ */
+static void check_bucket(struct fixture *f, double mps, int64_t ms)
 {
+    double cap = mps / 20 < 1 ? 1 : mps / 20;
     int64_t start = core_mono_ms();
-    int64_t window = start;
+    int64_t elapsed;
     long total = 0;
-    int in_window = 0;
     struct core_err err;
+    int g;
 
-    *max_in_100ms = 0;
+    /* empty the bucket, then measure from here */
+    assert_int_equal(gw_pacer_take(f->a, "1065", mps, 100000, &g, &err), 0);
+    assert_true(g <= (int)cap);
+    start = core_mono_ms();
     while (core_mono_ms() - start < ms) {
         int g1 = 0;
         int g2 = 0;
@@ -69,40 +77,22 @@ static long run_bucket(struct fixture *f, double mps, int64_t ms, int *max_in_10
         assert_int_equal(gw_pacer_take(f->a, "1065", mps, 500, &g1, &err), 0);
         assert_int_equal(gw_pacer_take(f->b, "1065", mps, 500, &g2, &err), 0);
         total += g1 + g2;
-        in_window += g1 + g2;
-        if (core_mono_ms() - window >= 100) {
-            if (in_window > *max_in_100ms)
-                *max_in_100ms = in_window;
-            in_window = 0;
-            window = core_mono_ms();
-        }
         th_sleep_ms(2);
     }
-    return total;
+    elapsed = core_mono_ms() - start;
+    /* never more than the rate allows (+1 for the clock tick at the edges) */
+    assert_true(total <= (long)(mps * (double)(elapsed + 1) / 1000.0 + 1));
+    assert_true(total > 0); /* it does refill */
 }
 
 static void test_bucket_rate_80(void **state)
 {
-    struct fixture *f = *state;
-    int peak;
-    long got = run_bucket(f, 80, 2000, &peak);
-
-    /* Never more than 2 s at 80/s plus the initial capacity (4). The lower
-     * bound only proves refilling: accuracy is measured by make bench. */
-    assert_true(got <= 164);
-    assert_true(got >= 96);
-    assert_true(peak <= 8 + 4); /* 100 ms at 80/s, never a burst */
+    check_bucket(*state, 80, 1000);
 }
 
 static void test_bucket_rate_1000(void **state)
 {
-    struct fixture *f = *state;
-    int peak;
-    long got = run_bucket(f, 1000, 2000, &peak);
-
-    assert_true(got <= 2050);
-    assert_true(got >= 1200);
-    assert_true(peak <= 100 + 50);
+    check_bucket(*state, 1000, 1000);
 }
 
 static void test_numbers_are_independent(void **state)
