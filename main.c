@@ -16,11 +16,13 @@
 #include "crypto/keys.h"
 #include "crypto/upkeep.h"
 #include "gateway/cli.h"
+#include "gateway/dispatch.h"
 #include "gateway/ingress.h"
 #include "gateway/ops.h"
 #include "gateway/router.h"
 #include "groups/cli.h"
 
+#include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <sodium.h>
@@ -40,6 +42,8 @@ static const char serve_help[] =
     "Roles (default all; JANSEVA_ROLES):\n"
     "  http    webhook endpoint (GET/POST /webhook), /healthz, /readyz, /metrics\n"
     "  router  consume the ingress stream and route every webhook event\n"
+    "  dispatch  send queued messages through the Graph API (needs\n"
+    "          JANSEVA_PHONE_NUMBER_ID; in live mode JANSEVA_ACCESS_TOKEN)\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE  read settings from FILE (also $JANSEVA_CONFIG)\n"
@@ -87,7 +91,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *help
 
 static int check_roles(const char *roles, struct core_err *err)
 {
-    static const char *const known[] = {"all", "http", "router"};
+    static const char *const known[] = {"all", "http", "router", "dispatch"};
     const char *p = roles;
 
     while (*p != '\0') {
@@ -111,7 +115,7 @@ static int check_roles(const char *roles, struct core_err *err)
         if (!ok)
             return core_err_set(err, CORE_EX_CONFIG,
                                 "config: JANSEVA_ROLES has an unknown role '%.*s' (known: all, "
-                                "http, router)",
+                                "http, router, dispatch)",
                                 (int)n, start);
     }
     return 0;
@@ -120,13 +124,8 @@ static int check_roles(const char *roles, struct core_err *err)
 /* Load the key directory for serve (one line and 78 on any problem). */
 static struct cry_keys *serve_keys(const struct core_cfg *cfg, struct core_err *err)
 {
-    char dir[CRY_KEYS_PATH_MAX];
-    int from_creds = 0;
-    struct cry_keys *k;
+    struct cry_keys *k = cry_keys_load_configured(cfg->keys_dir, NULL, err);
 
-    if (cry_keys_dir_resolve(cfg->keys_dir, dir, &from_creds, err) != 0)
-        return NULL;
-    k = cry_keys_load(dir, from_creds, err);
     if (k != NULL && !cry_keys_locked(k))
         core_log_warn("keys", NULL,
                       "key memory could not be locked in RAM (mlock); raise RLIMIT_MEMLOCK "
@@ -148,6 +147,7 @@ static int cmd_serve(int argc, char **argv)
     struct cry_audit *audit = NULL;
     struct cry_identity *identity = NULL;
     struct cry_upkeep *upkeep = NULL;
+    struct gw_dispatch *dispatch = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -157,6 +157,7 @@ static int cmd_serve(int argc, char **argv)
     int rc;
     int want_http;
     int want_router;
+    int want_dispatch;
 
     rc = parse_common(argc, argv, "serve", serve_help, &config, &roles);
     if (rc != 0)
@@ -172,6 +173,18 @@ static int cmd_serve(int argc, char **argv)
         goto fail;
     want_http = core_cfg_has_role(&cfg, "http");
     want_router = core_cfg_has_role(&cfg, "router");
+    want_dispatch = core_cfg_has_role(&cfg, "dispatch");
+    if (want_dispatch && cfg.n_phone_numbers == 0) {
+        if (strcmp(cfg.roles, "all") != 0 || strcmp(cfg.mode, "live") == 0) {
+            core_err_set(&err, CORE_EX_CONFIG,
+                         "config: JANSEVA_PHONE_NUMBER_ID is not set (the dispatch role sends "
+                         "from these numbers)");
+            goto fail;
+        }
+        core_log_warn("serve", NULL,
+                      "no JANSEVA_PHONE_NUMBER_ID: the dispatch role is off, nothing is sent");
+        want_dispatch = 0;
+    }
 
     /* No core dumps: they would hold keys and personal data. */
     setrlimit(RLIMIT_CORE, &nocore);
@@ -229,14 +242,21 @@ static int cmd_serve(int argc, char **argv)
     if (upkeep == NULL)
         goto fail;
 
+    if (want_router || want_dispatch)
+        identity = cry_identity_new(keys);
     if (want_router) {
         router = gw_router_new(&cfg);
         gw_router_set_hash_key(router, cry_keys_get(keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
         gw_router_set_keys(router, keys);
-        identity = cry_identity_new(keys);
         /* First: every later handler sees ctx->member_id. */
         gw_router_add_handler(router, "identity", cry_identity_handler, identity);
+        gw_router_add_handler(router, "delivery", gw_delivery_handler, keys);
         if (gw_router_start(router, &err) != 0)
+            goto fail;
+    }
+    if (want_dispatch) {
+        dispatch = gw_dispatch_new(&cfg, keys, identity, &err);
+        if (dispatch == NULL || gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }
     if (want_http) {
@@ -248,6 +268,10 @@ static int cmd_serve(int argc, char **argv)
         cry_identity_metrics_init();
         cry_audit_metrics_init();
         core_metrics_add_collector(gw_router_collect, pool);
+        if (dispatch != NULL) {
+            gw_dispatch_metrics_init();
+            core_metrics_add_collector(gw_dispatch_collect, dispatch);
+        }
         if (core_httpd_start(httpd, cfg.http_bind, cfg.http_port, cfg.http_threads, &err) != 0)
             goto fail;
         core_log_kv(CORE_LOG_INFO, "serve", NULL, "listening",
@@ -266,6 +290,7 @@ out:
     core_httpd_free(httpd);
     gw_ingress_free(ingress);
     gw_router_free(router);
+    gw_dispatch_free(dispatch);
     cry_upkeep_stop(upkeep);
     cry_identity_free(identity);
     cry_audit_free(audit);
@@ -325,6 +350,7 @@ static int cmd_version(int argc, char **argv)
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
+    {"send", gw_cli_send, "queue a WhatsApp message (operators; same rules as all sends)"},
     {"import", grp_cli_import, "import a level of the police hierarchy from CSV"},
     {"keys", cry_cli_keys, "key directory: init, status, rotate"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},
@@ -351,6 +377,7 @@ int main(int argc, char **argv)
 {
     size_t i;
 
+    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (sodium_init() < 0) {
         fprintf(stderr, "janseva: libsodium failed to initialise\n");
         return CORE_EX_SOFTWARE;

@@ -64,10 +64,27 @@ static const struct spec specs[] = {
      "reclaim entries another worker left pending this long"},
     {"router_max_deliveries", T_INT, F(router_max_deliveries), "10", 1, 1000,
      "attempts before an entry goes to the dead-letter stream"},
-    {"roles", T_STR, F(roles), "all", 0, 0, "serve roles: all, or a list of http,router"},
+    {"graph_timeout_ms", T_INT, F(graph_timeout_ms), "15000", 500, 600000,
+     "timeout of one Graph API request"},
+    {"dispatch_mps", T_INT, F(dispatch_mps), "80", 1, 1000,
+     "messages per second per business number (Meta: 80, up to 1,000 after upgrade)"},
+    {"dispatch_pair_spacing_ms", T_INT, F(dispatch_pair_spacing_ms), "6000", 0, 600000,
+     "least gap between two messages to one member (Meta's pair rate limit)"},
+    {"dispatch_inflight", T_INT, F(dispatch_inflight), "64", 1, 4096,
+     "Graph API requests in flight per dispatcher process"},
+    {"dispatch_max_attempts", T_INT, F(dispatch_max_attempts), "8", 1, 100,
+     "transient failures before a message goes to the dead-letter stream"},
+    {"dispatch_window_margin_s", T_INT, F(dispatch_window_margin_s), "900", 0, 43200,
+     "treat the 24-hour window as closed this many seconds early"},
+    {"dispatch_ambiguous_grace_ms", T_INT, F(dispatch_ambiguous_grace_ms), "30000", 100,
+     3600000, "wait this long for a status webhook before resending an unconfirmed send"},
+    {"dispatch_pause_ms", T_INT, F(dispatch_pause_ms), "60000", 100, 3600000,
+     "first pause of a number after an account error (190, 368, 133010); doubles to 10 min"},
+    {"roles", T_STR, F(roles), "all", 0, 0, "serve roles: all, or a list of http,router,dispatch"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])
+_Static_assert(NSPECS <= sizeof ((struct core_cfg *)0)->source, "grow core_cfg.source");
 
 static char **str_field(struct core_cfg *cfg, const struct spec *s)
 {

@@ -46,6 +46,14 @@ struct core_cfg {
     int router_batch;         /* entries read per XREADGROUP */
     int router_claim_idle_ms; /* reclaim entries pending this long */
     int router_max_deliveries; /* after this many attempts -> dead letter */
+    int graph_timeout_ms;      /* per Graph API request */
+    int dispatch_mps;          /* messages per second per business number */
+    int dispatch_pair_spacing_ms; /* least gap between two messages to one member */
+    int dispatch_inflight;     /* Graph requests in flight per dispatcher */
+    int dispatch_max_attempts; /* transient failures before a message is dead */
+    int dispatch_window_margin_s; /* treat the 24 h window as closed this much early */
+    int dispatch_ambiguous_grace_ms; /* wait for a status before resending an unknown send */
+    int dispatch_pause_ms;     /* first pause of a number after 190/368/133010 */
     char *roles;              /* serve roles: "all" or a comma list */
 
     /* bookkeeping, not settings */

@@ -148,19 +148,6 @@ static struct core_redis *redis_of(const struct core_cfg *cfg, int timeout_ms)
 }
 
 /* Load the configured key directory (CORE_EX_CONFIG problems). */
-static struct cry_keys *load_keys(const struct core_cfg *cfg, int *from_creds,
-                                  struct core_err *err)
-{
-    char dir[CRY_KEYS_PATH_MAX];
-    int fc = 0;
-
-    if (cry_keys_dir_resolve(cfg->keys_dir, dir, &fc, err) != 0)
-        return NULL;
-    if (from_creds != NULL)
-        *from_creds = fc;
-    return cry_keys_load(dir, fc, err);
-}
-
 /* ======================= keys ======================= */
 
 static int keys_init(const struct core_cfg *cfg, const struct opts *o)
@@ -216,7 +203,7 @@ static int keys_status(const struct core_cfg *cfg)
     int fc = 0;
 
     core_err_clear(&err);
-    k = load_keys(cfg, &fc, &err);
+    k = cry_keys_load_configured(cfg->keys_dir, &fc, &err);
     if (k == NULL)
         return core_cli_fail(&err);
     m = cry_keys_meta(k);
@@ -265,7 +252,7 @@ static int keys_rotate(const struct core_cfg *cfg, const struct opts *o)
     int rc = 0;
 
     core_err_clear(&err);
-    k = load_keys(cfg, NULL, &err);
+    k = cry_keys_load_configured(cfg->keys_dir, NULL, &err);
     if (k == NULL)
         return core_cli_fail(&err);
     r = redis_of(cfg, 0);
@@ -379,7 +366,7 @@ static int audit_verify(const struct core_cfg *cfg, const struct opts *o)
             n != sizeof pk)
             return core_cli_usage_error("audit verify", "--pubkey takes 64 hex digits");
     } else {
-        struct cry_keys *k = load_keys(cfg, NULL, &err);
+        struct cry_keys *k = cry_keys_load_configured(cfg->keys_dir, NULL, &err);
 
         if (k == NULL)
             return core_cli_fail(&err);
@@ -418,7 +405,7 @@ static int audit_export(const struct core_cfg *cfg, const struct opts *o)
     int rc = 0;
 
     core_err_clear(&err);
-    k = load_keys(cfg, NULL, &err);
+    k = cry_keys_load_configured(cfg->keys_dir, NULL, &err);
     if (k == NULL)
         return core_cli_fail(&err);
     if (o->out != NULL && strcmp(o->out, "-") != 0) {
@@ -460,7 +447,7 @@ static int audit_checkpoint(const struct core_cfg *cfg)
     int rc = 0;
 
     core_err_clear(&err);
-    k = load_keys(cfg, NULL, &err);
+    k = cry_keys_load_configured(cfg->keys_dir, NULL, &err);
     if (k == NULL)
         return core_cli_fail(&err);
     r = redis_of(cfg, 0);

@@ -707,3 +707,16 @@ int cry_keys_refresh(struct cry_keys *k, struct core_redis *r, struct core_err *
     cry_keys_set_version(k, v);
     return 0;
 }
+
+struct cry_keys *cry_keys_load_configured(const char *keys_dir, int *from_credentials,
+                                          struct core_err *err)
+{
+    char dir[CRY_KEYS_PATH_MAX];
+    int fc = 0;
+
+    if (cry_keys_dir_resolve(keys_dir, dir, &fc, err) != 0)
+        return NULL;
+    if (from_credentials != NULL)
+        *from_credentials = fc;
+    return cry_keys_load(dir, fc, err);
+}

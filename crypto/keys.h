@@ -91,6 +91,15 @@ int cry_keys_dir_resolve(const char *configured, char out[CRY_KEYS_PATH_MAX],
                          int *from_credentials, struct core_err *err);
 
 /*
+ * Resolve the configured key directory (JANSEVA_KEYS_DIR, else systemd
+ * credentials) and load it: the one way commands and the service get their
+ * keys. *from_credentials (may be NULL) tells where they came from. Returns
+ * NULL with err set (CORE_EX_CONFIG for a missing or unsafe directory).
+ */
+struct cry_keys *cry_keys_load_configured(const char *keys_dir, int *from_credentials,
+                                          struct core_err *err);
+
+/*
  * Create a key directory at `dir`: the directory (0700; created when missing,
  * tightened when it exists and is empty of key files), a fresh root key, a
  * fresh audit signing key and keys.json (all 0600, O_EXCL). Refuses with

@@ -11,4 +11,11 @@
  */
 int gw_cli_parse_webhook(int argc, char **argv);
 
+/*
+ * janseva send --to ID (--text TEXT | --template NAME ...) [options]: queue
+ * one message through the outbox (the same lanes, pacing and window rules as
+ * everything else) and optionally wait for its delivery state.
+ */
+int gw_cli_send(int argc, char **argv);
+
 #endif

@@ -1,0 +1,79 @@
+/*
+ * gateway/dispatch.h - the dispatcher role: takes queued messages out of the
+ * outbox lanes (outbox.h) and sends them through the Graph API without ever
+ * breaking WhatsApp's rules, then tracks their delivery.
+ *
+ * For every business number (cfg->phone_numbers):
+ *  - lanes in priority order: replies, then alerts, then relays;
+ *  - a token bucket shared by every dispatcher process (dispatch_mps), and a
+ *    spacing slot per recipient (dispatch_pair_spacing_ms): a member whose
+ *    slot is busy is deferred without holding anyone else up;
+ *  - the 24-hour window, from the member's last inbound message: free-form
+ *    messages only inside it, the producer's template fallback outside it
+ *    (no fallback: dead letter "window closed");
+ *  - answers by error code: throttling backs the number off; 131056 delays
+ *    that member; 131047 switches to the template; 190/368/133010 pause the
+ *    number and raise an alert (it probes again after 60 s, doubling to
+ *    10 min); permanent errors go to js:out:dead with the reason; transient
+ *    ones are retried with exponential backoff and jitter
+ *    (dispatch_max_attempts); deferred messages wait in js:out:{NUMBER}:delay.
+ *
+ * Idempotency and crashes: before each HTTP send the message's state
+ * (js:msg:{...}) becomes "sending"; the key of the message travels as
+ * biz_opaque_callback_data and comes back in status webhooks. A message found
+ * "sending" (a crash mid-send) or "unknown" (timeout or reset after the
+ * request went out) is sent again only after dispatch_ambiguous_grace_ms and
+ * only if no status webhook for it arrived meanwhile. The one remaining
+ * window for a duplicate: Meta accepted the first send but no status for it
+ * reached us within the grace period (docs/dispatch.md).
+ */
+#ifndef JANSEVA_GATEWAY_DISPATCH_H
+#define JANSEVA_GATEWAY_DISPATCH_H
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "crypto/identity.h"
+#include "crypto/keys.h"
+#include "gateway/router.h"
+
+struct gw_dispatch;
+
+/*
+ * Create the dispatcher for cfg->phone_numbers. `cfg`, `keys` and `ident`
+ * are borrowed. Fails (CORE_EX_CONFIG) without phone numbers, or in live
+ * mode without an access token.
+ */
+struct gw_dispatch *gw_dispatch_new(const struct core_cfg *cfg, const struct cry_keys *keys,
+                                    struct cry_identity *ident, struct core_err *err);
+
+/* Start the dispatcher thread. */
+int gw_dispatch_start(struct gw_dispatch *d, struct core_err *err);
+
+/* Stop: sends in flight are abandoned and stay "sending" (see above). */
+void gw_dispatch_stop(struct gw_dispatch *d);
+
+/* Stop if running and free. NULL is a no-op. */
+void gw_dispatch_free(struct gw_dispatch *d);
+
+/* Metrics collector (core_metrics_collector): queue depths, paused numbers,
+ * current rate per number. `ud` is the struct gw_dispatch. */
+void gw_dispatch_collect(void *ud, struct core_buf *out);
+
+/* Register the dispatch metrics. */
+void gw_dispatch_metrics_init(void);
+
+/*
+ * Router handler for status webhooks: applies sent < delivered < read
+ * (failed terminal) to the message's state, once per transition, and the
+ * counters of the broadcast it belongs to. `ud` is the struct cry_keys.
+ */
+int gw_delivery_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_event *ev,
+                        struct core_err *err);
+
+/* Delivery state of a queued message, by idempotency key (tests, CLI).
+ * Writes "queued", "sending", "accepted", "sent", "delivered", "read",
+ * "failed", "dead" or "unknown" into `out`. Returns 0 or -1. */
+int gw_dispatch_state(struct core_redis *r, const char *key, const char *broadcast, char *out,
+                      size_t n, struct core_err *err);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * tests/harness/stack.h - the whole outbound path for integration tests: a
+ * real redis-server, the real Cloud API simulator and the real `janseva
+ * serve` (every role), wired together (janseva sends to the simulator, the
+ * simulator's signed webhooks come back to janseva). The test process also
+ * gets the stack's keys and a Redis connection, to create members and queue
+ * messages through the library exactly as the service does.
+ */
+#ifndef JANSEVA_TESTS_HARNESS_STACK_H
+#define JANSEVA_TESTS_HARNESS_STACK_H
+
+#include "core/redis.h"
+#include "crypto/identity.h"
+#include "crypto/keys.h"
+#include "gateway/outbox.h"
+#include "tests/harness/cloudsim.h"
+#include "tests/harness/harness.h"
+
+struct th_stack {
+    char *dir;
+    struct th_redis redis;
+    struct th_cloudsim sim;
+    struct th_janseva app;
+    struct cry_keys *keys;          /* the service's keys, loaded in-process */
+    struct cry_identity *ident;
+    struct core_redis *r;           /* the test's own connection */
+    char graph_env[160];
+};
+
+/*
+ * Start everything. `sim_args` and `env` (NULL-terminated, may be NULL) add
+ * simulator options and janseva settings; the defaults are fast for tests
+ * (status delays 20 ms, grace 1.5 s, Graph timeout 1 s, pause 1 s).
+ */
+int th_stack_start(struct th_stack *s, const char *tag, const char *const sim_args[],
+                   const char *const env[]);
+
+/* Stop janseva (asserting a clean exit: returns its status), the simulator
+ * and Redis; remove the directory when everything was clean. */
+int th_stack_stop(struct th_stack *s);
+
+/* Restart janseva only (after th_janseva_kill, say). */
+int th_stack_restart_app(struct th_stack *s, const char *const env[]);
+
+/* The member id of a WhatsApp number, created if new (no window opened). */
+int th_stack_member(struct th_stack *s, const char *wa_id, char mid[CRY_MID_LEN]);
+
+/* Make the number write to the police number through the simulator (opens
+ * the 24 h window on both sides); returns 0 once janseva accepted it. */
+int th_stack_inbound(struct th_stack *s, const char *wa_id, const char *text);
+
+/* Queue a message (text and/or template) to `wa_id` with idempotency `key`. */
+int th_stack_queue(struct th_stack *s, const char *key, const char *wa_id, const char *text,
+                   const char *template_name, enum gw_lane lane, const char *broadcast);
+
+/* Accepted sends the simulator recorded for `wa_id` (all when NULL). */
+long th_stack_accepted(struct th_stack *s, const char *wa_id);
+
+/* Delivery state of message `key` ("queued", "sent", ...): caller frees. */
+char *th_stack_state(struct th_stack *s, const char *key, const char *broadcast);
+
+/* A janseva metric by exact series name ("name{labels}"), or -1. */
+long long th_stack_metric(struct th_stack *s, const char *series);
+
+#endif
