@@ -41,13 +41,21 @@ CONF
   echo "run: created $conf with fresh sandbox secrets"
 fi
 val() { sed -n "s/^$1 = //p" "$conf" | tail -1; }
+# Settings added by later versions of make run, appended once to an older file.
+add_setting() { grep -q "^$1 = " "$conf" || printf '%s = %s\n' "$1" "$2" >>"$conf"; }
+sim_port=${JANSEVA_SIM_PORT:-8091}
+add_setting access_token "sandbox-$(rand 12)"
+add_setting graph_url "http://127.0.0.1:$sim_port/v25.0"
 
 redis_pid=""
+sim_pid=""
 cleanup() {
-  if [[ -n "$redis_pid" ]] && kill -0 "$redis_pid" 2>/dev/null; then
-    kill "$redis_pid" 2>/dev/null || true
-    wait "$redis_pid" 2>/dev/null || true
-  fi
+  for p in $sim_pid $redis_pid; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill "$p" 2>/dev/null || true
+      wait "$p" 2>/dev/null || true
+    fi
+  done
 }
 trap cleanup EXIT
 
@@ -88,6 +96,16 @@ if [[ -n "$keys_dir" && ! -e "$keys_dir" ]]; then
 fi
 
 port=${JANSEVA_HTTP_PORT:-$(val http_port)}
+# The local WhatsApp Cloud API simulator: janseva sends to it, it answers like
+# Meta and posts signed status webhooks back (docs/cloudsim.md).
+"$root/$build/cloudsim" --port "$sim_port" --app-secret "$(val app_secret)" \
+  --token "$(val access_token)" --phone-number-id "$(val phone_number_id)" \
+  --webhook-url "http://127.0.0.1:$port/webhook" --templates "$root/data/sandbox/templates.json" \
+  --status-delay-ms 500 >"$var/cloudsim.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 1 100); do grep -q "^listening" "$var/cloudsim.log" 2>/dev/null && break; sleep 0.05; done
+grep -q "^listening" "$var/cloudsim.log" || { echo "run: cloudsim did not start (see $var/cloudsim.log)" >&2; exit 69; }
+echo "run: WhatsApp Cloud API simulator on http://127.0.0.1:$sim_port (log $var/cloudsim.log)"
 cat <<MSG
 
   janseva sandbox — nothing is sent to WhatsApp; settings in var/janseva.conf,
@@ -98,10 +116,15 @@ cat <<MSG
     metrics     http://127.0.0.1:$port/metrics
     webhook     http://127.0.0.1:$port/webhook   (Meta's callback URL, behind TLS)
 
-  Send a signed test webhook from another terminal:
-    scripts/post-webhook.sh "गाँव में चोरी हुई है"
+  Play a citizen writing to the police number (the simulator signs it like Meta):
+    curl -s -XPOST 127.0.0.1:$sim_port/_sim/inbound \\
+         -d '{"from":"919800000001","name":"Ramesh","text":"नमस्ते"}'
+  Send a message to that citizen and watch it being delivered and read:
+    $build/janseva send --config var/janseva.conf --to 919800000001 --text "नमस्ते" --wait 10
+  What the simulator received:   curl -s '127.0.0.1:$sim_port/_sim/sends?limit=5'
+  Or post a raw signed webhook:  scripts/post-webhook.sh "गाँव में चोरी हुई है"
 
-  Ctrl-C stops the service and its private Redis.
+  Ctrl-C stops the service, the simulator and the private Redis.
 
 MSG
 "$bin" serve --config "$conf" || rc=$?
