@@ -66,7 +66,7 @@ static const struct spec specs[] = {
      "attempts before an entry goes to the dead-letter stream"},
     {"graph_timeout_ms", T_INT, F(graph_timeout_ms), "15000", 500, 600000,
      "timeout of one Graph API request"},
-    {"dispatch_mps", T_INT, F(dispatch_mps), "80", 1, 1000,
+    {"dispatch_mps", T_INT, F(dispatch_mps), "80", 1, 1000000,
      "messages per second per business number (Meta: 80, up to 1,000 after upgrade)"},
     {"dispatch_pair_spacing_ms", T_INT, F(dispatch_pair_spacing_ms), "6000", 0, 600000,
      "least gap between two messages to one member (Meta's pair rate limit)"},

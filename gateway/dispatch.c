@@ -1037,7 +1037,8 @@ static int tick_number(struct gw_dispatch *d, int ni)
     if (paused(d, nm, now))
         return 0;
     room = gw_graph_room(d->graph);
-    want_ready = room + (size_t)d->cfg->dispatch_mps / 4 + 8;
+    /* read ahead a quarter second of sending, within reason */
+    want_ready = room + (size_t)(d->cfg->dispatch_mps < 4096 ? d->cfg->dispatch_mps / 4 : 1024) + 8;
     if (nm->n_ready < want_ready && read_new(d, ni, (int)(want_ready - nm->n_ready), &err) != 0)
         return 0;
     if (room == 0 || nm->n_ready == 0)
