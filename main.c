@@ -14,6 +14,7 @@
 #include "gateway/ingress.h"
 #include "gateway/ops.h"
 #include "gateway/router.h"
+#include "moderation/cli.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -262,6 +263,9 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},
+    {"train", mod_cli_train, "train a moderation model from labelled posts"},
+    {"classify", mod_cli_classify, "moderate posts from stdin: one JSON verdict per line"},
+    {"eval", mod_cli_eval, "measure moderation quality on labelled posts"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -1,0 +1,201 @@
+/*
+ * moderation/bayes.c - multi-class naive Bayes (see bayes.h).
+ */
+#include "moderation/bayes.h"
+#include "core/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_BITS 12
+
+static size_t slot_of(uint32_t key, size_t mask)
+{
+    return (size_t)((key * 0x9E3779B1u) ^ (key >> 15)) & mask;
+}
+
+void mod_bayes_init(struct mod_bayes *b, double alpha)
+{
+    memset(b, 0, sizeof *b);
+    b->alpha = alpha > 0 ? alpha : MOD_BAYES_ALPHA;
+    b->log_alpha = log(b->alpha);
+    b->mask = ((size_t)1 << INITIAL_BITS) - 1;
+    b->tab = core_calloc(b->mask + 1, sizeof b->tab[0]);
+}
+
+void mod_bayes_cleanup(struct mod_bayes *b)
+{
+    free(b->tab);
+    memset(b, 0, sizeof *b);
+}
+
+static void grow(struct mod_bayes *b)
+{
+    size_t old_cap = b->mask + 1;
+    struct mod_bayes_entry *old = b->tab;
+    size_t i;
+
+    b->mask = old_cap * 2 - 1;
+    b->tab = core_calloc(b->mask + 1, sizeof b->tab[0]);
+    for (i = 0; i < old_cap; i++) {
+        size_t s;
+
+        if (old[i].key == 0)
+            continue;
+        s = slot_of(old[i].key, b->mask);
+        while (b->tab[s].key != 0)
+            s = (s + 1) & b->mask;
+        b->tab[s] = old[i];
+    }
+    free(old);
+}
+
+/* The entry for `key`, created (zero counts) if absent. */
+static struct mod_bayes_entry *upsert(struct mod_bayes *b, uint32_t key)
+{
+    size_t s;
+    unsigned c;
+
+    if ((b->used + 1) * 2 > b->mask + 1)
+        grow(b);
+    s = slot_of(key, b->mask);
+    while (b->tab[s].key != 0) {
+        if (b->tab[s].key == key)
+            return &b->tab[s];
+        s = (s + 1) & b->mask;
+    }
+    b->tab[s].key = key;
+    for (c = 0; c < MOD_NLABELS; c++) {
+        b->tab[s].n[c] = 0;
+        b->tab[s].lg[c] = (float)b->log_alpha;
+    }
+    b->used++;
+    return &b->tab[s];
+}
+
+/* Slot index of `key`, or SIZE_MAX when absent. */
+static size_t find_slot(const struct mod_bayes *b, uint32_t key)
+{
+    size_t s = slot_of(key, b->mask);
+
+    while (b->tab[s].key != 0) {
+        if (b->tab[s].key == key)
+            return s;
+        s = (s + 1) & b->mask;
+    }
+    return SIZE_MAX;
+}
+
+const struct mod_bayes_entry *mod_bayes_find(const struct mod_bayes *b, uint32_t key)
+{
+    size_t s = find_slot(b, key);
+
+    return s == SIZE_MAX ? NULL : &b->tab[s];
+}
+
+void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABELS])
+{
+    struct mod_bayes_entry *e = upsert(b, key);
+    unsigned c;
+
+    for (c = 0; c < MOD_NLABELS; c++) {
+        e->n[c] = n[c];
+        e->lg[c] = (float)log((double)n[c] + b->alpha);
+    }
+}
+
+void mod_bayes_learn(struct mod_bayes *b, const uint32_t *feats, size_t n, enum mod_label label,
+                     int sign)
+{
+    size_t i;
+
+    if ((unsigned)label >= MOD_NLABELS)
+        return;
+    if (sign > 0) {
+        b->docs[label]++;
+    } else if (b->docs[label] > 0) {
+        b->docs[label]--;
+    } else {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        struct mod_bayes_entry *e;
+
+        if (feats[i] == 0)
+            continue;
+        if (sign > 0) {
+            e = upsert(b, feats[i]);
+            if (e->n[label] == UINT32_MAX)
+                continue;
+            e->n[label]++;
+            b->total[label]++;
+        } else {
+            size_t s = find_slot(b, feats[i]);
+
+            if (s == SIZE_MAX || b->tab[s].n[label] == 0)
+                continue;
+            e = &b->tab[s];
+            e->n[label]--;
+            b->total[label]--;
+        }
+        e->lg[label] = (float)log((double)e->n[label] + b->alpha);
+    }
+}
+
+size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size_t n,
+                          double logp[MOD_NLABELS])
+{
+    double acc[MOD_NLABELS];
+    uint64_t all_docs = 0;
+    unsigned active = 0;
+    size_t known = 0;
+    double mx = -INFINITY;
+    double sum = 0;
+    unsigned c;
+    size_t i;
+
+    for (c = 0; c < MOD_NLABELS; c++) {
+        all_docs += b->docs[c];
+        active += b->docs[c] > 0;
+        acc[c] = 0;
+    }
+    if (active == 0) {
+        for (c = 0; c < MOD_NLABELS; c++)
+            logp[c] = -log((double)MOD_NLABELS);
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        const struct mod_bayes_entry *e = mod_bayes_find(b, feats[i]);
+
+        if (e == NULL)
+            continue;
+        known++;
+        for (c = 0; c < MOD_NLABELS; c++)
+            acc[c] += e->lg[c];
+    }
+    for (c = 0; c < MOD_NLABELS; c++) {
+        if (b->docs[c] == 0) {
+            logp[c] = -INFINITY;
+            continue;
+        }
+        logp[c] = log((double)b->docs[c] / (double)all_docs) + acc[c] -
+                  (double)known * log((double)b->total[c] + b->alpha * (double)b->used);
+        if (logp[c] > mx)
+            mx = logp[c];
+    }
+    for (c = 0; c < MOD_NLABELS; c++) {
+        if (b->docs[c] > 0)
+            sum += exp(logp[c] - mx);
+    }
+    for (c = 0; c < MOD_NLABELS; c++) {
+        if (b->docs[c] > 0)
+            logp[c] = logp[c] - mx - log(sum);
+    }
+    return known;
+}
+
+size_t mod_bayes_memory(const struct mod_bayes *b)
+{
+    return sizeof *b + (b->mask + 1) * sizeof b->tab[0];
+}

@@ -1,0 +1,366 @@
+/*
+ * moderation/token.c - tokens of a normalised post (see token.h).
+ *
+ * One left-to-right scan. At the start of every word it tries, in order:
+ * an e-mail address or UPI id, a URL, a phone number; otherwise it takes
+ * the word (or number) itself. Emoji and currency signs are single tokens.
+ */
+#include "moderation/token.h"
+#include "core/mem.h"
+#include "moderation/norm.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#define TOK_TEXT_MAX 512 /* longest token text kept (longer words are cut) */
+
+void mod_toks_init(struct mod_toks *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+void mod_toks_cleanup(struct mod_toks *t)
+{
+    free(t->v);
+    free(t->text);
+    memset(t, 0, sizeof *t);
+}
+
+static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size_t len, int deva)
+{
+    struct mod_tok *k;
+
+    if (t->n >= MOD_TOK_MAX)
+        return;
+    if (len > TOK_TEXT_MAX)
+        len = TOK_TEXT_MAX;
+    if (t->n == t->cap) {
+        t->cap = t->cap == 0 ? 64 : t->cap * 2;
+        t->v = core_realloc(t->v, t->cap * sizeof t->v[0]);
+    }
+    if (t->text_len + len + 1 > t->text_cap) {
+        t->text_cap = (t->text_len + len + 1) * 2 + 256;
+        t->text = core_realloc(t->text, t->text_cap);
+    }
+    k = &t->v[t->n++];
+    k->off = (uint32_t)t->text_len;
+    k->len = (uint16_t)len;
+    k->type = (uint8_t)type;
+    k->deva = (uint8_t)deva;
+    if (len > 0)
+        memcpy(t->text + t->text_len, s, len);
+    t->text[t->text_len + len] = '\0';
+    t->text_len += len + 1;
+    t->count[type]++;
+}
+
+void mod_toks_add_meta(struct mod_toks *t, const char *name)
+{
+    push(t, MOD_TOK_META, name, strlen(name), 0);
+}
+
+const char *mod_tok_text(const struct mod_toks *t, size_t i)
+{
+    return t->text + t->v[i].off;
+}
+
+const char *mod_tok_type_name(enum mod_tok_type type)
+{
+    static const char *const names[] = {"WORD", "NUM",   "URL",      "PHONE", "UPI",
+                                        "EMAIL", "EMOJI", "CURRENCY", "META"};
+
+    return (unsigned)type <= MOD_TOK_META ? names[type] : "?";
+}
+
+size_t mod_tok_render(const struct mod_toks *t, size_t i, char *buf, size_t size)
+{
+    const struct mod_tok *k = &t->v[i];
+    const char *s = mod_tok_text(t, i);
+    int n;
+
+    switch (k->type) {
+    case MOD_TOK_URL:
+    case MOD_TOK_UPI:
+    case MOD_TOK_EMAIL:
+    case MOD_TOK_EMOJI:
+        n = snprintf(buf, size, "%s:%s", mod_tok_type_name((enum mod_tok_type)k->type), s);
+        break;
+    case MOD_TOK_PHONE:
+        n = snprintf(buf, size, "PHONE");
+        break;
+    default:
+        n = snprintf(buf, size, "%s", s);
+        break;
+    }
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* ======================= recognisers ======================= */
+
+static int is_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static int is_dig(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int is_tld(const char *s, size_t n)
+{
+    static const char *const tlds[] = {
+        "com",  "net",  "org",  "in",   "co",   "info", "xyz",  "ly",   "me",  "io",  "biz",
+        "online", "site", "club", "live", "app", "link", "gl",  "to",   "tk",  "ml",  "ga",
+        "cf",   "top",  "gov",  "edu",  "uk",   "us",   "tv",   "cc",   "ws",  "ru",  "cn",
+        "shop", "store", "page", "click", "win", "vip",  "fun",  "buzz", "icu", "work", "bid",
+        "loan", "nic",  "res",  "ai",   "news", "social", "network", "net.in", "co.in",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof tlds / sizeof tlds[0]; i++) {
+        if (strlen(tlds[i]) == n && memcmp(tlds[i], s, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Length of a host name at s[0..len): [a-z0-9.-]+, trailing dots excluded. */
+static size_t host_len(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && (is_alnum(s[i]) || s[i] == '-' || s[i] == '.'))
+        i++;
+    while (i > 0 && s[i - 1] == '.')
+        i--;
+    return i;
+}
+
+/* True if host s[0..n) ends in a known top-level domain after a label. */
+static int host_has_tld(const char *s, size_t n)
+{
+    size_t i = n;
+
+    while (i > 0 && s[i - 1] != '.')
+        i--;
+    return i > 1 && n - i >= 2 && is_tld(s + i, n - i);
+}
+
+/* Length of a run of non-space bytes. */
+static size_t chunk_len(const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len && s[i] != ' ')
+        i++;
+    return i;
+}
+
+/* e-mail / UPI at s: local@host. Returns bytes consumed or 0. */
+static size_t try_at(struct mod_toks *t, const char *s, size_t len)
+{
+    size_t i = 0;
+    size_t h;
+
+    while (i < len && (is_alnum(s[i]) || s[i] == '.' || s[i] == '_' || s[i] == '-'))
+        i++;
+    if (i == 0 || i >= len || s[i] != '@')
+        return 0;
+    h = host_len(s + i + 1, len - i - 1);
+    if (h < 2)
+        return 0;
+    if (memchr(s + i + 1, '.', h) != NULL) {
+        if (!host_has_tld(s + i + 1, h))
+            return 0;
+        push(t, MOD_TOK_EMAIL, s + i + 1, h, 0);
+    } else {
+        push(t, MOD_TOK_UPI, s + i + 1, h, 0);
+    }
+    return i + 1 + h;
+}
+
+/* A URL at s. Returns bytes consumed (the rest of the chunk) or 0. */
+static size_t try_url(struct mod_toks *t, const char *s, size_t len)
+{
+    size_t p = 0;
+    size_t h;
+    int scheme = 0;
+
+    if (len > 8 && memcmp(s, "https://", 8) == 0) {
+        p = 8;
+        scheme = 1;
+    } else if (len > 7 && memcmp(s, "http://", 7) == 0) {
+        p = 7;
+        scheme = 1;
+    }
+    h = host_len(s + p, len - p);
+    if (h == 0 || memchr(s + p, '.', h) == NULL)
+        return 0;
+    if (!scheme && !(h > 4 && memcmp(s + p, "www.", 4) == 0) && !host_has_tld(s + p, h))
+        return 0;
+    if (h > 4 && memcmp(s + p, "www.", 4) == 0)
+        push(t, MOD_TOK_URL, s + p + 4, h - 4, 0);
+    else
+        push(t, MOD_TOK_URL, s + p, h, 0);
+    return p + chunk_len(s + p, len - p);
+}
+
+static int groups_match(const size_t *g, size_t n, const size_t *want, size_t wn)
+{
+    size_t i;
+
+    if (n != wn)
+        return 0;
+    for (i = 0; i < n; i++) {
+        if (g[i] != want[i])
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * A phone number at s (a digit or '+'): 10-13 digits in one run, or grouped
+ * with '-', or with spaces/dots in the usual Indian groupings. Returns bytes
+ * consumed or 0.
+ */
+static size_t try_phone(struct mod_toks *t, const char *s, size_t len)
+{
+    static const size_t spaced[][4] = {
+        {5, 5, 0, 0}, {3, 3, 4, 0}, {4, 3, 3, 0}, {2, 5, 5, 0}, {2, 10, 0, 0},
+        {3, 10, 0, 0}, {3, 5, 5, 0}, {2, 3, 3, 4}, {4, 7, 0, 0}, {4, 6, 0, 0},
+    };
+    size_t g[8];
+    size_t ng = 0;
+    size_t i = 0;
+    size_t digits = 0;
+    size_t end;
+    int other_sep = 0;
+    size_t k;
+
+    if (s[0] == '+')
+        i = 1;
+    for (;;) {
+        size_t st = i;
+
+        while (i < len && is_dig(s[i]))
+            i++;
+        if (i == st)
+            return 0;
+        if (ng == sizeof g / sizeof g[0])
+            return 0;
+        g[ng++] = i - st;
+        digits += i - st;
+        end = i;
+        if (i + 1 < len && (s[i] == ' ' || s[i] == '-' || s[i] == '.') && is_dig(s[i + 1]) &&
+            digits < 13) {
+            if (s[i] != '-')
+                other_sep = 1;
+            i++;
+            continue;
+        }
+        break;
+    }
+    if (end < len && (is_alnum(s[end]) || (unsigned char)s[end] >= 0x80))
+        return 0; /* glued to a word */
+    if (digits < 10 || digits > 13)
+        return 0;
+    if (ng > 1 && other_sep) {
+        int ok = 0;
+
+        for (k = 0; k < sizeof spaced / sizeof spaced[0]; k++) {
+            size_t wn = 0;
+
+            while (wn < 4 && spaced[k][wn] != 0)
+                wn++;
+            if (groups_match(g, ng, spaced[k], wn))
+                ok = 1;
+        }
+        if (!ok)
+            return 0;
+    }
+    push(t, MOD_TOK_PHONE, "", 0, 0);
+    return end;
+}
+
+/* ======================= the scan ======================= */
+
+void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
+{
+    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)key;
+    size_t i = 0;
+    int at_word_start = 1; /* previous code point was not part of a word */
+
+    t->n = 0;
+    t->text_len = 0;
+    memset(t->count, 0, sizeof t->count);
+    while (i < len) {
+        utf8proc_int32_t c;
+        utf8proc_ssize_t k;
+
+        if (s[i] < 0x80) {
+            c = s[i];
+            k = 1;
+        } else {
+            k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+            if (k <= 0) {
+                i++;
+                continue;
+            }
+        }
+        if (at_word_start && c < 0x80 && (is_alnum((char)c) || c == '+')) {
+            size_t used = 0;
+
+            if (c != '+')
+                used = try_at(t, key + i, len - i);
+            if (used == 0 && c != '+')
+                used = try_url(t, key + i, len - i);
+            if (used == 0 && (is_dig((char)c) || (c == '+' && i + 1 < len &&
+                                                   is_dig(key[i + 1]))))
+                used = try_phone(t, key + i, len - i);
+            if (used > 0) {
+                i += used;
+                continue;
+            }
+        }
+        if (mod_norm_is_word_cp(c)) {
+            size_t st = i;
+            int digits_only = 1;
+            int deva = 0;
+
+            while (i < len) {
+                utf8proc_int32_t d;
+                utf8proc_ssize_t m;
+
+                if (s[i] < 0x80) {
+                    d = s[i];
+                    m = 1;
+                } else {
+                    m = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &d);
+                    if (m <= 0)
+                        break;
+                }
+                if (!mod_norm_is_word_cp(d))
+                    break;
+                if (!(d >= '0' && d <= '9'))
+                    digits_only = 0;
+                if (d >= 0x0900 && d < 0x0980)
+                    deva = 1;
+                i += (size_t)m;
+            }
+            push(t, digits_only ? MOD_TOK_NUM : MOD_TOK_WORD, key + st, i - st, deva);
+            at_word_start = 0;
+            continue;
+        }
+        if (mod_norm_is_emoji_cp(c)) {
+            push(t, MOD_TOK_EMOJI, key + i, (size_t)k, 0);
+        } else if (c >= 0x80 && utf8proc_category(c) == UTF8PROC_CATEGORY_SC) {
+            push(t, MOD_TOK_CURRENCY, key + i, (size_t)k, 0);
+        } else if (c == '$') {
+            push(t, MOD_TOK_CURRENCY, key + i, 1, 0);
+        }
+        at_word_start = 1;
+        i += (size_t)k;
+    }
+}
