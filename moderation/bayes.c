@@ -15,29 +15,36 @@ static size_t slot_of(uint32_t key, size_t mask)
     return (size_t)((key * 0x9E3779B1u) ^ (key >> 15)) & mask;
 }
 
+static void alloc_table(struct mod_bayes *b, size_t cap)
+{
+    b->mask = cap - 1;
+    b->tab = core_calloc(cap, sizeof b->tab[0]);
+    b->cnt = core_calloc(cap, sizeof b->cnt[0]);
+}
+
 void mod_bayes_init(struct mod_bayes *b, double alpha)
 {
     memset(b, 0, sizeof *b);
     b->alpha = alpha > 0 ? alpha : MOD_BAYES_ALPHA;
     b->log_alpha = log(b->alpha);
-    b->mask = ((size_t)1 << INITIAL_BITS) - 1;
-    b->tab = core_calloc(b->mask + 1, sizeof b->tab[0]);
+    alloc_table(b, (size_t)1 << INITIAL_BITS);
 }
 
 void mod_bayes_cleanup(struct mod_bayes *b)
 {
     free(b->tab);
+    free(b->cnt);
     memset(b, 0, sizeof *b);
 }
 
 static void grow(struct mod_bayes *b)
 {
     size_t old_cap = b->mask + 1;
-    struct mod_bayes_entry *old = b->tab;
+    struct mod_bayes_slot *old = b->tab;
+    uint32_t(*old_cnt)[MOD_NLABELS] = b->cnt;
     size_t i;
 
-    b->mask = old_cap * 2 - 1;
-    b->tab = core_calloc(b->mask + 1, sizeof b->tab[0]);
+    alloc_table(b, old_cap * 2);
     for (i = 0; i < old_cap; i++) {
         size_t s;
 
@@ -47,31 +54,10 @@ static void grow(struct mod_bayes *b)
         while (b->tab[s].key != 0)
             s = (s + 1) & b->mask;
         b->tab[s] = old[i];
+        memcpy(b->cnt[s], old_cnt[i], sizeof b->cnt[s]);
     }
     free(old);
-}
-
-/* The entry for `key`, created (zero counts) if absent. */
-static struct mod_bayes_entry *upsert(struct mod_bayes *b, uint32_t key)
-{
-    size_t s;
-    unsigned c;
-
-    if ((b->used + 1) * 2 > b->mask + 1)
-        grow(b);
-    s = slot_of(key, b->mask);
-    while (b->tab[s].key != 0) {
-        if (b->tab[s].key == key)
-            return &b->tab[s];
-        s = (s + 1) & b->mask;
-    }
-    b->tab[s].key = key;
-    for (c = 0; c < MOD_NLABELS; c++) {
-        b->tab[s].n[c] = 0;
-        b->tab[s].lg[c] = (float)b->log_alpha;
-    }
-    b->used++;
-    return &b->tab[s];
+    free(old_cnt);
 }
 
 /* Slot index of `key`, or SIZE_MAX when absent. */
@@ -87,21 +73,57 @@ static size_t find_slot(const struct mod_bayes *b, uint32_t key)
     return SIZE_MAX;
 }
 
-const struct mod_bayes_entry *mod_bayes_find(const struct mod_bayes *b, uint32_t key)
+/* The slot for `key`, created (zero counts) if absent. */
+static size_t upsert(struct mod_bayes *b, uint32_t key)
 {
-    size_t s = find_slot(b, key);
+    size_t s;
+    unsigned c;
 
-    return s == SIZE_MAX ? NULL : &b->tab[s];
+    if ((b->used + 1) * 2 > b->mask + 1)
+        grow(b);
+    s = slot_of(key, b->mask);
+    while (b->tab[s].key != 0) {
+        if (b->tab[s].key == key)
+            return s;
+        s = (s + 1) & b->mask;
+    }
+    b->tab[s].key = key;
+    for (c = 0; c < MOD_NLABELS; c++) {
+        b->cnt[s][c] = 0;
+        b->tab[s].lg[c] = (float)b->log_alpha;
+    }
+    b->used++;
+    return s;
+}
+
+int mod_bayes_counts(const struct mod_bayes *b, uint32_t key, uint32_t n[MOD_NLABELS])
+{
+    size_t s = key == 0 ? SIZE_MAX : find_slot(b, key);
+
+    if (s == SIZE_MAX)
+        return 0;
+    memcpy(n, b->cnt[s], sizeof b->cnt[s]);
+    return 1;
+}
+
+int mod_bayes_slot_at(const struct mod_bayes *b, size_t i, uint32_t *key,
+                      uint32_t n[MOD_NLABELS])
+{
+    if (i > b->mask || b->tab[i].key == 0)
+        return 0;
+    *key = b->tab[i].key;
+    memcpy(n, b->cnt[i], sizeof b->cnt[i]);
+    return 1;
 }
 
 void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABELS])
 {
-    struct mod_bayes_entry *e = upsert(b, key);
+    size_t s = upsert(b, key);
     unsigned c;
 
     for (c = 0; c < MOD_NLABELS; c++) {
-        e->n[c] = n[c];
-        e->lg[c] = (float)log((double)n[c] + b->alpha);
+        b->cnt[s][c] = n[c];
+        b->tab[s].lg[c] = (float)log((double)n[c] + b->alpha);
     }
 }
 
@@ -120,33 +142,31 @@ void mod_bayes_learn(struct mod_bayes *b, const uint32_t *feats, size_t n, enum 
         return;
     }
     for (i = 0; i < n; i++) {
-        struct mod_bayes_entry *e;
+        size_t s;
 
         if (feats[i] == 0)
             continue;
         if (sign > 0) {
-            e = upsert(b, feats[i]);
-            if (e->n[label] == UINT32_MAX)
+            s = upsert(b, feats[i]);
+            if (b->cnt[s][label] == UINT32_MAX)
                 continue;
-            e->n[label]++;
+            b->cnt[s][label]++;
             b->total[label]++;
         } else {
-            size_t s = find_slot(b, feats[i]);
-
-            if (s == SIZE_MAX || b->tab[s].n[label] == 0)
+            s = find_slot(b, feats[i]);
+            if (s == SIZE_MAX || b->cnt[s][label] == 0)
                 continue;
-            e = &b->tab[s];
-            e->n[label]--;
+            b->cnt[s][label]--;
             b->total[label]--;
         }
-        e->lg[label] = (float)log((double)e->n[label] + b->alpha);
+        b->tab[s].lg[label] = (float)log((double)b->cnt[s][label] + b->alpha);
     }
 }
 
 size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size_t n,
                           double logp[MOD_NLABELS])
 {
-    double acc[MOD_NLABELS];
+    float acc[MOD_NLABELS] = {0};
     uint64_t all_docs = 0;
     unsigned active = 0;
     size_t known = 0;
@@ -158,7 +178,6 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
     for (c = 0; c < MOD_NLABELS; c++) {
         all_docs += b->docs[c];
         active += b->docs[c] > 0;
-        acc[c] = 0;
     }
     if (active == 0) {
         for (c = 0; c < MOD_NLABELS; c++)
@@ -166,20 +185,20 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
         return 0;
     }
     for (i = 0; i < n; i++) {
-        const struct mod_bayes_entry *e = mod_bayes_find(b, feats[i]);
+        size_t s = find_slot(b, feats[i]);
 
-        if (e == NULL)
+        if (s == SIZE_MAX)
             continue;
         known++;
         for (c = 0; c < MOD_NLABELS; c++)
-            acc[c] += e->lg[c];
+            acc[c] += b->tab[s].lg[c];
     }
     for (c = 0; c < MOD_NLABELS; c++) {
         if (b->docs[c] == 0) {
             logp[c] = -INFINITY;
             continue;
         }
-        logp[c] = log((double)b->docs[c] / (double)all_docs) + acc[c] -
+        logp[c] = log((double)b->docs[c] / (double)all_docs) + (double)acc[c] -
                   (double)known * log((double)b->total[c] + b->alpha * (double)b->used);
         if (logp[c] > mx)
             mx = logp[c];
@@ -197,5 +216,5 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
 
 size_t mod_bayes_memory(const struct mod_bayes *b)
 {
-    return sizeof *b + (b->mask + 1) * sizeof b->tab[0];
+    return sizeof *b + (b->mask + 1) * (sizeof b->tab[0] + sizeof b->cnt[0]);
 }

@@ -13,9 +13,11 @@
  * post, (..., -1) takes a learned post back out (a moderator corrects a
  * label). There is no retraining from scratch.
  *
- * Storage: one open-addressing table entry per feature holds the counts and
- * the cached log(n + alpha) of every class, so classifying costs one cache
- * line per feature. Not thread-safe for learning; classifying only reads.
+ * Storage: an open-addressing table whose 32-byte slots hold the feature id
+ * and the cached log(n + alpha) of every class (two slots per cache line:
+ * classifying costs about one cache miss per feature); the counts live in
+ * a parallel array touched only when learning. Not thread-safe for
+ * learning; classifying only reads.
  */
 #ifndef JANSEVA_MODERATION_BAYES_H
 #define JANSEVA_MODERATION_BAYES_H
@@ -27,14 +29,15 @@
 
 #define MOD_BAYES_ALPHA 0.1 /* default smoothing */
 
-struct mod_bayes_entry {
-    uint32_t key;                /* feature id; 0 = empty slot */
-    uint32_t n[MOD_NLABELS];     /* posts of each class holding the feature */
-    float lg[MOD_NLABELS];       /* cached log(n + alpha) */
+struct mod_bayes_slot {
+    uint32_t key;            /* feature id; 0 = empty slot */
+    float lg[MOD_NLABELS];   /* cached log(n + alpha) per class */
+    float pad;
 };
 
 struct mod_bayes {
-    struct mod_bayes_entry *tab;
+    struct mod_bayes_slot *tab;
+    uint32_t (*cnt)[MOD_NLABELS]; /* counts per slot: posts of each class holding it */
     size_t mask;                 /* capacity - 1 (a power of two) */
     size_t used;                 /* distinct features (V) */
     uint64_t docs[MOD_NLABELS];  /* posts learned per class */
@@ -58,16 +61,21 @@ void mod_bayes_learn(struct mod_bayes *b, const uint32_t *feats, size_t n, enum 
  * Class log-probabilities (natural log, normalised: they log-sum to 0) of a
  * post with features `feats`. Classes never trained get -INFINITY. Returns
  * the number of known features used; 0 also when nothing is trained (then
- * every class gets log(1/active classes) or -INFINITY).
+ * every class gets log(1/6)).
  */
 size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size_t n,
                           double logp[MOD_NLABELS]);
 
-/* The entry of feature `key`, or NULL. Borrowed. */
-const struct mod_bayes_entry *mod_bayes_find(const struct mod_bayes *b, uint32_t key);
+/* The counts of feature `key` into `n`; returns 1, or 0 if unknown. */
+int mod_bayes_counts(const struct mod_bayes *b, uint32_t key, uint32_t n[MOD_NLABELS]);
 
-/* Insert or replace one entry wholesale (model loading). Counts are taken
- * as given; class totals are not touched. */
+/* Slot i (0 <= i <= mask) for iteration: returns 1 and fills key and
+ * counts if the slot is used, else 0. */
+int mod_bayes_slot_at(const struct mod_bayes *b, size_t i, uint32_t *key,
+                      uint32_t n[MOD_NLABELS]);
+
+/* Insert or replace one feature's counts wholesale (model loading). Class
+ * totals are not touched. */
 void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABELS]);
 
 /* Approximate bytes of memory held. */

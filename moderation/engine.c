@@ -240,11 +240,52 @@ static void json_cstr(struct core_buf *b, const char *s)
     json_str(b, s, strlen(s));
 }
 
-static void json_num(struct core_buf *b, double v)
+/* Append an unsigned integer. */
+static void put_uint(struct core_buf *b, uint64_t v)
 {
+    char buf[24];
+    size_t i = sizeof buf;
+
+    do {
+        buf[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    core_buf_append(b, buf + i, sizeof buf - i);
+}
+
+/* Append `v` with `dec` (1-6) decimals; printf is too slow for the hot
+ * path. Values are clamped to +-1e9. */
+static void put_fixed(struct core_buf *b, double v, int dec)
+{
+    static const uint64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+    uint64_t scale = pow10[dec];
+    uint64_t x;
+    uint64_t frac;
+    char digits[8];
+    int i;
+
     if (!isfinite(v))
         v = v > 0 ? 1000 : -1000;
-    core_buf_printf(b, "%.4g", v);
+    if (v > 1e9)
+        v = 1e9;
+    if (v < -1e9)
+        v = -1e9;
+    x = (uint64_t)(fabs(v) * (double)scale + 0.5);
+    if (v < 0 && x > 0)
+        core_buf_append(b, "-", 1);
+    put_uint(b, x / scale);
+    frac = x % scale;
+    for (i = dec - 1; i >= 0; i--) {
+        digits[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    core_buf_append(b, ".", 1);
+    core_buf_append(b, digits, (size_t)dec);
+}
+
+static void json_num(struct core_buf *b, double v)
+{
+    put_fixed(b, v, 3);
 }
 
 /* ======================= the task and the checks ======================= */
@@ -300,7 +341,9 @@ static int check_signals(struct task *t)
         json_cstr(t->rs, mod_signal_name(i));
         first = 0;
     }
-    core_buf_printf(t->rs, "],\"emoji\":%u}", t->prep->norm.n_emoji);
+    core_buf_puts(t->rs, "],\"emoji\":");
+    put_uint(t->rs, t->prep->norm.n_emoji);
+    core_buf_puts(t->rs, "}");
     return 1;
 }
 
@@ -439,7 +482,9 @@ static int check_classifier(struct task *t)
     }
     t->res->unwanted = t->u;
     reason_open(t, "classifier");
-    core_buf_printf(t->rs, ",\"label\":\"%s\",\"p\":", mod_label_name((enum mod_label)best));
+    core_buf_puts(t->rs, ",\"label\":\"");
+    core_buf_puts(t->rs, mod_label_name((enum mod_label)best));
+    core_buf_puts(t->rs, "\",\"p\":");
     json_num(t->rs, t->res->scores[best]);
     core_buf_puts(t->rs, ",\"unwanted\":");
     json_num(t->rs, t->u);
@@ -447,7 +492,9 @@ static int check_classifier(struct task *t)
     json_num(t->rs, m->relay_max);
     core_buf_puts(t->rs, ",\"drop_from\":");
     json_num(t->rs, m->drop_min);
-    core_buf_printf(t->rs, ",\"known_features\":%zu}", t->known);
+    core_buf_puts(t->rs, ",\"known_features\":");
+    put_uint(t->rs, t->known);
+    core_buf_puts(t->rs, "}");
     return 1;
 }
 
@@ -508,10 +555,10 @@ static const char *guess_lang(const struct mod_prep *p)
     for (i = 0; i < p->toks.n && hits < 2; i++) {
         const char *s = mod_tok_text(&p->toks, i);
 
-        if (p->toks.v[i].type != MOD_TOK_WORD)
+        if (p->toks.v[i].type != MOD_TOK_WORD || p->toks.v[i].len > 4)
             continue;
         for (k = 0; k < sizeof hinglish / sizeof hinglish[0]; k++) {
-            if (strcmp(s, hinglish[k]) == 0) {
+            if (s[0] == hinglish[k][0] && strcmp(s, hinglish[k]) == 0) {
                 hits++;
                 break;
             }
@@ -609,8 +656,13 @@ static void decide(struct task *t)
     r->is_report = t->report != NULL || t->urgent != NULL;
     r->lang = guess_lang(t->prep);
     reason_open(t, "decision");
-    core_buf_printf(t->rs, ",\"rule\":\"%s\",\"verdict\":\"%s\",\"label\":\"%s\"}", r->rule,
-                    mod_verdict_name(r->verdict), mod_label_name(r->label));
+    core_buf_puts(t->rs, ",\"rule\":\"");
+    core_buf_puts(t->rs, r->rule);
+    core_buf_puts(t->rs, "\",\"verdict\":\"");
+    core_buf_puts(t->rs, mod_verdict_name(r->verdict));
+    core_buf_puts(t->rs, "\",\"label\":\"");
+    core_buf_puts(t->rs, mod_label_name(r->label));
+    core_buf_puts(t->rs, "\"}");
 }
 
 /* ======================= classify ======================= */
@@ -665,17 +717,33 @@ int mod_result_write_json(const struct mod_result *r, struct core_buf *out)
     unsigned c;
     int rc = 0;
 
-    rc |= core_buf_printf(out, "{\"label\":\"%s\",\"verdict\":\"%s\",\"urgent\":%s,\"scores\":{",
-                          mod_label_name(r->label), mod_verdict_name(r->verdict),
-                          r->urgent ? "true" : "false");
-    for (c = 0; c < MOD_NLABELS; c++)
-        rc |= core_buf_printf(out, "%s\"%s\":%.4f", c > 0 ? "," : "",
-                              mod_label_name((enum mod_label)c), r->scores[c]);
+    size_t before = out->len;
+
+    rc |= core_buf_puts(out, "{\"label\":\"");
+    rc |= core_buf_puts(out, mod_label_name(r->label));
+    rc |= core_buf_puts(out, "\",\"verdict\":\"");
+    rc |= core_buf_puts(out, mod_verdict_name(r->verdict));
+    rc |= core_buf_puts(out, r->urgent ? "\",\"urgent\":true,\"scores\":{"
+                                       : "\",\"urgent\":false,\"scores\":{");
+    for (c = 0; c < MOD_NLABELS; c++) {
+        rc |= core_buf_puts(out, c > 0 ? ",\"" : "\"");
+        rc |= core_buf_puts(out, mod_label_name((enum mod_label)c));
+        rc |= core_buf_puts(out, "\":");
+        put_fixed(out, r->scores[c], 4);
+    }
     rc |= core_buf_puts(out, "},\"reasons\":");
     rc |= core_buf_puts(out, r->reasons.len > 0 ? core_buf_str(&r->reasons) : "[]");
-    rc |= core_buf_printf(out, ",\"report\":%s,\"rule\":\"%s\"}", r->is_report ? "true" : "false",
-                          r->rule);
-    return rc != 0 ? -1 : 0;
+    rc |= core_buf_puts(out, r->is_report ? ",\"report\":true,\"rule\":\""
+                                          : ",\"report\":false,\"rule\":\"");
+    rc |= core_buf_puts(out, r->rule);
+    rc |= core_buf_puts(out, "\"}");
+    if (rc != 0) {
+        out->len = before; /* never leave half an object */
+        if (out->data != NULL)
+            out->data[before] = '\0';
+        return -1;
+    }
+    return 0;
 }
 
 json_t *mod_result_json(const struct mod_result *r)

@@ -5,9 +5,10 @@
 #include "core/mem.h"
 #include "moderation/hash.h"
 #include "moderation/translit.h"
+#include "moderation/utf8.h"
 
+#include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #define SET_BITS 14 /* dedup set of 16384 slots, at most half full */
 #define WORD_CPS_MAX 48
@@ -194,20 +195,10 @@ static void char_ngrams(struct mod_feats *f, const char *s, size_t len,
 
     cps[n++] = 0x02; /* start of word */
     while (i < len && n < WORD_CPS_MAX + 1) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k;
+        int32_t c;
 
-        if ((unsigned char)s[i] < 0x80) {
-            c = (unsigned char)s[i];
-            k = 1;
-        } else {
-            k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i),
-                                 &c);
-            if (k <= 0)
-                break;
-        }
+        i += mod_utf8_next(s + i, len - i, &c);
         cps[n++] = c;
-        i += (size_t)k;
     }
     cps[n++] = 0x03; /* end of word */
     for (g = o->char_min; g <= o->char_max; g++) {
@@ -256,8 +247,8 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
             char buf[64];
 
             if (o->skeleton) {
-                char sk[MOD_SKEL_MAX];
-                size_t sl = mod_skeleton(s, k->len, sk);
+                size_t sl;
+                const char *sk = mod_tok_skel(t, i, &sl);
 
                 if (sl >= 2)
                     add(f, mod_hash64(sk, sl, SEED_SKEL));

@@ -40,8 +40,8 @@ static size_t fp_text(const struct mod_toks *t, char *buf)
 
         switch (k->type) {
         case MOD_TOK_WORD: {
-            char sk[MOD_SKEL_MAX];
-            size_t n = mod_skeleton(s, k->len, sk);
+            size_t n;
+            const char *sk = mod_tok_skel(t, i, &n);
 
             if (n > 0)
                 text_put(buf, &o, sk, n);
@@ -76,7 +76,7 @@ static size_t fp_text(const struct mod_toks *t, char *buf)
 
 void mod_fp_compute(const struct mod_toks *t, struct mod_fp *out)
 {
-    char *buf = core_malloc(FP_TEXT_MAX);
+    char buf[FP_TEXT_MAX];
     size_t len = fp_text(t, buf);
     size_t i;
     int filled = 0;
@@ -85,21 +85,21 @@ void mod_fp_compute(const struct mod_toks *t, struct mod_fp *out)
     out->exact = mod_hash64(buf, len, SEED_EXACT);
     if (len >= 4)
         out->n = (uint32_t)(len - 3);
-    if (out->n < MOD_FP_MIN_SHINGLES) {
-        free(buf);
+    if (out->n < MOD_FP_MIN_SHINGLES)
         return;
-    }
     for (i = 0; i < MOD_FP_SLOTS; i++)
         out->sig[i] = UINT32_MAX;
     for (i = 0; i + 4 <= len; i++) {
-        uint64_t h = mod_hash64(buf + i, 4, SEED_SHINGLE);
+        const unsigned char *b = (const unsigned char *)buf + i;
+        uint32_t w = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                     (uint32_t)b[3] << 24;
+        uint64_t h = mod_mix64(SEED_SHINGLE ^ w);
         unsigned bin = (unsigned)(h >> 59); /* 32 bins */
         uint32_t v = (uint32_t)h;
 
         if (v < out->sig[bin])
             out->sig[bin] = v;
     }
-    free(buf);
     for (i = 0; i < MOD_FP_SLOTS; i++)
         filled += out->sig[i] != UINT32_MAX;
     if (filled == 0)

@@ -42,7 +42,7 @@ enum mod_fp_mark {
     MOD_MARK_GOOD = 2, /* known-good (an official advisory): relay near-duplicates */
 };
 
-/* Fingerprint of a tokenised post. */
+/* Fingerprint of a tokenised post (skeletons computed: mod_toks_skeletons). */
 void mod_fp_compute(const struct mod_toks *t, struct mod_fp *out);
 
 /* True if the fingerprint has too few shingles for near matching. */

@@ -236,13 +236,14 @@ void mod_model_serialise(const struct mod_model *m, unsigned char **out, size_t 
     core_buf_append(&b, m->feedback_id, id_len);
     put_u64(&b, m->nb.used);
     for (i = 0; i <= m->nb.mask; i++) {
-        const struct mod_bayes_entry *e = &m->nb.tab[i];
+        uint32_t key;
+        uint32_t n[MOD_NLABELS];
 
-        if (e->key == 0)
+        if (!mod_bayes_slot_at(&m->nb, i, &key, n))
             continue;
-        put_u32(&b, e->key);
+        put_u32(&b, key);
         for (c = 0; c < MOD_NLABELS; c++)
-            put_u32(&b, e->n[c]);
+            put_u32(&b, n[c]);
     }
     put_u64(&b, mod_fpstore_count(m->marks));
     for (i = 0; i < mod_fpstore_count(m->marks); i++) {
@@ -465,6 +466,7 @@ struct mod_model *mod_model_load_mem(const unsigned char *buf, size_t len, unsig
     for (i = 0; i < nfeat; i++) {
         uint32_t key = get_u32(&r);
         uint32_t n[MOD_NLABELS];
+        uint32_t dup[MOD_NLABELS];
 
         for (c = 0; c < MOD_NLABELS; c++) {
             n[c] = get_u32(&r);
@@ -474,7 +476,7 @@ struct mod_model *mod_model_load_mem(const unsigned char *buf, size_t len, unsig
         }
         if (key == 0)
             BAD("feature %zu has id 0", i);
-        if (mod_bayes_find(&m->nb, key) != NULL)
+        if (mod_bayes_counts(&m->nb, key, dup) != 0)
             BAD("feature %zu is listed twice", i);
         mod_bayes_put(&m->nb, key, n);
     }

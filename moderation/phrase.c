@@ -408,11 +408,9 @@ size_t mod_phrases_match(const struct mod_phrases *p, const struct mod_toks *t,
         pv.skel = core_malloc(t->n * sizeof pv.skel[0]);
         pv.skel_len = core_malloc(t->n * sizeof pv.skel_len[0]);
         for (i = 0; i < t->n; i++) {
-            pv.skel_len[i] = t->v[i].type == MOD_TOK_WORD
-                                 ? mod_skeleton(mod_tok_text(t, i), t->v[i].len, pv.skel[i])
-                                 : 0;
-            if (t->v[i].type != MOD_TOK_WORD)
-                pv.skel[i][0] = '\0';
+            const char *sk = mod_tok_skel(t, i, &pv.skel_len[i]);
+
+            memcpy(pv.skel[i], sk, pv.skel_len[i] + 1);
         }
     }
     for (i = 0; i < t->n && nh < max; i++) {

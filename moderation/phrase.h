@@ -78,8 +78,8 @@ int mod_phrases_add(struct mod_phrases *p, enum mod_phrase_list list, const char
 size_t mod_phrases_count(const struct mod_phrases *p);
 
 /*
- * Find the phrases that occur in `t` (a post's tokens; skeletons are
- * computed on demand). Fills at most `max` hits, each phrase at most once,
+ * Find the phrases that occur in `t` (a post's tokens, skeletons computed
+ * with mod_toks_skeletons()). Fills at most `max` hits, each phrase at most once,
  * in token order. Returns the number of hits.
  */
 size_t mod_phrases_match(const struct mod_phrases *p, const struct mod_toks *t,

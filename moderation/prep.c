@@ -55,6 +55,7 @@ void mod_prep_run(struct mod_prep *p, const struct mod_post *post, const struct 
     p->signals = 0;
     mod_norm_run(&p->norm, text, len);
     mod_tokenise(&p->toks, p->norm.key, p->norm.len);
+    mod_toks_skeletons(&p->toks);
     /* the fingerprint covers the words only, not the signals */
     mod_fp_compute(&p->toks, &p->fp);
     if (p->toks.count[MOD_TOK_URL] > 0)

@@ -8,6 +8,8 @@
 #include "moderation/token.h"
 #include "core/mem.h"
 #include "moderation/norm.h"
+#include "moderation/translit.h"
+#include "moderation/utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +47,8 @@ static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size
     }
     k = &t->v[t->n++];
     k->off = (uint32_t)t->text_len;
+    k->skel_off = 0;
+    k->skel_len = 0;
     k->len = (uint16_t)len;
     k->type = (uint8_t)type;
     k->deva = (uint8_t)deva;
@@ -63,6 +67,49 @@ void mod_toks_add_meta(struct mod_toks *t, const char *name)
 const char *mod_tok_text(const struct mod_toks *t, size_t i)
 {
     return t->text + t->v[i].off;
+}
+
+/* Append `len` bytes + NUL to the arena; returns the offset. */
+static uint32_t arena_put(struct mod_toks *t, const char *s, size_t len)
+{
+    uint32_t off;
+
+    if (t->text_len + len + 1 > t->text_cap) {
+        t->text_cap = (t->text_len + len + 1) * 2 + 256;
+        t->text = core_realloc(t->text, t->text_cap);
+    }
+    off = (uint32_t)t->text_len;
+    memcpy(t->text + off, s, len);
+    t->text[off + len] = '\0';
+    t->text_len += len + 1;
+    return off;
+}
+
+void mod_toks_skeletons(struct mod_toks *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n; i++) {
+        struct mod_tok *k = &t->v[i];
+        char sk[MOD_SKEL_MAX];
+        size_t n;
+
+        if (k->type != MOD_TOK_WORD)
+            continue;
+        n = mod_skeleton(t->text + k->off, k->len, sk);
+        if (n == 0)
+            continue;
+        k->skel_off = arena_put(t, sk, n);
+        k->skel_len = (uint8_t)n;
+    }
+}
+
+const char *mod_tok_skel(const struct mod_toks *t, size_t i, size_t *len)
+{
+    const struct mod_tok *k = &t->v[i];
+
+    *len = k->skel_len;
+    return k->skel_len > 0 ? t->text + k->skel_off : "";
 }
 
 const char *mod_tok_type_name(enum mod_tok_type type)
@@ -288,7 +335,6 @@ static size_t try_phone(struct mod_toks *t, const char *s, size_t len)
 
 void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
 {
-    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)key;
     size_t i = 0;
     int at_word_start = 1; /* previous code point was not part of a word */
 
@@ -296,19 +342,9 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
     t->text_len = 0;
     memset(t->count, 0, sizeof t->count);
     while (i < len) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k;
+        int32_t c;
+        size_t k = mod_utf8_next(key + i, len - i, &c);
 
-        if (s[i] < 0x80) {
-            c = s[i];
-            k = 1;
-        } else {
-            k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
-            if (k <= 0) {
-                i++;
-                continue;
-            }
-        }
         if (at_word_start && c < 0x80 && (is_alnum((char)c) || c == '+')) {
             size_t used = 0;
 
@@ -330,37 +366,29 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
             int deva = 0;
 
             while (i < len) {
-                utf8proc_int32_t d;
-                utf8proc_ssize_t m;
+                int32_t d;
+                size_t m = mod_utf8_next(key + i, len - i, &d);
 
-                if (s[i] < 0x80) {
-                    d = s[i];
-                    m = 1;
-                } else {
-                    m = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &d);
-                    if (m <= 0)
-                        break;
-                }
                 if (!mod_norm_is_word_cp(d))
                     break;
                 if (!(d >= '0' && d <= '9'))
                     digits_only = 0;
                 if (d >= 0x0900 && d < 0x0980)
                     deva = 1;
-                i += (size_t)m;
+                i += m;
             }
             push(t, digits_only ? MOD_TOK_NUM : MOD_TOK_WORD, key + st, i - st, deva);
             at_word_start = 0;
             continue;
         }
         if (mod_norm_is_emoji_cp(c)) {
-            push(t, MOD_TOK_EMOJI, key + i, (size_t)k, 0);
+            push(t, MOD_TOK_EMOJI, key + i, k, 0);
         } else if (c >= 0x80 && utf8proc_category(c) == UTF8PROC_CATEGORY_SC) {
-            push(t, MOD_TOK_CURRENCY, key + i, (size_t)k, 0);
+            push(t, MOD_TOK_CURRENCY, key + i, k, 0);
         } else if (c == '$') {
             push(t, MOD_TOK_CURRENCY, key + i, 1, 0);
         }
         at_word_start = 1;
-        i += (size_t)k;
+        i += k;
     }
 }

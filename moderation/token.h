@@ -36,10 +36,12 @@ enum mod_tok_type {
 };
 
 struct mod_tok {
-    uint32_t off;  /* text offset in the arena */
-    uint16_t len;  /* text length in bytes */
-    uint8_t type;  /* enum mod_tok_type */
-    uint8_t deva;  /* 1 if a word holds Devanagari */
+    uint32_t off;      /* text offset in the arena */
+    uint32_t skel_off; /* skeleton offset in the arena (after mod_toks_skeletons) */
+    uint16_t len;      /* text length in bytes */
+    uint8_t type;      /* enum mod_tok_type */
+    uint8_t deva;      /* 1 if a word holds Devanagari */
+    uint8_t skel_len;  /* skeleton length; 0 for non-words or no skeleton */
 };
 
 struct mod_toks {
@@ -66,6 +68,15 @@ void mod_toks_add_meta(struct mod_toks *t, const char *name);
 
 /* The text of token i (NUL-terminated, borrowed). */
 const char *mod_tok_text(const struct mod_toks *t, size_t i);
+
+/* Compute the cross-script skeleton (translit.h) of every word token once,
+ * so features, fingerprints and phrases share it. Call after the tokens
+ * are complete (meta tokens get none). */
+void mod_toks_skeletons(struct mod_toks *t);
+
+/* The skeleton of token i (NUL-terminated, borrowed; "" if none). Valid
+ * after mod_toks_skeletons(). */
+const char *mod_tok_skel(const struct mod_toks *t, size_t i, size_t *len);
 
 /* "WORD", "NUM", "URL", ... */
 const char *mod_tok_type_name(enum mod_tok_type type);

@@ -4,9 +4,9 @@
  * folding function applied to every Latin spelling, whatever its source.
  */
 #include "moderation/translit.h"
+#include "moderation/utf8.h"
 
 #include <string.h>
-#include <utf8proc.h>
 
 #define ROUGH_MAX 160
 
@@ -51,17 +51,13 @@ static void put(char *buf, size_t *o, const char *s)
 /* Rough Latin spelling of a word (lower-case ASCII letters only). */
 static size_t rough_latin(const char *w, size_t len, char *buf)
 {
-    const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)w;
     size_t i = 0;
     size_t o = 0;
 
     while (i < len) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &c);
+        int32_t c;
 
-        if (k <= 0)
-            break;
-        i += (size_t)k;
+        i += mod_utf8_next(w + i, len - i, &c);
         if (c < 0x80) {
             if (c >= 'a' && c <= 'z' && o + 1 < ROUGH_MAX)
                 buf[o++] = (char)c;
@@ -70,11 +66,11 @@ static size_t rough_latin(const char *w, size_t len, char *buf)
             continue;
         }
         if (is_consonant_cp(c)) {
-            utf8proc_int32_t next = 0;
+            int32_t next = 0;
 
             put(buf, &o, deva_consonant[c - 0x0915]);
             if (i < len)
-                utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &next);
+                mod_utf8_next(w + i, len - i, &next);
             /* the inherent vowel, except before a sign and at the end */
             if (i < len && !is_sign_cp(next))
                 put(buf, &o, "a");
