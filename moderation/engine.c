@@ -542,9 +542,12 @@ static enum mod_label argmax(const double *logp, int unwanted_only)
 static const char *guess_lang(const struct mod_prep *p)
 {
     static const char *const hinglish[] = {
-        "hai",  "hain", "ka",  "ki",   "ke",  "ko",   "se",  "mein", "me",  "nahi", "nhi", "kya",
-        "aur",  "bhi",  "ho",  "kar",  "karo", "ji",  "bhai", "hum", "aap", "ap",   "tum", "yeh",
-        "ye",   "woh",  "wo",  "par",  "pe",  "sab",  "log", "gaon", "raha", "rahe", "gaya", "kal",
+        "hai",   "hain",  "ka",    "ki",    "ke",    "ko",    "se",    "mein",  "me",
+        "nahi",  "nhi",   "kya",   "aur",   "bhi",   "ho",    "kar",   "karo",  "kare",
+        "karen", "ji",    "bhai",  "hum",   "aap",   "ap",    "tum",   "yeh",   "ye",
+        "woh",   "wo",    "par",   "pe",    "sab",   "log",   "gaon",  "raha",  "rahe",
+        "gaya",  "gayi",  "kal",   "chahiye", "baithe", "abhi", "mera",  "meri",  "hamare",
+        "hamara", "apna", "apne",  "sabhi", "diya",  "liye",  "jaldi", "kaise", "kahan",
     };
     unsigned hits = 0;
     size_t i;
@@ -555,7 +558,7 @@ static const char *guess_lang(const struct mod_prep *p)
     for (i = 0; i < p->toks.n && hits < 2; i++) {
         const char *s = mod_tok_text(&p->toks, i);
 
-        if (p->toks.v[i].type != MOD_TOK_WORD || p->toks.v[i].len > 4)
+        if (p->toks.v[i].type != MOD_TOK_WORD || p->toks.v[i].len > 7)
             continue;
         for (k = 0; k < sizeof hinglish / sizeof hinglish[0]; k++) {
             if (s[0] == hinglish[k][0] && strcmp(s, hinglish[k]) == 0) {

@@ -413,44 +413,79 @@ static void scripts(struct mod_norm *n, int32_t *c, size_t len)
     }
 }
 
-/* Runs of 3+ identical code points (digits excepted) keep 2. In place. */
+/* True if the chunk c[0..len) looks like a URL ("www." or "://" in it). */
+static int url_like(const int32_t *c, size_t len)
+{
+    size_t i;
+
+    if (len >= 4 && c[0] == 'w' && c[1] == 'w' && c[2] == 'w' && c[3] == '.')
+        return 1;
+    for (i = 0; i + 2 < len; i++) {
+        if (c[i] == ':' && c[i + 1] == '/' && c[i + 2] == '/')
+            return 1;
+    }
+    return 0;
+}
+
+/* Runs of 3+ identical code points (digits excepted) keep 2, except in
+ * URLs ("www."). In place. */
 static size_t collapse_repeats(int32_t *c, size_t len)
 {
     size_t j = 0;
-    size_t i;
+    size_t i = 0;
 
-    for (i = 0; i < len; i++) {
-        if (j >= 2 && c[i] == c[j - 1] && c[i] == c[j - 2] && !is_digit(c[i]))
-            continue;
-        c[j++] = c[i];
+    while (i < len) {
+        size_t e = i;
+
+        while (e < len && c[e] != SPACE)
+            e++;
+        if (url_like(c + i, e - i)) {
+            while (i < e)
+                c[j++] = c[i++];
+        } else {
+            size_t start = j;
+
+            for (; i < e; i++) {
+                if (j >= start + 2 && c[i] == c[j - 1] && c[i] == c[j - 2] && !is_digit(c[i]))
+                    continue;
+                c[j++] = c[i];
+            }
+        }
+        if (i < len)
+            c[j++] = c[i++]; /* the space */
     }
     return j;
 }
 
-/* Common one-grapheme words that must not be glued to their neighbours. */
-static int is_short_stopword(const int32_t *c, size_t len)
+/*
+ * Common one-letter words that must not be glued to their neighbours: 2 for
+ * a Devanagari word (है, को: kept apart at the ends of a run), 1 for a Latin
+ * SMS word (u, r: only counted), 0 otherwise.
+ */
+static int short_stopword(const int32_t *c, size_t len)
 {
-    static const char *const words[] = {
+    static const char *const deva[] = {
         "है", "हैं", "की", "का", "के", "को", "से", "ने",
         "में", "मैं", "तो", "भी", "ही", "न", "व", "या",
         "जो", "वो", "वे", "ये", "हो", "था", "थी", "थे",
         "दो", "लो", "दे", "ले", "पे", "कि", "जी", "ना",
         "हां", "मां", "ओ", "ए", "रे", "तू", "सो", "नि",
-        "a", "i", "u", "r", "n", "y", "c", "b", "k", "o", "x", "m", "s", "d",
     };
     char buf[32];
     size_t o = 0;
     size_t i;
 
+    if (len == 1 && c[0] < 0x80)
+        return strchr("aiurnycbk", (int)c[0]) != NULL ? 1 : 0;
     for (i = 0; i < len; i++) {
         if (o + 4 >= sizeof buf)
             return 0;
         o += (size_t)utf8proc_encode_char(c[i], (utf8proc_uint8_t *)buf + o);
     }
     buf[o] = '\0';
-    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-        if (strcmp(buf, words[i]) == 0)
-            return 1;
+    for (i = 0; i < sizeof deva / sizeof deva[0]; i++) {
+        if (strcmp(buf, deva[i]) == 0)
+            return 2;
     }
     return 0;
 }
@@ -490,8 +525,9 @@ static void put_chunk(int32_t *c, size_t *j, size_t s, size_t e, int glue)
 
 /*
  * Join runs of 3+ single-letter chunks separated by single spaces. Common
- * one-letter words (है, को, u, r) at either end of a run stay apart, and a
- * run where a third or more are such words is left alone. In place.
+ * Devanagari one-letter words (है, को) at either end of a run stay apart,
+ * and a run where more than half are common one-letter words (है, u, r) is
+ * left alone. In place.
  */
 static size_t join_spaced(struct mod_norm *n, int32_t *c, size_t len)
 {
@@ -523,17 +559,17 @@ static size_t join_spaced(struct mod_norm *n, int32_t *c, size_t len)
             size_t r;
 
             for (r = 0; r < nrun && nrun >= 3; r++) /* only runs can glue */
-                stop[r] = is_short_stopword(c + starts[r], ends[r] - starts[r]);
+                stop[r] = short_stopword(c + starts[r], ends[r] - starts[r]);
             if (nrun < 3)
                 hi = 0;
 
-            while (lo < hi && stop[lo])
+            while (lo < hi && stop[lo] == 2)
                 lo++;
-            while (hi > lo && stop[hi - 1])
+            while (hi > lo && stop[hi - 1] == 2)
                 hi--;
             for (r = lo; r < hi; r++)
-                stops += (size_t)stop[r];
-            if (!(hi - lo >= 3 && stops * 3 <= hi - lo))
+                stops += stop[r] != 0;
+            if (!(hi - lo >= 3 && stops * 2 <= hi - lo))
                 lo = hi = 0;
             else
                 n->flags |= MOD_NORM_SPACED;
@@ -745,9 +781,11 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
             n->n_emoji += (unsigned)mod_norm_is_emoji_cp(n->cp[i]);
     }
     scripts(n, n->cp, cnt);
-    cnt = collapse_repeats(n->cp, cnt);
     while (cnt > 0 && n->cp[cnt - 1] == SPACE)
         cnt--;
+    /* join before collapsing, so that the key is a fixed point: "b b b" ->
+     * "bbb" -> "bb", and normalising "bb" again changes nothing */
     cnt = join_spaced(n, n->cp, cnt);
+    cnt = collapse_repeats(n->cp, cnt);
     encode(n, n->cp, cnt, ascii);
 }

@@ -15,10 +15,12 @@
  *    Devanagari digits -> ASCII digits;
  *  - Cyrillic/Greek look-alikes inside Latin words mapped to Latin, and
  *    words mixing scripts flagged MOD_NORM_MIXED_SCRIPT;
- *  - runs of 3 or more identical characters (not digits) collapsed to 2;
+ *  - runs of 3 or more identical characters (not digits, not in URLs)
+ *    collapsed to 2;
  *  - runs of 3 or more spaced single letters joined ("F R E E" -> "free",
  *    "ब धा ई" -> "बधाई"), flagged MOD_NORM_SPACED; common one-letter words
- *    (है, को, u, r) keep such runs apart;
+ *    (है, को, u, r) at the ends of a run stay apart, and runs made mostly of
+ *    them are left alone;
  *  - every kind of white space and control character -> one ASCII space,
  *    leading and trailing space removed.
  * Combining marks (Mn, Mc) are never stripped: a matra, virama or anusvara

@@ -96,6 +96,18 @@ static int seen_insert(struct mod_trainer *t, uint64_t h)
     return 1;
 }
 
+/* Hash of the token sequence: posts differing only in punctuation, case,
+ * spacing or normalisation are duplicates. */
+static uint64_t tokens_hash(const struct mod_toks *t)
+{
+    uint64_t h = SEED_DEDUP;
+    size_t i;
+
+    for (i = 0; i < t->n; i++)
+        h = mod_hash_pair(h, mod_hash64(mod_tok_text(t, i), t->v[i].len, t->v[i].type), i);
+    return h;
+}
+
 int mod_trainer_add(struct mod_trainer *t, enum mod_label label, const char *text, size_t len)
 {
     struct mod_post post;
@@ -105,7 +117,7 @@ int mod_trainer_add(struct mod_trainer *t, enum mod_label label, const char *tex
     post.text = text;
     post.len = len;
     mod_prep_run(&t->prep, &post, &t->fo, 0);
-    if (!seen_insert(t, mod_hash64(t->prep.norm.key, t->prep.norm.len, SEED_DEDUP))) {
+    if (!seen_insert(t, tokens_hash(&t->prep.toks))) {
         t->dups++;
         return 0;
     }

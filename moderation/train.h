@@ -3,7 +3,8 @@
  * `janseva train`, `janseva eval --folds` and the built-in model share.
  *
  * Texts go through mod_prep (the same features as classification). Exact
- * duplicates (same normalised key) are learned once; near-duplicates are
+ * duplicates (the same normalised tokens: punctuation, case, width, nukta
+ * and spacing do not count) are learned once; near-duplicates are
  * grouped (fp.h) so that threshold calibration never trains and tests on
  * copies of one message. Marked templates (known rumour / known-good) go
  * into the model's template store.
