@@ -29,21 +29,34 @@ static const struct {
     enum mod_label label;
     const char *text;
 } corpus[] = {
-    {MOD_LEGIT, "गाँव में कल रात चोरी हुई, थाना को खबर दें"},
-    {MOD_LEGIT, "बिजली तीन दिन से नहीं है, ट्रांसफार्मर जल गया"},
+    {MOD_LEGIT,
+        "गाँव में कल रात चोरी हुई, थाना को "
+            "खबर दें"},
+    {MOD_LEGIT,
+        "बिजली तीन दिन से नहीं है, "
+            "ट्रांसफार्मर जल गया"},
     {MOD_LEGIT, "मेरी बाइक चोरी हो गई बाजार से"},
     {MOD_LEGIT, "hand pump kharab hai, pani nahi hai"},
     {MOD_LEGIT, "my phone was stolen at the bus stand"},
-    {MOD_LEGIT, "सड़क पर बड़ा गड्ढा है, रोज लोग गिरते हैं"},
+    {MOD_LEGIT,
+        "सड़क पर बड़ा गड्ढा है, रोज लोग "
+            "गिरते हैं"},
     {MOD_GREETING, "सुप्रभात, आपका दिन शुभ हो"},
-    {MOD_GREETING, "छठ पूजा की हार्दिक शुभकामनाएं"},
+    {MOD_GREETING,
+        "छठ पूजा की हार्दिक शुभकामनाएं"},
     {MOD_GREETING, "good morning friends have a nice day"},
-    {MOD_GREETING, "जन्मदिन की हार्दिक शुभकामनाएं भाई"},
+    {MOD_GREETING,
+        "जन्मदिन की हार्दिक शुभकामनाएं "
+            "भाई"},
     {MOD_GREETING, "happy diwali to all"},
-    {MOD_GREETING, "दीपावली की हार्दिक शुभकामनाएं"},
-    {MOD_COMMERCIAL, "घर बैठे लोन पाएं, अभी कॉल करें"},
+    {MOD_GREETING,
+        "दीपावली की हार्दिक शुभकामनाएं"},
+    {MOD_COMMERCIAL,
+        "घर बैठे लोन पाएं, अभी कॉल करें"},
     {MOD_COMMERCIAL, "personal loan in 10 minutes call now"},
-    {MOD_COMMERCIAL, "सस्ते प्लॉट बिक्री, बुकिंग चालू, कॉल करें"},
+    {MOD_COMMERCIAL,
+        "सस्ते प्लॉट बिक्री, बुकिंग चालू, "
+            "कॉल करें"},
     {MOD_COMMERCIAL, "online game khelo paise jeeto bonus"},
     {MOD_COMMERCIAL, "loan chahiye to call karo"},
     {MOD_COMMERCIAL, "sale 50% off on all clothes call now"},
@@ -87,8 +100,11 @@ static struct mod_model *small_model(void)
                                          strlen(corpus[i].text)),
                          1);
     /* an exact duplicate after normalisation is learned once */
-    assert_int_equal(mod_trainer_add(t, MOD_LEGIT, "गांव में कल रात चोरी हुई, थाना को खबर दें!!!",
-                                     strlen("गांव में कल रात चोरी हुई, थाना को खबर दें!!!")),
+    assert_int_equal(mod_trainer_add(t, MOD_LEGIT,
+        "गांव में कल रात चोरी हुई, थाना को "
+            "खबर दें!!!",
+                                     strlen("गांव में कल रात चोरी "
+                                         "हुई, थाना को खबर दें!!!")),
                      0);
     assert_int_equal(mod_trainer_duplicates(t), 1);
     m = mod_trainer_build(t, NULL, NULL, 3, 0.003, 0.0005, NULL, NULL);
@@ -106,8 +122,11 @@ static void test_learns_three_classes(void **state)
     (void)state;
     assert_int_equal(m->nb.docs[MOD_LEGIT], 6);
     assert_int_equal(m->nb.docs[MOD_POLITICAL], 0);
-    assert_int_equal(best(m, "कल रात मेरी बाइक चोरी हो गई", lp), MOD_LEGIT);
-    assert_int_equal(best(m, "होली की हार्दिक शुभकामनाएं", lp), MOD_GREETING);
+    assert_int_equal(best(m,
+        "कल रात मेरी बाइक चोरी हो गई", lp), MOD_LEGIT);
+    assert_int_equal(best(m,
+        "होली की हार्दिक शुभकामनाएं", lp),
+            MOD_GREETING);
     assert_int_equal(best(m, "instant loan, call now", lp), MOD_COMMERCIAL);
     for (c = 0; c < MOD_NLABELS; c++)
         sum += exp(lp[c]);
@@ -121,7 +140,8 @@ static void test_learns_three_classes(void **state)
 
 static void test_incremental_learning_and_unlearning(void **state)
 {
-    static const char post[] = "लकी ड्रा में इनाम जीतिए, आज ही रजिस्टर करें";
+    static const char post[] = "लकी ड्रा में इनाम जीतिए, "
+        "आज ही रजिस्टर करें";
     struct mod_model *m = small_model();
     uint64_t docs0[6];
     uint64_t total0[6];
@@ -142,7 +162,8 @@ static void test_incremental_learning_and_unlearning(void **state)
     for (i = 0; i < 3; i++)
         mod_bayes_learn(&m->nb, f, nf, MOD_COMMERCIAL, 1);
     assert_int_equal(best(m, post, lp), MOD_COMMERCIAL);
-    assert_int_equal(best(m, "लकी ड्रा इनाम जीतिए", lp), MOD_COMMERCIAL);
+    assert_int_equal(best(m, "लकी ड्रा इनाम जीतिए", lp),
+        MOD_COMMERCIAL);
     assert_true(mod_bayes_counts(&m->nb, f[0], n0));
     assert_int_equal(n0[MOD_COMMERCIAL] >= 3, 1);
     /* and takes it back: every count is exactly as before */

@@ -59,21 +59,29 @@ static void check(const char *text, enum mod_verdict v, enum mod_label l, const 
 static void test_classes_and_verdicts(void **state)
 {
     (void)state;
-    check("सुप्रभात 🙏🌹 आपका दिन शुभ हो", MOD_DROP, MOD_GREETING, NULL);
+    check("सुप्रभात 🙏🌹 आपका दिन शुभ हो", MOD_DROP,
+        MOD_GREETING, NULL);
     check("Good morning friends, have a nice day", MOD_DROP, MOD_GREETING, NULL);
-    check("छठ पूजा की हार्दिक शुभकामनाएं", MOD_DROP, MOD_GREETING, NULL);
-    check("लोन चाहिए? सिर्फ आधार से 2 लाख, कॉल करें 9876501234", MOD_DROP, MOD_COMMERCIAL,
+    check("छठ पूजा की हार्दिक शुभकामनाएं",
+        MOD_DROP, MOD_GREETING, NULL);
+    check("लोन चाहिए? सिर्फ आधार से 2 लाख, कॉल "
+        "करें 9876501234", MOD_DROP, MOD_COMMERCIAL,
           NULL);
-    check("वोट फॉर रमेश यादव, चुनाव चिन्ह साइकिल", MOD_DROP, MOD_POLITICAL, NULL);
-    check("इन लोगों को गांव से भगाओ, ये सब गद्दार हैं", MOD_DROP, MOD_HOSTILE, NULL);
-    check("नल से पानी नहीं आ रहा है 4 दिन से", MOD_RELAY, MOD_LEGIT, "classifier_relay");
-    check("कोई बताए बिजली बिल कहाँ जमा होता है?", MOD_RELAY, MOD_LEGIT, NULL);
+    check("वोट फॉर रमेश यादव, चुनाव चिन्ह "
+        "साइकिल", MOD_DROP, MOD_POLITICAL, NULL);
+    check("इन लोगों को गांव से भगाओ, ये सब "
+        "गद्दार हैं", MOD_DROP, MOD_HOSTILE, NULL);
+    check("नल से पानी नहीं आ रहा है 4 दिन से",
+        MOD_RELAY, MOD_LEGIT, "classifier_relay");
+    check("कोई बताए बिजली बिल कहाँ जमा होता "
+        "है?", MOD_RELAY, MOD_LEGIT, NULL);
     check("", MOD_RELAY, MOD_LEGIT, "no_evidence");
 }
 
 static void test_reports_and_urgent(void **state)
 {
-    struct mod_post p = post_of("गाँव में कल रात चोरी हुई, थाना को सूचना दी गई है");
+    struct mod_post p = post_of("गाँव में कल रात चोरी हुई, "
+        "थाना को सूचना दी गई है");
     struct mod_result r;
 
     (void)state;
@@ -84,7 +92,8 @@ static void test_reports_and_urgent(void **state)
     assert_string_equal(r.lang, "hi");
     mod_result_cleanup(&r);
     /* an urgent incident inside a block-listed chain: held, never dropped */
-    p = post_of("बाजार में गोली चली है, यह मैसेज 10 ग्रुप में भेजें");
+    p = post_of("बाजार में गोली चली है, यह मैसेज "
+        "10 ग्रुप में भेजें");
     run(eng, &p, &r);
     assert_int_equal(r.verdict, MOD_HOLD);
     assert_true(r.urgent);
@@ -114,7 +123,9 @@ static void test_templates(void **state)
 
     (void)state;
     /* a known chain with a personal line: dropped as a known rumour */
-    p = post_of("भाइयों ध्यान दें, सावधान! इलाके में किडनी चोर गिरोह घूम रहा है, बच्चों को "
+    p = post_of("भाइयों ध्यान दें, सावधान! इलाके "
+        "में किडनी चोर गिरोह घूम रहा है, "
+            "बच्चों को "
                 "अकेले बाहर न जाने दें 🙏");
     run(eng, &p, &r);
     assert_int_equal(r.verdict, MOD_DROP);
@@ -122,7 +133,9 @@ static void test_templates(void **state)
     assert_string_equal(r.rule, "known_bad");
     mod_result_cleanup(&r);
     /* the official advisory, even forwarded many times: relayed */
-    p = post_of("बिहार पुलिस कभी भी फोन पर ओटीपी, पिन या बैंक की जानकारी नहीं मांगती। ऐसे कॉल "
+    p = post_of("बिहार पुलिस कभी भी फोन पर "
+        "ओटीपी, पिन या बैंक की जानकारी नहीं "
+            "मांगती। ऐसे कॉल "
                 "आएं तो तुरंत 1930 पर शिकायत करें।");
     p.frequently_forwarded = true;
     run(eng, &p, &r);
@@ -133,8 +146,10 @@ static void test_templates(void **state)
 
 static void test_sender_and_signals(void **state)
 {
-    static const char ok[] = "नल से पानी नहीं आ रहा है 4 दिन से";
-    static const char link[] = "पंचायत की सूची यहाँ देखें www.example.in";
+    static const char ok[] = "नल से पानी नहीं आ रहा है 4 "
+        "दिन से";
+    static const char link[] = "पंचायत की सूची यहाँ "
+        "देखें www.example.in";
     struct mod_post p = post_of(ok);
     struct mod_result r;
     double u;
@@ -291,13 +306,16 @@ static void test_lists_from_a_file(void **state)
     struct core_err err;
     char *dir = th_tmpdir("mod-lists");
     char path[600];
-    struct mod_post p = post_of("जिला प्रशासन की सूचना: कल सभी स्कूल बंद रहेंगे, आगे भेजें");
+    struct mod_post p = post_of("जिला प्रशासन की सूचना: कल "
+        "सभी स्कूल बंद रहेंगे, आगे भेजें");
     struct mod_result r;
 
     (void)state;
     snprintf(path, sizeof path, "%s/lists.tsv", dir);
-    assert_int_equal(th_write_file(path, "allow\tlegit\tजिला प्रशासन की सूचना\n",
-                                   strlen("allow\tlegit\tजिला प्रशासन की सूचना\n")),
+    assert_int_equal(th_write_file(path,
+        "allow\tlegit\tजिला प्रशासन की सूचना\n",
+                                   strlen("allow\tlegit\tजिला प्रशासन की "
+                                       "सूचना\n")),
                      0);
     mod_opts_default(&o);
     o.phrases_path = path;
@@ -323,7 +341,8 @@ static void test_lists_from_a_file(void **state)
 static void *classify_many(void *ud)
 {
     static const char *const texts[] = {
-        "सुप्रभात 🙏", "गाँव में चोरी हुई", "loan chahiye call karo 9876543210",
+        "सुप्रभात 🙏", "गाँव में चोरी हुई",
+            "loan chahiye call karo 9876543210",
         "vote for tractor chhap", "बाजार में गोली चली",
     };
     struct mod_engine *e = ud;

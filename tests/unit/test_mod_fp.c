@@ -19,16 +19,20 @@
 #include <string.h>
 
 static const char chain[] =
-    "सावधान! इलाके में किडनी चोर गिरोह घूम रहा है, "
+    "सावधान! इलाके में किडनी चोर गिरोह "
+        "घूम रहा है, "
     "बच्चों को अकेले बाहर न जाने दें, "
     "यह मैसेज 10 ग्रुप में भेजें";
 static const char chain_hinglish[] =
     "savdhan! ilake mein kidney chor giroh ghoom raha hai, bachchon ko akele bahar na jane "
     "den, yah message 10 group mein bhejen";
-static const char prefix[] = "भाइयों यह मेरे मौसा जी ने भेजा है, ध्यान दें: ";
-static const char suffix[] = " 🙏 जय हिंद, सब लोग सतर्क रहना";
+static const char prefix[] = "भाइयों यह मेरे मौसा जी ने "
+    "भेजा है, ध्यान दें: ";
+static const char suffix[] = " 🙏 जय हिंद, सब लोग सतर्क "
+    "रहना";
 static const char unrelated[] =
-    "गाँव के स्कूल में मिड डे मील नहीं बन रहा है, शिक्षक भी समय पर नहीं आते, "
+    "गाँव के स्कूल में मिड डे मील नहीं बन "
+        "रहा है, शिक्षक भी समय पर नहीं आते, "
     "कृपया जांच कराएं";
 
 static struct mod_norm nm;

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_mod_norm.c - moderation/norm.c, token.c and translit.c:
  * every Devanagari and obfuscation trap of the moderation brief (राम/रामा,
- * है, क्ष with ZWJ, ज़/ज, हँ/हं, शुभकामनाएं/शुभकामनाएँ, fullwidth and
+ * है, क्ष with ZWJ, ज़/ज, हँ/हं,
+     शुभकामनाएं/शुभकामनाएँ, fullwidth and
  * mathematical letters, zero-width characters inside words, spaced
  * letters), tokens (URL, phone, UPI, emoji), cross-script skeletons, and
  * that the fast Devanagari path gives exactly what the general utf8proc
@@ -83,9 +84,11 @@ static void test_nukta_and_nasals(void **state)
     same("\u0929", "न");                     /* ऩ: NFC keeps it composed */
     same("हँसी", "हंसी");                    /* chandrabindu = anusvara */
     same("शुभकामनाएँ", "शुभकामनाएं");
-    same("हिन्दी", "हिंदी");                  /* nasal + virama before a stop */
+    same("हिन्दी",
+        "हिंदी");                  /* nasal + virama before a stop */
     same("सम्बन्ध", "संबंध");
-    assert_string_equal(key("तुम्हारा"), "तुम्हारा"); /* not before a stop */
+    assert_string_equal(key("तुम्हारा"),
+        "तुम्हारा"); /* not before a stop */
     assert_string_equal(key("कन्या"), "कन्या");
     same("डॉक्टर", "डाक्टर");                  /* candra o */
     assert_string_equal(key("फोन ९८७६५"), "फोन 98765");
@@ -98,7 +101,8 @@ static void test_marks_are_kept(void **state)
     assert_string_equal(key("शुभकामनाएं"), "शुभकामनाएं");
     assert_string_equal(key("है"), "है");
     assert_string_equal(key("राम रामा"), "राम रामा");
-    assert_string_equal(key("पुलिस थाना में शिकायत"), "पुलिस थाना में शिकायत");
+    assert_string_equal(key("पुलिस थाना में शिकायत"),
+        "पुलिस थाना में शिकायत");
 }
 
 static void test_repeats(void **state)
@@ -117,11 +121,13 @@ static void test_spaced_letters(void **state)
     (void)state;
     assert_string_equal(key("F R E E offer"), "free offer");
     assert_true(nm.flags & MOD_NORM_SPACED);
-    assert_string_equal(key("ब धा ई हो"), "बधाई हो"); /* हो is a word, kept apart */
+    assert_string_equal(key("ब धा ई हो"), "बधाई हो"); /* हो is a word,
+        kept apart */
     assert_true(nm.flags & MOD_NORM_SPACED);
     assert_string_equal(key("u r a star"), "u r a star"); /* SMS words */
     assert_int_equal(nm.flags & MOD_NORM_SPACED, 0);
-    assert_string_equal(key("राम की माँ को है"), "राम की मां को है");
+    assert_string_equal(key("राम की माँ को है"),
+        "राम की मां को है");
     assert_int_equal(nm.flags & MOD_NORM_SPACED, 0);
     assert_string_equal(key("l o a n d e d"), "loanded");
     assert_string_equal(key("L O A N"), "loan");
@@ -152,7 +158,8 @@ static void test_spaces_scripts_bad_input(void **state)
 static void test_key_is_a_fixed_point(void **state)
 {
     static const char *const cases[] = {
-        "b b b b", "F R E E", "ज़मीन हँसी", "aaaa   bbbb", "ब धा ई", "p\u0430yp\u0430l",
+        "b b b b", "F R E E", "ज़मीन हँसी", "aaaa   bbbb", "ब धा ई",
+            "p\u0430yp\u0430l",
         "हिन्दी", "F\u200bR\u200bEE", "𝐅𝐑𝐄𝐄 ①",
     };
     size_t i;
@@ -184,7 +191,8 @@ static size_t compare_paths(const char *text, size_t len, struct mod_norm *slow)
 static void test_fast_path_equals_general_path(void **state)
 {
     static const char *const cases[] = {
-        "ज़मीन क़ानून ऩ ऱ ऴ हँसी डॉक्टर ऑफिस ऍ ९८७",
+        "ज़मीन क़ानून ऩ ऱ ऴ हँसी डॉक्टर "
+            "ऑफिस ऍ ९८७",
         "गोली चली 🙏🏽 ❤\ufe0f क्\u200dष क्\u200cष",
         "\u00a0NBSP ‘quotes’ “more” – — ₹500",
         "हिन्दी सम्बन्ध तुम्हारा",
@@ -315,11 +323,16 @@ static const char *skel(const char *w)
 static void test_cross_script_skeleton(void **state)
 {
     static const char *const pairs[][2] = {
-        {"शिकायत", "shikayat"}, {"शुभकामनाएं", "shubhkamnayein"}, {"पुलिस", "police"},
-        {"थाना", "thana"},       {"नहीं", "nahi"},                  {"नहीं", "nhi"},
-        {"बच्चा", "bachcha"},    {"किडनी", "kidney"},               {"गोली", "goli"},
-        {"सुप्रभात", "suprabhat"}, {"हत्या", "hatya"},              {"है", "hai"},
-        {"एक्सीडेंट", "accident"}, {"तुम्हारा", "tumhara"},         {"ज़मीन", "zameen"},
+        {"शिकायत", "shikayat"}, {"शुभकामनाएं", "shubhkamnayein"},
+            {"पुलिस", "police"},
+        {"थाना", "thana"},       {"नहीं", "nahi"},                  {"नहीं",
+            "nhi"},
+        {"बच्चा", "bachcha"},    {"किडनी", "kidney"},
+            {"गोली", "goli"},
+        {"सुप्रभात", "suprabhat"}, {"हत्या", "hatya"},
+            {"है", "hai"},
+        {"एक्सीडेंट", "accident"}, {"तुम्हारा", "tumhara"},
+            {"ज़मीन", "zameen"},
     };
     size_t i;
 

@@ -51,13 +51,15 @@ static void test_whole_words_only(void **state)
     struct mod_phrases *p = one(MOD_LIST_BLOCK, "hostile", "राम");
 
     (void)state;
-    assert_int_equal(match(p, "रामा आया", NULL), 0); /* the matra is part of the word */
+    assert_int_equal(match(p, "रामा आया", NULL),
+        0); /* the matra is part of the word */
     assert_int_equal(match(p, "रामू भैया", NULL), 0);
     assert_int_equal(match(p, "राम आया", NULL), 1);
     assert_int_equal(match(p, "जय श्री राम!", NULL), 1);
     mod_phrases_free(p);
     p = one(MOD_LIST_REPORT, "x", "है");
-    assert_int_equal(match(p, "चोरी हुई है", NULL), 1); /* a one-letter word matches */
+    assert_int_equal(match(p, "चोरी हुई है", NULL),
+        1); /* a one-letter word matches */
     assert_int_equal(match(p, "हैं", NULL), 0);
     mod_phrases_free(p);
     p = one(MOD_LIST_URGENT, "accident", "accident");
@@ -111,7 +113,8 @@ static void test_prefix_and_cross_script(void **state)
     assert_int_equal(mod_phrases_add(p, MOD_LIST_URGENT, "fire", "~aag lagi", &err), 0);
     assert_int_equal(match(p, "गोलीबारी हुई", &h), 1);
     assert_string_equal(h.tag, "firing");
-    assert_int_equal(match(p, "घर में आग लगी", &h), 1); /* Hinglish phrase, Devanagari post */
+    assert_int_equal(match(p, "घर में आग लगी", &h), 1); /* Hinglish phrase,
+        Devanagari post */
     assert_string_equal(h.tag, "fire");
     assert_int_equal(match(p, "aag lagi hai", NULL), 1);
     assert_int_equal(match(p, "राम आया", NULL), 0);
@@ -121,7 +124,8 @@ static void test_prefix_and_cross_script(void **state)
 static void test_list_files(void **state)
 {
     static const char good[] = "# comment\n\nblock\tcommercial\tloan chahiye\r\n"
-                               "urgent\tmurder\tहत्या\nallow\tlegit\tबिहार पुलिस एडवाइजरी\n";
+                               "urgent\tmurder\tहत्या\nallow\tlegit\tबिहार "
+                                   "पुलिस एडवाइजरी\n";
     static const char bad_list[] = "block\tcommercial\tloan\nsometimes\tx\ty\n";
     static const char bad_cols[] = "block\tcommercial\tloan\nhold\tonly-two-columns\n";
     static const char bad_phrase[] = "block\tcommercial\tloan\nhold\trumour\t!!!\n";
