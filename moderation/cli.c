@@ -307,6 +307,7 @@ int mod_cli_train(int argc, char **argv)
 
     mod_feat_opts_default(&fo);
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "o:m:f:b:F:qh", opts, NULL)) != -1) {
         switch (ch) {
         case 'o':
@@ -482,6 +483,7 @@ int mod_cli_classify(int argc, char **argv)
 
     mod_opts_default(&o);
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "m:p:nh", opts, NULL)) != -1) {
         switch (ch) {
         case 'm':
@@ -914,6 +916,7 @@ int mod_cli_eval(int argc, char **argv)
     memset(&all, 0, sizeof all);
     memset(&c, 0, sizeof c);
     optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "m:k:b:F:nw:jqh", opts, NULL)) != -1) {
         switch (ch) {
         case 'm':

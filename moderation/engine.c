@@ -632,6 +632,8 @@ static void decide(struct task *t)
     }
     /* signals that only ever make a relayed post wait for review */
     if (r->verdict == MOD_RELAY && strncmp(r->rule, "classifier", 10) == 0) {
+        size_t words = t->prep->toks.count[MOD_TOK_WORD] + t->prep->toks.count[MOD_TOK_NUM];
+
         if (t->post->frequently_forwarded) {
             r->verdict = MOD_HOLD;
             r->rule = "forwarded_many";
@@ -641,6 +643,11 @@ static void decide(struct task *t)
         } else if (obfuscated && t->u >= 0) {
             r->verdict = MOD_HOLD;
             r->rule = "obfuscation";
+        } else if (words <= 3 && r->label != MOD_LEGIT && t->u >= 0 && t->report == NULL &&
+                   t->urgent == NULL) {
+            /* "सुप्रभात", "जय हिंद": too short for much evidence, but not a report */
+            r->verdict = MOD_HOLD;
+            r->rule = "short_unwanted";
         }
     }
     if (r->verdict == MOD_RELAY && (sig & MOD_SIG_MEDIA_NO_CAPTION) != 0 &&
@@ -657,6 +664,10 @@ static void decide(struct task *t)
         }
     }
     r->is_report = t->report != NULL || t->urgent != NULL;
+    /* a report relayed by the classifier is what it says, whatever class its
+     * words resemble most */
+    if (r->verdict == MOD_RELAY && r->is_report && strcmp(r->rule, "classifier_relay") == 0)
+        r->label = MOD_LEGIT;
     r->lang = guess_lang(t->prep);
     reason_open(t, "decision");
     core_buf_puts(t->rs, ",\"rule\":\"");
