@@ -645,7 +645,7 @@ static void decide(struct task *t)
             r->rule = "obfuscation";
         } else if (words <= 3 && r->label != MOD_LEGIT && t->u >= 0 && t->report == NULL &&
                    t->urgent == NULL) {
-            /* "सुप्रभात", "जय हिंद": too short for much evidence, but not a report */
+            /* "सुप्रभात", "जय हिंद": little evidence, not a report */
             r->verdict = MOD_HOLD;
             r->rule = "short_unwanted";
         }
