@@ -356,6 +356,32 @@ static size_t resolve_ignorables(struct mod_norm *n, size_t len)
     return j;
 }
 
+/*
+ * Canonical ordering again: an ignorable between two combining marks (a
+ * variation selector, say) blocked the reordering of the decomposition;
+ * now that it is gone, marks must be in combining-class order or the key
+ * would change when normalised a second time.
+ */
+static void reorder_marks(int32_t *c, size_t len)
+{
+    size_t i;
+
+    for (i = 1; i < len; i++) {
+        int ccc = utf8proc_get_property(c[i])->combining_class;
+        size_t j = i;
+
+        if (ccc == 0)
+            continue;
+        while (j > 0 && utf8proc_get_property(c[j - 1])->combining_class > ccc) {
+            int32_t tmp = c[j - 1];
+
+            c[j - 1] = c[j];
+            c[j] = tmp;
+            j--;
+        }
+    }
+}
+
 /* A nasal consonant + virama before a stop becomes an anusvara. In place;
  * runs on the composed form (Devanagari consonants are single code points). */
 static size_t nasal_to_anusvara(int32_t *c, size_t len)
@@ -546,6 +572,10 @@ static size_t join_spaced(struct mod_norm *n, int32_t *c, size_t len)
         while (i < len && c[i] != SPACE)
             i++;
         e = i;
+        if (e == s && i < len) {
+            i++; /* an empty chunk (two spaces, once an ignorable went) */
+            continue;
+        }
         single = e > s && is_single_letter(c + s, e - s);
         if (single) {
             starts[nrun] = s;
@@ -769,6 +799,7 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
             cnt = decompose(n, inlen);
             cnt = fold(n, cnt);
             cnt = resolve_ignorables(n, cnt);
+            reorder_marks(n->cp, cnt);
             if (cnt > 0) {
                 utf8proc_ssize_t r =
                     utf8proc_normalize_utf32(n->cp, (utf8proc_ssize_t)cnt,
@@ -780,12 +811,13 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
         for (i = 0; i < cnt; i++)
             n->n_emoji += (unsigned)mod_norm_is_emoji_cp(n->cp[i]);
     }
-    scripts(n, n->cp, cnt);
     while (cnt > 0 && n->cp[cnt - 1] == SPACE)
         cnt--;
-    /* join before collapsing, so that the key is a fixed point: "b b b" ->
-     * "bbb" -> "bb", and normalising "bb" again changes nothing */
+    /* join, then look at the scripts of the words joined, then collapse, so
+     * that the key is a fixed point: "f f f" -> "fff" -> "ff", "e e ρ" ->
+     * "eeρ" -> "eep", and normalising the key again changes nothing */
     cnt = join_spaced(n, n->cp, cnt);
+    scripts(n, n->cp, cnt);
     cnt = collapse_repeats(n->cp, cnt);
     encode(n, n->cp, cnt, ascii);
 }
