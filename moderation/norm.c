@@ -817,7 +817,12 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
      * that the key is a fixed point: "f f f" -> "fff" -> "ff", "e e ρ" ->
      * "eeρ" -> "eep", and normalising the key again changes nothing */
     cnt = join_spaced(n, n->cp, cnt);
-    scripts(n, n->cp, cnt);
+    if (ascii) {
+        for (i = 0; i < cnt; i++) /* one script: only the letters to count */
+            n->n_latin += (unsigned)((n->cp[i] | 0x20) >= 'a' && (n->cp[i] | 0x20) <= 'z');
+    } else {
+        scripts(n, n->cp, cnt);
+    }
     cnt = collapse_repeats(n->cp, cnt);
     encode(n, n->cp, cnt, ascii);
 }

@@ -7,6 +7,7 @@
  */
 #include "moderation/token.h"
 #include "core/mem.h"
+#include "moderation/hash.h"
 #include "moderation/norm.h"
 #include "moderation/translit.h"
 #include "moderation/utf8.h"
@@ -24,6 +25,7 @@ void mod_toks_init(struct mod_toks *t)
 
 void mod_toks_cleanup(struct mod_toks *t)
 {
+    free(t->memo);
     free(t->v);
     free(t->text);
     memset(t, 0, sizeof *t);
@@ -85,6 +87,37 @@ static uint32_t arena_put(struct mod_toks *t, const char *s, size_t len)
     return off;
 }
 
+/* The skeleton of a word, from the memo of recent words when possible:
+ * words repeat a lot, and the skeleton is a pure function of the word. */
+static size_t skeleton_memo(struct mod_toks *t, const char *w, size_t len,
+                            char sk[MOD_SKEL_MAX])
+{
+    struct mod_skel_memo *m;
+    uint64_t h;
+    size_t n;
+
+    if (len > sizeof m->word)
+        return mod_skeleton(w, len, sk);
+    if (t->memo == NULL)
+        t->memo = core_calloc(MOD_SKEL_CACHE, sizeof t->memo[0]);
+    h = mod_hash64(w, len, 0x736b656c6d656d6fULL) | 1;
+    m = &t->memo[h % MOD_SKEL_CACHE];
+    if (m->hash == h && m->wlen == len && memcmp(m->word, w, len) == 0) {
+        memcpy(sk, m->skel, m->slen);
+        sk[m->slen] = '\0';
+        return m->slen;
+    }
+    n = mod_skeleton(w, len, sk);
+    if (n <= sizeof m->skel) {
+        m->hash = h;
+        m->wlen = (uint8_t)len;
+        m->slen = (uint8_t)n;
+        memcpy(m->word, w, len);
+        memcpy(m->skel, sk, n);
+    }
+    return n;
+}
+
 void mod_toks_skeletons(struct mod_toks *t)
 {
     size_t i;
@@ -96,7 +129,7 @@ void mod_toks_skeletons(struct mod_toks *t)
 
         if (k->type != MOD_TOK_WORD)
             continue;
-        n = mod_skeleton(t->text + k->off, k->len, sk);
+        n = skeleton_memo(t, t->text + k->off, k->len, sk);
         if (n == 0)
             continue;
         k->skel_off = arena_put(t, sk, n);

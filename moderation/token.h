@@ -44,7 +44,18 @@ struct mod_tok {
     uint8_t skel_len;  /* skeleton length; 0 for non-words or no skeleton */
 };
 
+#define MOD_SKEL_CACHE 1024 /* words whose skeleton is remembered (per mod_toks) */
+
+struct mod_skel_memo {
+    uint64_t hash;   /* hash of the word; 0 = empty */
+    uint8_t wlen;    /* word length (<= 31) */
+    uint8_t slen;    /* skeleton length (<= 31) */
+    char word[31];
+    char skel[31];
+};
+
 struct mod_toks {
+    struct mod_skel_memo *memo; /* MOD_SKEL_CACHE entries, allocated on first use */
     struct mod_tok *v;
     size_t n;
     size_t cap;

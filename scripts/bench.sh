@@ -133,3 +133,4 @@ awk -v res="$results" '
   !skip' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
 cat "$results"
 echo "bench: results written to docs/benchmarks.md"
+BUILD="$build" "$root/scripts/bench-moderation.sh"

@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+# scripts/bench-moderation.sh - moderation quality and speed, side by side
+# with Debian's bogofilter on the same splits; results go into
+# docs/benchmarks.md between <!-- bench:moderation:begin --> and
+# <!-- bench:moderation:end -->. Called by scripts/bench.sh (`make bench`).
+#
+# Quality (needs ../shared/data, or $JANSEVA_TEST_DATA; says SKIP otherwise):
+#   `janseva eval --folds 5` de-duplicates, groups near-duplicates so each
+#   group stays in one fold, trains a model per fold (thresholds calibrated
+#   by an inner cross-validation on the training part only) and moderates the
+#   held-out fold. --write-splits writes those exact folds; bogofilter 1.2.5
+#   (defaults) is trained and tested on them.
+#   - UCI SMS (English; ham = legit, spam = commercial)
+#   - UCI SMS machine-translated to Hindi
+#   - CONSTRAINT Hindi: non-hostile = legit, fake = rumour, any of hate /
+#     offensive / defamation = hostile; target: hostile-or-rumour vs
+#     non-hostile macro-F1 of the labels
+# Speed: `janseva classify` and `bogofilter -M -T` on the same short posts
+# (UCI texts, or the seed corpus without the data), one process each (one
+# core); the peak RSS of classify is the model's memory in use.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-build/rel}
+bin="$root/$build/janseva"
+data=${JANSEVA_TEST_DATA:-$root/../shared/data}
+folds=${BENCH_MOD_FOLDS:-5}
+speed_posts=${BENCH_MOD_SPEED_POSTS:-200000}
+tmp=$(mktemp -d /tmp/janseva-bench-mod.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+results="$tmp/results.md"
+[[ -x "$bin" ]] || { echo "bench-moderation: $bin missing (make build)" >&2; exit 69; }
+have_bogo=0; command -v bogofilter >/dev/null && have_bogo=1
+
+# ---- helpers ----
+jnum() { # $1 = key, stdin = compact JSON: the number
+  sed -n "s/.*\"$1\":\([-0-9.e]*\).*/\1/p" | head -1
+}
+pct() { awk -v v="$1" 'BEGIN { printf "%.2f %%", v * 100 }'; }
+now() { date +%s.%N; }
+secs_since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+
+# CSV (RFC 4180: quoted fields may hold commas, quotes and newlines) to
+# LABEL<TAB>TEXT; $1 = text column, $2 = label column, $3 = label mapper.
+csv_to_tsv() {
+  perl -CSD -e '
+    my ($tc, $lc, $map) = @ARGV;
+    local $/; my $s = <STDIN>; $s =~ s/^\x{FEFF}//; $s =~ s/\r\n/\n/g;
+    my (@rows, @f);
+    while ($s =~ /\G(?:"((?:[^"]|"")*)"(?=,|\n|\z)|([^,\n]*))(,|\n|\z)/gc) {
+      my ($q, $u, $sep) = ($1, $2, $3); # before any other match resets them
+      my $v = defined $q ? $q : $u;
+      $v =~ s/""/"/g if defined $q;
+      push @f, $v;
+      next if $sep eq ",";
+      push @rows, [@f] if @f > 1 || $f[0] ne ""; @f = ();
+      last if $sep eq "";
+    }
+    shift @rows;
+    for my $r (@rows) {
+      my ($t, $l) = ($r->[$tc] // "", $r->[$lc] // "");
+      $t =~ s/[\t\r\n]+/ /g; $t =~ s/^\s+|\s+$//g;
+      next if $t eq "";
+      my $lab;
+      if ($map eq "uci") { $lab = $l eq "spam" ? "commercial" : "legit" }
+      else { my %h = map { $_ => 1 } split /,/, $l;
+        $lab = $h{"non-hostile"} ? "legit" : $h{fake} ? "rumour" : "hostile" }
+      print "$lab\t$t\n";
+    }' "$1" "$2" "$3"
+}
+
+# TSV to an mbox bogofilter reads (-M), one message per post.
+tsv_to_mbox() {
+  awk -F'\t' '{ t = $0; sub(/^[^\t]*\t/, "", t); sub(/^From /, ">From ", t);
+               printf "From bench Mon Jan  1 00:00:00 2024\n\n%s\n\n", t }'
+}
+
+# bogofilter trained and tested on the folds janseva wrote: prints
+# "tp fp fn tn unsure_legit unsure_unwanted classify_seconds".
+bogofilter_folds() { # $1 = splits dir
+  local tp=0 fp=0 fn=0 tn=0 ul=0 uu=0 secs=0 k
+  for ((k = 1; k <= folds; k++)); do
+    local db="$tmp/bogo-$k"; rm -rf "$db"; mkdir -p "$db"
+    awk -F'\t' '$1 != "legit"' "$1/fold-$k-train.tsv" | tsv_to_mbox | bogofilter -d "$db" -M -s
+    awk -F'\t' '$1 == "legit"' "$1/fold-$k-train.tsv" | tsv_to_mbox | bogofilter -d "$db" -M -n
+    tsv_to_mbox <"$1/fold-$k-test.tsv" >"$tmp/test.mbox"
+    local t0; t0=$(now)
+    bogofilter -d "$db" -M -T <"$tmp/test.mbox" >"$tmp/bogo.out" || true
+    secs=$(awk -v a="$secs" -v b="$(secs_since "$t0")" 'BEGIN { print a + b }')
+    read -r a b c d e f < <(cut -f1 "$1/fold-$k-test.tsv" | paste - <(cut -d' ' -f1 "$tmp/bogo.out") |
+      awk '{ u = $1 != "legit" }
+           $2 == "S" { if (u) tp++; else fp++ }
+           $2 == "H" { if (u) fn++; else tn++ }
+           $2 == "U" { if (u) { fn++; uu++ } else { tn++; ul++ } }
+           END { printf "%d %d %d %d %d %d\n", tp, fp, fn, tn, ul, uu }')
+    tp=$((tp + a)); fp=$((fp + b)); fn=$((fn + c)); tn=$((tn + d)); ul=$((ul + e)); uu=$((uu + f))
+  done
+  echo "$tp $fp $fn $tn $ul $uu $secs"
+}
+
+# One row of the quality table for bogofilter: unsure counted as ham
+# (relayed), as moderation.md §10 did, and as held.
+bogo_rows() { # $1 = name, $2 = "tp fp fn tn ul uu secs"
+  read -r tp fp fn tn ul uu secs <<<"$2"
+  awk -v n="$1" -v tp="$tp" -v fp="$fp" -v fn="$fn" -v tn="$tn" -v ul="$ul" -v uu="$uu" 'BEGIN {
+    row(n " — bogofilter 1.2.5, unsure relayed", tp, fp, fn, tn)
+    row(n " — bogofilter 1.2.5, unsure held", tp + uu, fp + ul, fn - uu, tn - ul) }
+    function row(name, tp, fp, fn, tn,   p, r, f1, mcc, d) {
+      p = tp + fp ? tp / (tp + fp) : 0; r = tp + fn ? tp / (tp + fn) : 0
+      f1 = p + r ? 2 * p * r / (p + r) : 0
+      d = sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)); mcc = d ? (tp * tn - fp * fn) / d : 0
+      printf "| %s | %.2f %% | %.2f %% | %.4f | %.4f | — | — |\n", name, r * 100, fp / (fp + tn) * 100, f1, mcc }'
+}
+
+janseva_row() { # $1 = name, $2 = eval JSON
+  local j=$2
+  printf '| %s | %s | %s | %.4f | %.4f | %.4f | %s |\n' "$1" \
+    "$(pct "$(jnum unwanted_caught <<<"$j")")" "$(pct "$(jnum legit_blocked <<<"$j")")" \
+    "$(jnum blocked_f1 <<<"$j")" "$(jnum mcc <<<"$j")" "$(jnum label_binary_macro_f1 <<<"$j")" \
+    "$(jnum held <<<"$j") / $(jnum dropped <<<"$j")"
+}
+
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $machine; commit $commit; \`make bench\`" \
+       "(\`scripts/bench-moderation.sh\`, $folds folds)."
+  echo
+} >"$results"
+
+# ---- quality ----
+speed_src="$tmp/speed-src.txt"
+if [[ -d "$data/text" ]]; then
+  cp "$data/text/uci-sms/SMSSpamCollection" "$tmp/uci.tsv"
+  csv_to_tsv 0 1 uci <"$data/text/hindi-sms-translated/hindi_sms_data.csv" >"$tmp/uci-hindi.tsv"
+  csv_to_tsv 1 2 constraint <"$data/text/constraint-hindi/constraint_hindi_train.csv" \
+    >"$tmp/constraint.tsv"
+  {
+    echo "| data set, system | unwanted caught | legit blocked | F1 (blocked) | MCC | label macro-F1 (legit vs unwanted) | held / dropped |"
+    echo "|---|---|---|---|---|---|---|"
+  } >>"$results"
+  declare -A names=([uci]="UCI SMS" [uci-hindi]="UCI SMS, Hindi translation" [constraint]="CONSTRAINT Hindi")
+  for set in uci uci-hindi constraint; do
+    echo "bench-moderation: $set: janseva eval --folds $folds" >&2
+    rm -rf "$tmp/splits-$set"
+    t0=$(now)
+    j=$("$bin" eval --folds "$folds" --no-lists --json -q --write-splits "$tmp/splits-$set" \
+        "$tmp/$set.tsv")
+    echo "bench-moderation: $set: $(secs_since "$t0") s" >&2
+    posts=$(jnum posts <<<"$j")
+    janseva_row "${names[$set]} ($posts posts) — janseva, classifier + signals" "$j" >>"$results"
+    if [[ $set == uci ]]; then
+      j2=$("$bin" eval --folds "$folds" --json -q "$tmp/$set.tsv")
+      janseva_row "${names[$set]} — janseva, also with the shipped Bihar phrase lists" "$j2" \
+        >>"$results"
+    fi
+    if [[ $have_bogo == 1 ]]; then
+      echo "bench-moderation: $set: bogofilter on the same folds" >&2
+      bogo_rows "${names[$set]}" "$(bogofilter_folds "$tmp/splits-$set")" >>"$results"
+    fi
+    [[ $set == uci ]] && uci_json=$j
+    [[ $set == constraint ]] && constraint_json=$j
+  done
+  {
+    echo
+    echo "\"Unwanted caught\": share of non-legit posts held or dropped; \"legit blocked\": share of"
+    echo "legit posts held or dropped (moderation.md §9). F1 and MCC are of that relay / not-relay"
+    echo "decision. \"Label macro-F1\" is the macro-F1 of legit vs unwanted on the label (the"
+    echo "classifier's most likely class) — the CONSTRAINT target. Thresholds are janseva's default"
+    echo "(\`--legit-blocked 0.003\`), calibrated inside each training fold."
+    echo
+  } >>"$results"
+  cut -f2 "$tmp/uci.tsv" >"$speed_src"
+else
+  echo "bench-moderation: SKIP quality: $data/text not found (set JANSEVA_TEST_DATA)" >&2
+  echo "Quality: SKIPPED — the shared data folder (\`../shared/data\`) was not found." >>"$results"
+  echo >>"$results"
+  cat "$root"/moderation/seed/{legit,greeting,political,commercial,rumour,hostile}.tsv |
+    grep -v '^#' | cut -f2 >"$speed_src"
+fi
+
+# ---- speed ----
+awk -v n="$speed_posts" '{ a[NR] = $0 } END { for (i = 0; i < n; i++) print a[i % NR + 1] }' \
+  "$speed_src" >"$tmp/speed.txt"
+avg=$(awk '{ b += length($0) } END { printf "%.0f", b / NR }' "$tmp/speed.txt")
+# model load / built-in training time, measured on one line and subtracted
+t0=$(now); echo ok | "$bin" classify >/dev/null; startup=$(secs_since "$t0")
+t0=$(now); /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" classify <"$tmp/speed.txt" >"$tmp/out.jsonl"
+cls=$(secs_since "$t0")
+lines=$(wc -l <"$tmp/out.jsonl")
+rate=$(awk -v n="$lines" -v t="$cls" -v s="$startup" 'BEGIN { printf "%.0f", n / (t - s) }')
+rss=$(awk '{ printf "%.1f", $1 / 1024 }' "$tmp/rss")
+{
+  echo "| speed: $lines short posts (average $avg bytes), one process | posts/s | seconds |"
+  echo "|---|---|---|"
+  echo "| janseva classify (built-in model, all checks, JSON out; start-up ${startup}s excluded) | $rate | $cls |"
+} >>"$results"
+if [[ -n "${uci_json:-}" ]]; then
+  "$bin" train -q --out "$tmp/uci.model" "$tmp/uci.tsv"
+  t0=$(now); "$bin" classify --model "$tmp/uci.model" --no-lists <"$tmp/speed.txt" >/dev/null
+  t1=$(secs_since "$t0")
+  t0=$(now); echo ok | "$bin" classify --model "$tmp/uci.model" --no-lists >/dev/null
+  s1=$(secs_since "$t0")
+  rate_uci=$(awk -v n="$lines" -v t="$t1" -v s="$s1" 'BEGIN { printf "%.0f", n / (t - s) }')
+  echo "| janseva classify (UCI model, no lists; load ${s1}s excluded) | $rate_uci | $t1 |" >>"$results"
+  if [[ $have_bogo == 1 ]]; then
+    db="$tmp/bogo-speed"; mkdir -p "$db"
+    awk -F'\t' '$1 != "legit"' "$tmp/uci.tsv" | tsv_to_mbox | bogofilter -d "$db" -M -s
+    awk -F'\t' '$1 == "legit"' "$tmp/uci.tsv" | tsv_to_mbox | bogofilter -d "$db" -M -n
+    sed 's/^/legit\t/' "$tmp/speed.txt" | tsv_to_mbox >"$tmp/speed.mbox"
+    t0=$(now); bogofilter -d "$db" -M -T <"$tmp/speed.mbox" >/dev/null || true
+    t2=$(secs_since "$t0")
+    rate_bogo=$(awk -v n="$lines" -v t="$t2" 'BEGIN { printf "%.0f", n / t }')
+    echo "| bogofilter 1.2.5 -M -T (UCI word list) | $rate_bogo | $t2 |" >>"$results"
+    ratio=$(awk -v a="$rate_uci" -v b="$rate_bogo" 'BEGIN { printf "%.1f", a / b }')
+  fi
+fi
+{
+  echo
+  echo "Memory: peak RSS of \`janseva classify\` with the built-in model: $rss MiB."
+  if [[ -n "${uci_json:-}" ]]; then
+    echo "A model trained on all of UCI SMS: $(jnum model_features <<<"$uci_json") features," \
+         "$(awk -v b="$(jnum model_bytes <<<"$uci_json")" 'BEGIN { printf "%.1f MiB", b / 1048576 }') in memory per fold model."
+  fi
+  [[ -n "${ratio:-}" ]] && echo "janseva / bogofilter throughput on the same posts: ${ratio}×."
+} >>"$results"
+
+# ---- record ----
+doc="$root/docs/benchmarks.md"
+if ! grep -q '<!-- bench:moderation:begin -->' "$doc"; then
+  echo "bench-moderation: markers missing in $doc" >&2; exit 70
+fi
+awk -v res="$results" '
+  BEGIN { while ((getline l < res) > 0) r = r l "\n" }
+  /<!-- bench:moderation:begin -->/ { print; printf "%s", r; skip = 1; next }
+  /<!-- bench:moderation:end -->/ { skip = 0 }
+  !skip' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
+cat "$results"
+echo "bench-moderation: results written to docs/benchmarks.md"
