@@ -51,6 +51,7 @@ void mod_opts_default(struct mod_opts *o)
     memset(o, 0, sizeof *o);
     o->builtin_phrases = 1;
     o->probation_posts = 3;
+    o->probation_hours = 24;
     o->flood_per_hour = 20;
     o->strikes_hold = 3;
     o->forwarded_shift = 2.0;
@@ -352,9 +353,12 @@ static int check_sender(struct task *t)
     const struct mod_sender *s = &t->post->sender;
     const struct mod_opts *o = &t->e->o;
 
+    int64_t now = t->post->now_ms != 0 ? t->post->now_ms : core_now_ms();
+
     if (!s->known)
         return 0;
-    t->probation = s->posts < o->probation_posts;
+    t->probation = s->posts < o->probation_posts ||
+                   (s->joined_ms > 0 && now - s->joined_ms < (int64_t)o->probation_hours * 3600000);
     t->flood = o->flood_per_hour > 0 && s->posts_last_hour > o->flood_per_hour;
     t->strikes = o->strikes_hold > 0 && s->strikes >= o->strikes_hold;
     if (!t->probation && !t->flood && !t->strikes)

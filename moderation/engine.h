@@ -63,6 +63,7 @@ struct mod_opts {
     const char *phrases_path; /* extra phrase list file (phrase.h format); NULL = none */
     int builtin_phrases;      /* 1 (default): load the shipped lists in moderation/rules/ */
     int probation_posts;      /* members with fewer posts are checked more strictly (3) */
+    int probation_hours;      /* ... and members who joined less than this long ago (24) */
     int flood_per_hour;       /* more posts than this in an hour are held (20) */
     int strikes_hold;         /* members with this many strikes are held (3) */
     double forwarded_shift;   /* added to the unwanted log-odds of a forwarded post (2) */

@@ -179,6 +179,16 @@ static void test_sender_and_signals(void **state)
     run(eng, &p, &r);
     assert_int_equal(r.verdict, MOD_RELAY);
     mod_result_cleanup(&r);
+    /* many posts, but joined an hour ago: still on probation */
+    p.now_ms = 1700000000000;
+    p.sender.joined_ms = p.now_ms - 3600 * 1000;
+    run(eng, &p, &r);
+    assert_string_equal(r.rule, "new_member");
+    mod_result_cleanup(&r);
+    p.sender.joined_ms = p.now_ms - 72 * 3600 * 1000;
+    run(eng, &p, &r);
+    assert_int_equal(r.verdict, MOD_RELAY);
+    mod_result_cleanup(&r);
     /* forwarded: +2 log-odds; frequently forwarded: held */
     p = post_of(ok);
     run(eng, &p, &r);
