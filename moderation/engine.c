@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define REASONS_MAX (64 * 1024)
+#define REASONS_START 1024
 #define SYNC_BATCH 500
 
 /* ======================= engine state ======================= */
@@ -518,6 +519,8 @@ static const struct mod_check checks[] = {
     {.name = "sightings", .run = check_sightings, .locked = 0},
 };
 
+#define NCHECKS (sizeof checks / sizeof checks[0])
+
 /* ======================= the decision ======================= */
 
 static enum mod_label label_of_tag(const char *tag, enum mod_label fallback)
@@ -693,6 +696,10 @@ int mod_classify(struct mod_engine *e, struct core_redis *redis, const struct mo
 
     memset(out, 0, sizeof *out);
     core_buf_init(&out->reasons, REASONS_MAX);
+    /* room for the usual reasons at once, instead of four reallocations */
+    out->reasons.cap = REASONS_START;
+    out->reasons.data = core_malloc(REASONS_START);
+    out->reasons.data[0] = '\0';
     out->seen_posts = out->seen_members = out->seen_groups = -1;
     out->rule = "none";
     out->lang = "hi";
@@ -708,14 +715,13 @@ int mod_classify(struct mod_engine *e, struct core_redis *redis, const struct mo
     t.prep = &t.sc->prep;
     mod_prep_run(t.prep, post, &e->model->fopts, e->o.emoji_many);
     core_buf_puts(t.rs, "[");
-    for (i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        if (checks[i].locked) {
+    for (i = 0; i < NCHECKS; i++) {
+        /* consecutive checks that read the model share one read lock */
+        if (checks[i].locked && (i == 0 || !checks[i - 1].locked))
             pthread_rwlock_rdlock(&e->lock);
-            checks[i].run(&t);
+        checks[i].run(&t);
+        if (checks[i].locked && (i + 1 == NCHECKS || !checks[i + 1].locked))
             pthread_rwlock_unlock(&e->lock);
-        } else {
-            checks[i].run(&t);
-        }
     }
     pthread_rwlock_rdlock(&e->lock);
     decide(&t);

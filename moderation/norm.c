@@ -640,7 +640,10 @@ static void encode(struct mod_norm *n, const int32_t *c, size_t len, int ascii)
     n->n_graphemes = 0;
     for (i = 0; i < len; i++) {
         o += (size_t)utf8proc_encode_char(c[i], (utf8proc_uint8_t *)n->key + o);
-        if (i == 0 || utf8proc_grapheme_break_stateful(c[i - 1], c[i], &state))
+        if (is_deva_block(c[i])) /* no lookup: Devanagari signs extend the cluster */
+            n->n_graphemes += (unsigned)is_letter(c[i]) | (unsigned)is_digit(c[i]) |
+                              (unsigned)(c[i] == 0x0964 || c[i] == 0x0965 || c[i] == 0x0970);
+        else if (i == 0 || utf8proc_grapheme_break_stateful(c[i - 1], c[i], &state))
             n->n_graphemes++;
     }
     n->key[o] = '\0';
@@ -690,6 +693,32 @@ static int fast_eligible_cp(int32_t c)
            c == 0x2014 || (c >= 0x2600 && c <= 0x27BF && c != 0x2122);
 }
 
+/* Strict UTF-8 decoding for the fast path: returns the length, or 0 for a
+ * malformed, overlong, surrogate or out-of-range sequence. */
+static size_t strict_utf8(const unsigned char *s, size_t len, int32_t *c)
+{
+    if ((s[0] & 0xE0) == 0xC0) {
+        if (len < 2 || (s[1] & 0xC0) != 0x80)
+            return 0;
+        *c = (int32_t)(s[0] & 0x1F) << 6 | (int32_t)(s[1] & 0x3F);
+        return *c >= 0x80 ? 2 : 0;
+    }
+    if ((s[0] & 0xF0) == 0xE0) {
+        if (len < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        *c = (int32_t)(s[0] & 0x0F) << 12 | (int32_t)(s[1] & 0x3F) << 6 | (int32_t)(s[2] & 0x3F);
+        return *c >= 0x800 && (*c < 0xD800 || *c > 0xDFFF) ? 3 : 0;
+    }
+    if ((s[0] & 0xF8) == 0xF0) {
+        if (len < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        *c = (int32_t)(s[0] & 0x07) << 18 | (int32_t)(s[1] & 0x3F) << 12 |
+             (int32_t)(s[2] & 0x3F) << 6 | (int32_t)(s[3] & 0x3F);
+        return *c >= 0x10000 && *c <= 0x10FFFF ? 4 : 0;
+    }
+    return 0;
+}
+
 /* Fill n->cp from `text` as the general path would; 0 if not eligible. */
 static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *ok)
 {
@@ -701,8 +730,7 @@ static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *o
     cp_reserve(n, len + 1);
     while (i < len) {
         int32_t x;
-        utf8proc_int32_t chk;
-        utf8proc_ssize_t k;
+        size_t k;
 
         if (s[i] < 0x80) {
             x = s[i++];
@@ -716,11 +744,10 @@ static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *o
             n->cp[j++] = x;
             continue;
         }
-        k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(len - i), &chk);
-        if (k <= 0 || !fast_eligible_cp(chk))
+        k = strict_utf8(s + i, len - i, &x);
+        if (k == 0 || !fast_eligible_cp(x))
             return 0;
-        i += (size_t)k;
-        x = chk;
+        i += k;
         if (x == 0x00A0) {
             if (j > 0 && n->cp[j - 1] != SPACE)
                 n->cp[j++] = SPACE;
