@@ -401,6 +401,8 @@ static const char classify_help[] =
     "  -n, --no-lists      without the shipped phrase lists\n"
     "  -h, --help          show this help\n"
     "\n"
+    "The whole input is read and checked before anything is written.\n"
+    "\n"
     "Exit status: 0 done; 64 usage; 65 a malformed JSON line (one line on\n"
     "stderr names the line; nothing is written) or a bad model or phrase file;\n"
     "66 MODEL cannot be read; 74 output error.\n";
@@ -473,15 +475,14 @@ int mod_cli_classify(int argc, char **argv)
     struct mod_opts o;
     struct mod_engine *e = NULL;
     struct core_err err;
+    struct core_buf in;
     struct core_buf out;
-    char *line = NULL;
-    size_t cap = 0;
-    size_t lineno = 0;
-    ssize_t n;
+    int pass;
     int rc = 0;
     int ch;
 
     mod_opts_default(&o);
+    core_buf_init(&out, 0);
     optind = 1;
     opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, "m:p:nh", opts, NULL)) != -1) {
@@ -504,61 +505,90 @@ int mod_cli_classify(int argc, char **argv)
     }
     if (optind < argc)
         return core_cli_usage_error("classify", "unexpected argument (posts come on stdin)");
-    core_err_clear(&err);
-    e = mod_engine_new(&o, &err);
-    if (e == NULL)
-        return core_cli_fail(&err);
-    core_buf_init(&out, 0);
-    while ((n = getline(&line, &cap, stdin)) >= 0) {
-        size_t len = (size_t)n;
-        struct mod_post p;
-        struct mod_result r;
-        json_t *j = NULL;
-        const char *tab;
-        enum mod_label l;
+    /* all of the input first: a malformed line anywhere means no output */
+    core_buf_init(&in, 0);
+    {
+        char chunk[65536];
+        size_t n;
 
-        lineno++;
-        if (lineno % PROGRESS_EVERY == 0)
-            fprintf(stderr, "janseva classify: %zu lines\n", lineno);
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
-        memset(&p, 0, sizeof p);
-        p.text = line;
-        p.len = len;
-        if (len > 0 && line[0] == '{') {
-            json_error_t jerr;
-            const char *why = NULL;
-
-            j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-            if (j == NULL) {
-                rc = fail("classify", CORE_EX_DATAERR, "stdin:%zu: not valid JSON (column %d)",
-                          lineno, jerr.column);
-                break;
-            }
-            memset(&p, 0, sizeof p);
-            if (post_from_json(j, &p, &why) != 0) {
-                json_decref(j);
-                rc = fail("classify", CORE_EX_DATAERR, "stdin:%zu: %s", lineno, why);
-                break;
-            }
-        } else if ((tab = memchr(line, '\t', len)) != NULL &&
-                   mod_label_parse(line, (unsigned long)(tab - line), &l) == 0) {
-            p.text = tab + 1;
-            p.len = len - (size_t)(tab + 1 - line);
+        while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+            core_buf_append(&in, chunk, n);
+        if (ferror(stdin)) {
+            core_buf_cleanup(&in);
+            return fail("classify", CORE_EX_NOINPUT, "cannot read standard input");
         }
-        mod_classify(e, NULL, &p, &r, &err);
-        mod_result_write_json(&r, &out);
-        core_buf_puts(&out, "\n");
-        mod_result_cleanup(&r);
-        json_decref(j);
     }
-    free(line);
-    if (rc == 0 && ferror(stdin))
-        rc = fail("classify", CORE_EX_NOINPUT, "cannot read standard input");
-    if (rc == 0 && out.len > 0 &&
-        (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0))
+    for (pass = 0; pass < 2 && rc == 0; pass++) {
+        const char *p = core_buf_str(&in);
+        const char *end = p + in.len;
+        size_t lineno = 0;
+
+        if (pass == 1) {
+            core_err_clear(&err);
+            e = mod_engine_new(&o, &err);
+            if (e == NULL) {
+                rc = core_cli_fail(&err);
+                break;
+            }
+        }
+        while (p < end && rc == 0) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+            const char *line = p;
+            struct mod_post post;
+            json_t *j = NULL;
+            const char *tab;
+            enum mod_label l;
+
+            p += len + (nl != NULL);
+            lineno++;
+            if (pass == 1 && lineno % PROGRESS_EVERY == 0)
+                fprintf(stderr, "janseva classify: %zu lines\n", lineno);
+            while (len > 0 && line[len - 1] == '\r')
+                len--;
+            memset(&post, 0, sizeof post);
+            post.text = line;
+            post.len = len;
+            if (len > 0 && line[0] == '{') {
+                json_error_t jerr;
+                const char *why = NULL;
+
+                j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+                if (j == NULL) {
+                    rc = fail("classify", CORE_EX_DATAERR,
+                              "stdin:%zu: not valid JSON (column %d)", lineno, jerr.column);
+                    break;
+                }
+                memset(&post, 0, sizeof post);
+                if (post_from_json(j, &post, &why) != 0) {
+                    json_decref(j);
+                    rc = fail("classify", CORE_EX_DATAERR, "stdin:%zu: %s", lineno, why);
+                    break;
+                }
+            } else if ((tab = memchr(line, '\t', len)) != NULL &&
+                       mod_label_parse(line, (unsigned long)(tab - line), &l) == 0) {
+                post.text = tab + 1;
+                post.len = len - (size_t)(tab + 1 - line);
+            }
+            if (pass == 1) {
+                struct mod_result r;
+
+                mod_classify(e, NULL, &post, &r, &err);
+                core_buf_reset(&out);
+                mod_result_write_json(&r, &out);
+                core_buf_puts(&out, "\n");
+                mod_result_cleanup(&r);
+                if (fwrite(out.data, 1, out.len, stdout) != out.len)
+                    rc = fail("classify", CORE_EX_IOERR, "cannot write the output: %s",
+                              strerror(errno));
+            }
+            json_decref(j);
+        }
+    }
+    if (rc == 0 && fflush(stdout) != 0)
         rc = fail("classify", CORE_EX_IOERR, "cannot write the output: %s", strerror(errno));
     core_buf_cleanup(&out);
+    core_buf_cleanup(&in);
     mod_engine_free(e);
     return rc;
 }
