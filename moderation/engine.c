@@ -613,6 +613,11 @@ static void decide(struct task *t)
         r->verdict = MOD_DROP;
         r->rule = "known_bad";
         r->label = t->mark->label;
+    } else if ((t->hold != NULL || chain) && t->u >= m->drop_min) {
+        /* a hold phrase or a spreading chain never softens a sure drop */
+        r->verdict = MOD_DROP;
+        r->rule = "classifier_drop";
+        r->label = argmax(t->logp, 1);
     } else if (t->hold != NULL) {
         r->verdict = MOD_HOLD;
         r->rule = "hold_list";
