@@ -380,10 +380,19 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
 
         if (at_word_start && c < 0x80 && (is_alnum((char)c) || c == '+')) {
             size_t used = 0;
+            size_t r = 0;
+            int dot = 0;
 
-            if (c != '+')
+            /* one look at the run of [a-z0-9._-] decides which recogniser can apply */
+            while (i + r < len && (is_alnum(key[i + r]) || key[i + r] == '.' ||
+                                   key[i + r] == '_' || key[i + r] == '-')) {
+                dot |= key[i + r] == '.';
+                r++;
+            }
+            if (c != '+' && i + r < len && key[i + r] == '@')
                 used = try_at(t, key + i, len - i);
-            if (used == 0 && c != '+')
+            if (used == 0 && c != '+' && (dot || (r == 4 && len - i > 4 && key[i + 4] == ':') ||
+                                          (r == 5 && len - i > 5 && key[i + 5] == ':')))
                 used = try_url(t, key + i, len - i);
             if (used == 0 && (is_dig((char)c) || (c == '+' && i + 1 < len &&
                                                    is_dig(key[i + 1]))))
