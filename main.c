@@ -21,6 +21,7 @@
 #include "gateway/ops.h"
 #include "gateway/router.h"
 #include "groups/cli.h"
+#include "moderation/cli.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -355,6 +356,9 @@ static const struct command commands[] = {
     {"keys", cry_cli_keys, "key directory: init, status, rotate"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},
+    {"train", mod_cli_train, "train a moderation model from labelled posts"},
+    {"classify", mod_cli_classify, "moderate posts from stdin: one JSON verdict per line"},
+    {"eval", mod_cli_eval, "measure moderation quality on labelled posts"},
     {"version", cmd_version, "print the version"},
 };
 

@@ -10,8 +10,8 @@ declare -A pkgs=(
            libhiredis-dev libsodium-dev libutf8proc-dev libgfshare-dev redis-server redis-tools"
   # cmocka for tests; clang + its runtime for libFuzzer, LSan and UBSan
   [test]="libcmocka-dev clang libclang-rt-14-dev"
-  # load generators and peers measured side by side
-  [bench]="wrk nginx-light redis-tools bogofilter"
+  # load generators and peers measured side by side (time: peak RSS of classify)
+  [bench]="wrk nginx-light redis-tools bogofilter time"
   # browser tests
   [e2e]="chromium nodejs npm"
 )

@@ -1,0 +1,230 @@
+/*
+ * moderation/bayes.c - multi-class naive Bayes (see bayes.h).
+ */
+#include "moderation/bayes.h"
+#include "core/mem.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INITIAL_BITS 12
+#define PREFETCH_BATCH 16
+
+static size_t slot_of(uint32_t key, size_t mask)
+{
+    return (size_t)((key * 0x9E3779B1u) ^ (key >> 15)) & mask;
+}
+
+static void alloc_table(struct mod_bayes *b, size_t cap)
+{
+    b->mask = cap - 1;
+    b->tab = core_calloc(cap, sizeof b->tab[0]);
+    b->cnt = core_calloc(cap, sizeof b->cnt[0]);
+}
+
+void mod_bayes_init(struct mod_bayes *b, double alpha)
+{
+    memset(b, 0, sizeof *b);
+    b->alpha = alpha > 0 ? alpha : MOD_BAYES_ALPHA;
+    b->log_alpha = log(b->alpha);
+    alloc_table(b, (size_t)1 << INITIAL_BITS);
+}
+
+void mod_bayes_cleanup(struct mod_bayes *b)
+{
+    free(b->tab);
+    free(b->cnt);
+    memset(b, 0, sizeof *b);
+}
+
+static void grow(struct mod_bayes *b)
+{
+    size_t old_cap = b->mask + 1;
+    struct mod_bayes_slot *old = b->tab;
+    uint32_t(*old_cnt)[MOD_NLABELS] = b->cnt;
+    size_t i;
+
+    alloc_table(b, old_cap * 2);
+    for (i = 0; i < old_cap; i++) {
+        size_t s;
+
+        if (old[i].key == 0)
+            continue;
+        s = slot_of(old[i].key, b->mask);
+        while (b->tab[s].key != 0)
+            s = (s + 1) & b->mask;
+        b->tab[s] = old[i];
+        memcpy(b->cnt[s], old_cnt[i], sizeof b->cnt[s]);
+    }
+    free(old);
+    free(old_cnt);
+}
+
+/* Slot index of `key`, or SIZE_MAX when absent. */
+static size_t find_slot(const struct mod_bayes *b, uint32_t key)
+{
+    size_t s = slot_of(key, b->mask);
+
+    while (b->tab[s].key != 0) {
+        if (b->tab[s].key == key)
+            return s;
+        s = (s + 1) & b->mask;
+    }
+    return SIZE_MAX;
+}
+
+/* The slot for `key`, created (zero counts) if absent. */
+static size_t upsert(struct mod_bayes *b, uint32_t key)
+{
+    size_t s;
+    unsigned c;
+
+    if ((b->used + 1) * 2 > b->mask + 1)
+        grow(b);
+    s = slot_of(key, b->mask);
+    while (b->tab[s].key != 0) {
+        if (b->tab[s].key == key)
+            return s;
+        s = (s + 1) & b->mask;
+    }
+    b->tab[s].key = key;
+    for (c = 0; c < MOD_NLABELS; c++) {
+        b->cnt[s][c] = 0;
+        b->tab[s].lg[c] = (float)b->log_alpha;
+    }
+    b->used++;
+    return s;
+}
+
+int mod_bayes_counts(const struct mod_bayes *b, uint32_t key, uint32_t n[MOD_NLABELS])
+{
+    size_t s = key == 0 ? SIZE_MAX : find_slot(b, key);
+
+    if (s == SIZE_MAX)
+        return 0;
+    memcpy(n, b->cnt[s], sizeof b->cnt[s]);
+    return 1;
+}
+
+int mod_bayes_slot_at(const struct mod_bayes *b, size_t i, uint32_t *key,
+                      uint32_t n[MOD_NLABELS])
+{
+    if (i > b->mask || b->tab[i].key == 0)
+        return 0;
+    *key = b->tab[i].key;
+    memcpy(n, b->cnt[i], sizeof b->cnt[i]);
+    return 1;
+}
+
+void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABELS])
+{
+    size_t s = upsert(b, key);
+    unsigned c;
+
+    for (c = 0; c < MOD_NLABELS; c++) {
+        b->cnt[s][c] = n[c];
+        b->tab[s].lg[c] = (float)log((double)n[c] + b->alpha);
+    }
+}
+
+void mod_bayes_learn(struct mod_bayes *b, const uint32_t *feats, size_t n, enum mod_label label,
+                     int sign)
+{
+    size_t i;
+
+    if ((unsigned)label >= MOD_NLABELS)
+        return;
+    if (sign > 0) {
+        b->docs[label]++;
+    } else if (b->docs[label] > 0) {
+        b->docs[label]--;
+    } else {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        size_t s;
+
+        if (feats[i] == 0)
+            continue;
+        if (sign > 0) {
+            s = upsert(b, feats[i]);
+            if (b->cnt[s][label] == UINT32_MAX)
+                continue;
+            b->cnt[s][label]++;
+            b->total[label]++;
+        } else {
+            s = find_slot(b, feats[i]);
+            if (s == SIZE_MAX || b->cnt[s][label] == 0)
+                continue;
+            b->cnt[s][label]--;
+            b->total[label]--;
+        }
+        b->tab[s].lg[label] = (float)log((double)b->cnt[s][label] + b->alpha);
+    }
+}
+
+size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size_t n,
+                          double logp[MOD_NLABELS])
+{
+    float acc[MOD_NLABELS] = {0};
+    uint64_t all_docs = 0;
+    unsigned active = 0;
+    size_t known = 0;
+    double mx = -INFINITY;
+    double sum = 0;
+    unsigned c;
+    size_t i;
+
+    for (c = 0; c < MOD_NLABELS; c++) {
+        all_docs += b->docs[c];
+        active += b->docs[c] > 0;
+    }
+    if (active == 0) {
+        for (c = 0; c < MOD_NLABELS; c++)
+            logp[c] = -log((double)MOD_NLABELS);
+        return 0;
+    }
+    /* the lookups are cache misses: ask for the slots of a batch of features
+     * first, so the memory system fetches them in parallel */
+    for (i = 0; i < n; i += PREFETCH_BATCH) {
+        size_t end = i + PREFETCH_BATCH < n ? i + PREFETCH_BATCH : n;
+        size_t k;
+
+        for (k = i; k < end; k++)
+            __builtin_prefetch(&b->tab[slot_of(feats[k], b->mask)]);
+        for (k = i; k < end; k++) {
+            size_t s = find_slot(b, feats[k]);
+
+            if (s == SIZE_MAX)
+                continue;
+            known++;
+            for (c = 0; c < MOD_NLABELS; c++)
+                acc[c] += b->tab[s].lg[c];
+        }
+    }
+    for (c = 0; c < MOD_NLABELS; c++) {
+        if (b->docs[c] == 0) {
+            logp[c] = -INFINITY;
+            continue;
+        }
+        logp[c] = log((double)b->docs[c] / (double)all_docs) + (double)acc[c] -
+                  (double)known * log((double)b->total[c] + b->alpha * (double)b->used);
+        if (logp[c] > mx)
+            mx = logp[c];
+    }
+    for (c = 0; c < MOD_NLABELS; c++) {
+        if (b->docs[c] > 0)
+            sum += exp(logp[c] - mx);
+    }
+    for (c = 0; c < MOD_NLABELS; c++) {
+        if (b->docs[c] > 0)
+            logp[c] = logp[c] - mx - log(sum);
+    }
+    return known;
+}
+
+size_t mod_bayes_memory(const struct mod_bayes *b)
+{
+    return sizeof *b + (b->mask + 1) * (sizeof b->tab[0] + sizeof b->cnt[0]);
+}
