@@ -84,8 +84,42 @@ CORE_COUNTER(m_status_unknown, "janseva_delivery_statuses_total", "result=\"unkn
 CORE_COUNTER(m_status_fallback, "janseva_delivery_statuses_total", "result=\"resent_as_template\"",
              "Status webhooks, by result");
 
+/* Graph API error answers by code: the codes the brief's table names. */
+static const int error_codes[] = {130429, 131056, 131047, 131026, 131049, 131050, 132000, 132001,
+                                  131009, 190,    368,    133010, 131000, 131053, 131048, 4};
+#define N_CODES (sizeof error_codes / sizeof error_codes[0])
+static struct core_metric m_codes[N_CODES + 1];
+static char code_labels[N_CODES + 1][32];
+
+static void count_code(int code)
+{
+    size_t i;
+
+    if (code == 0)
+        return;
+    for (i = 0; i < N_CODES && error_codes[i] != code; i++)
+        ;
+    core_metric_inc(&m_codes[i]); /* i == N_CODES: "other" */
+}
+
 void gw_dispatch_metrics_init(void)
 {
+    static int codes_ready;
+
+    if (!codes_ready) {
+        for (size_t i = 0; i <= N_CODES; i++) {
+            if (i < N_CODES)
+                snprintf(code_labels[i], sizeof code_labels[i], "code=\"%d\"", error_codes[i]);
+            else
+                snprintf(code_labels[i], sizeof code_labels[i], "code=\"other\"");
+            m_codes[i].name = "janseva_dispatch_errors_total";
+            m_codes[i].labels = code_labels[i];
+            m_codes[i].help = "Graph API error answers (including failed statuses), by code";
+            m_codes[i].type = "counter";
+            core_metrics_register(&m_codes[i]);
+        }
+        codes_ready = 1;
+    }
     struct core_metric *all[] = {&m_ok,           &m_throttled,   &m_pair,         &m_window,
                                  &m_pause,        &m_permanent,   &m_transient,    &m_ambiguous,
                                  &m_retries,      &m_dead,        &m_def_spacing,  &m_def_sched,
@@ -904,6 +938,7 @@ static void on_result(struct gw_dispatch *d, const struct gw_graph_result *res)
     struct num *nm = &d->nums[j->num];
     struct core_err err;
 
+    count_code(res->error_code);
     switch (res->outcome) {
     case GW_SEND_OK: {
         char wh[GW_KEY_HASH_LEN];
@@ -1400,6 +1435,8 @@ int gw_delivery_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_eve
             return 0; /* not ours, or older than 7 days */
         }
     }
+    if (strcmp(st, "failed") == 0)
+        count_code(code != 0 ? code : -1);
     if (strcmp(st, "failed") == 0 && code == 131047) {
         int done = 0;
 

@@ -290,6 +290,9 @@ static void test_error_paths(void **state)
                                     GW_LANE_REPLY, NULL),
                      0);
     wait_state(&s, "e:tpl", NULL, failed, 10000);
+    assert_int_equal(th_stack_metric(&s, "janseva_dispatch_errors_total{code=\"132001\"}"), 1);
+    assert_int_equal(th_stack_metric(&s, "janseva_dispatch_errors_total{code=\"190\"}"), 1);
+    assert_true(th_stack_metric(&s, "janseva_dispatch_errors_total{code=\"130429\"}") >= 3);
     {
         redisReply *rep = th_redis_cmd(&s.redis, "XRANGE js:out:dead - +");
         int found = 0;

@@ -31,8 +31,10 @@ int main(int argc, char **argv)
     int64_t t0;
     const char *prefix = argc > 5 ? argv[5] : "1";
 
-    if (argc < 5 || core_parse_i64(argv[4], &count) != 0 || count < 1) {
-        fprintf(stderr, "usage: outbox-load KEYS_DIR REDIS_ADDR PHONE_NUMBER_ID COUNT [PREFIX]\n");
+    if (argc < 5 || core_parse_i64(argv[4], &count) != 0 || count < 1 || count > 99999999 ||
+        strlen(prefix) > 2) {
+        fprintf(stderr, "usage: outbox-load KEYS_DIR REDIS_ADDR PHONE_NUMBER_ID COUNT (1-99999999) "
+                        "[PREFIX (1-2 digits)]\n");
         return 64;
     }
     if (sodium_init() < 0)
@@ -55,7 +57,7 @@ int main(int argc, char **argv)
                     "बेंचमार्क");
     t0 = core_mono_ms();
     for (int64_t i = 0; i < count; i++) {
-        char wa[24];
+        char wa[40];
         char key[64];
         char mid[CRY_MID_LEN];
         int created;
