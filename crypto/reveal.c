@@ -820,7 +820,8 @@ out:
 
 /* ======================= recombining ======================= */
 
-int cry_reveal_combine(const struct cry_reveal_meta *m, const struct cry_reveal_share *const *shares,
+int cry_reveal_combine(const struct cry_reveal_meta *m,
+                       const struct cry_reveal_share *const *shares,
                        unsigned count, unsigned char sk[CRY_REVEAL_SECRETKEYBYTES],
                        struct core_err *err)
 {

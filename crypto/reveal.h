@@ -204,7 +204,8 @@ int cry_reveal_share_format(const struct cry_reveal_share *s, char *out, size_t 
  * crypto_scalarmult_base(sk) against m->pk: a mismatch ("the shares do not
  * rebuild the reveal key") wipes `sk`. Returns 0 or -1 (CORE_EX_DATAERR).
  */
-int cry_reveal_combine(const struct cry_reveal_meta *m, const struct cry_reveal_share *const *shares,
+int cry_reveal_combine(const struct cry_reveal_meta *m,
+                       const struct cry_reveal_share *const *shares,
                        unsigned count, unsigned char sk[CRY_REVEAL_SECRETKEYBYTES],
                        struct core_err *err) __attribute__((warn_unused_result));
 
