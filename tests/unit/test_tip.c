@@ -261,7 +261,8 @@ static void test_pseudonym_scan(void **state)
     for (int i = 0; i < 10; i++)
         lower[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
     {
-        const char *before[] = {"", "my tip ", "", "\xe0\xa4\xae\xe0\xa5\x87\xe0\xa4\xb0\xe0\xa5\x80 ", "("};
+        const char *before[] = {"", "my tip ", "",
+                                "\xe0\xa4\xae\xe0\xa5\x87\xe0\xa4\xb0\xe0\xa5\x80 ", "("};
         const char *after[] = {"", " please", "\n", "", ")"};
 
         for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
