@@ -897,6 +897,19 @@ int grp_tip_open_case(struct grp_tip *t, struct gw_router_ctx *ctx, const struct
     si = sealed_identity(t, r, cid, ctx->member_id, &rm, &si_len, err);
     if (si == NULL)
         goto out;
+    {
+        /* crypto_box_seal is anonymous: anyone with the public key could
+         * write a sealed box. Wrapping it in the vault (bound to the case)
+         * makes a box planted by a Redis writer fail to open. */
+        size_t wl = 0;
+        unsigned char *w = seal(t, cid, "si", si, si_len, &wl, err);
+
+        free(si);
+        si = w;
+        si_len = wl;
+        if (si == NULL)
+            goto out;
+    }
     snprintf(relay_plain, sizeof relay_plain, "{\"v\":1,\"mid\":\"%s\"}", ctx->member_id);
     rl = seal(t, cid, "rl", relay_plain, strlen(relay_plain), &rl_len, err);
     sodium_memzero(relay_plain, sizeof relay_plain);
@@ -1726,8 +1739,8 @@ void grp_tip_media_release(unsigned char *data, size_t len)
     wipe_free(data, len);
 }
 
-int grp_tip_sealed_identity(struct core_redis *r, const char *cid, unsigned char **data,
-                            size_t *len, struct core_err *err)
+int grp_tip_sealed_identity(struct grp_tip *t, struct core_redis *r, const char *cid,
+                            unsigned char **data, size_t *len, struct core_err *err)
 {
     char key[80];
     redisReply *rep;
@@ -1741,9 +1754,11 @@ int grp_tip_sealed_identity(struct core_redis *r, const char *cid, unsigned char
         freeReplyObject(rep);
         return core_err_set(err, CORE_EX_NOINPUT, "tip: case %s has no sealed identity", cid);
     }
-    *data = core_memdup(rep->str, rep->len);
-    *len = rep->len;
+    *data = unseal(t, cid, "si", rep->str, rep->len, len, err);
     freeReplyObject(rep);
+    if (*data == NULL)
+        return core_err_set(err, CORE_EX_DATAERR,
+                            "tip: case %s: the sealed identity was tampered with or moved", cid);
     return 0;
 }
 

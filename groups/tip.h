@@ -16,8 +16,10 @@
  *                     expires tip_relay_keep_days after the case is closed
  *   js:tip:{CID} si   crypto_box_seal to the reveal public key of the
  *                     tipster's wa_id, BSUID, profile name and first-seen
- *                     time, bound to the case id; opened only by a
- *                     two-custodian reveal (groups/tipreveal.h)
+ *                     time, bound to the case id, wrapped in the vault
+ *                     (field "si") so that nobody without the server's keys
+ *                     can plant another; opened only by a two-custodian
+ *                     reveal (groups/tipreveal.h)
  *
  * Redis layout (docs/tips.md has the full table):
  *   js:tip:{CID}          hash: ps pseudonym, st open|closed, th thana, dt
@@ -330,9 +332,14 @@ int grp_tip_media_mark(struct core_redis *r, const char *case_id, long n, const 
 int grp_tip_media_state(struct core_redis *r, const char *case_id, long n, char *out, size_t cap,
                         struct core_err *err);
 
-/* The sealed identity of a case: *data malloc'd (caller frees), *len. */
-int grp_tip_sealed_identity(struct core_redis *r, const char *case_id, unsigned char **data,
-                            size_t *len, struct core_err *err);
+/*
+ * The sealed identity of a case (the crypto_box_seal to the reveal key,
+ * taken out of its vault wrapping, which proves it was written by janseva
+ * for this case): *data malloc'd (caller frees), *len. -1 with
+ * CORE_EX_DATAERR when the wrapping does not open (tampered or moved).
+ */
+int grp_tip_sealed_identity(struct grp_tip *t, struct core_redis *r, const char *case_id,
+                            unsigned char **data, size_t *len, struct core_err *err);
 
 /* True for a well-formed case id (32 lower-case hex digits). */
 int grp_tip_is_case_id(const char *s);

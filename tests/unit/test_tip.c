@@ -477,7 +477,7 @@ static void test_sealed_identity_and_relay(void **state)
     json_t *j;
 
     open_case(f, f->mid1, NULL, &c);
-    assert_int_equal(grp_tip_sealed_identity(f->r, c.id, &si, &si_len, &err), 0);
+    assert_int_equal(grp_tip_sealed_identity(f->t, f->r, c.id, &si, &si_len, &err), 0);
     for (int i = 0; i < 3; i++) {
         s[i] = cry_reveal_share_new();
         assert_int_equal(cry_reveal_share_read(f->shares[i], s[i], &err), 0);
@@ -498,6 +498,22 @@ static void test_sealed_identity_and_relay(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "name")), NAME1);
     assert_true(json_integer_value(json_object_get(j, "member_since")) > 0);
     json_decref(j);
+    /* a sealed identity copied from another case does not open there */
+    {
+        struct grp_tip_case other;
+        unsigned char *x = NULL;
+        size_t xl = 0;
+
+        redisReply *raw = th_redis_cmd(&f->redis, "HGET js:tip:{%s} si", c.id);
+
+        open_case(f, f->mid2, NULL, &other);
+        freeReplyObject(th_redis_cmd(&f->redis, "HSET js:tip:{%s} si %b", other.id, raw->str,
+                                     raw->len));
+        freeReplyObject(raw);
+        assert_int_equal(grp_tip_sealed_identity(f->t, f->r, other.id, &x, &xl, &err), -1);
+        assert_int_equal(err.code, CORE_EX_DATAERR);
+        assert_null(x);
+    }
     /* the routing record gives the dispatcher the member id, nothing else does */
     snprintf(rcpt, sizeof rcpt, "tip:%s", c.id);
     assert_int_equal(grp_tip_resolve_recipient(f->t, f->r, rcpt, mid, &err), 0);
