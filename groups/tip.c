@@ -110,6 +110,11 @@ struct cry_audit *grp_tip_audit(struct grp_tip *t)
     return t->audit;
 }
 
+const struct cry_keys *grp_tip_keys(const struct grp_tip *t)
+{
+    return t->keys;
+}
+
 const struct core_cfg *grp_tip_cfg(const struct grp_tip *t)
 {
     return t->cfg;

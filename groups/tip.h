@@ -67,7 +67,7 @@
 #define GRP_TIP_ALPHABET "23456789ACDEFGHJKMNPQRTUVWXY"
 #define GRP_TIP_RCPT_PREFIX "tip:" /* outbox recipient "tip:<case id>" */
 #define GRP_TIP_TEXT_MAX 16384   /* bytes of text kept per item */
-#define GRP_TIP_ACTOR_MAX 96
+#define GRP_TIP_ACTOR_MAX 160
 #define GRP_TIP_STATE_LEN 8
 
 struct grp_tip;
@@ -308,6 +308,9 @@ int grp_tip_pseudonym_scan(const char *text, size_t len, char out[GRP_TIP_PSEUDO
 
 /* The audit writer of `t` (borrowed). */
 struct cry_audit *grp_tip_audit(struct grp_tip *t);
+
+/* The keys of `t` (borrowed). */
+const struct cry_keys *grp_tip_keys(const struct grp_tip *t);
 
 /* The settings of `t` (borrowed). */
 const struct core_cfg *grp_tip_cfg(const struct grp_tip *t);
