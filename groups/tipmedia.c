@@ -317,7 +317,8 @@ static void *main_loop(void *arg)
         struct core_err err;
         redisReply *rep;
 
-        if (core_redis_cmdf(m->r, &rep, &err, "XREADGROUP GROUP %s %s COUNT 4 BLOCK %s STREAMS %s %s",
+        if (core_redis_cmdf(m->r, &rep, &err,
+                            "XREADGROUP GROUP %s %s COUNT 4 BLOCK %s STREAMS %s %s",
                             GRP_TIPMEDIA_GROUP, m->consumer, BLOCK_MS, GRP_TIPMEDIA_STREAM,
                             history ? "0" : ">") != 0) {
             if (core_redis_err_is(&err, "NOGROUP"))
