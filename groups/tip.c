@@ -64,6 +64,8 @@ struct grp_tip {
     int64_t reveal_tried_ms;
     struct cry_reveal_meta reveal;
     void (*pseudonym_fn)(char out[GRP_TIP_PSEUDONYM_LEN]); /* tests */
+    void (*hook)(const char *stage, void *ud);             /* tests */
+    void *hook_ud;
 };
 
 /* ======================= small helpers ======================= */
@@ -208,6 +210,18 @@ void grp_tip_free(struct grp_tip *t)
     sodium_free(t->skey);
     pthread_mutex_destroy(&t->lock);
     free(t);
+}
+
+void grp_tip_set_test_hook(struct grp_tip *t, void (*fn)(const char *stage, void *ud), void *ud)
+{
+    t->hook = fn;
+    t->hook_ud = ud;
+}
+
+void grp_tip_test_hook(struct grp_tip *t, const char *stage)
+{
+    if (t->hook != NULL)
+        t->hook(stage, t->hook_ud);
 }
 
 void grp_tip_set_pseudonym_source(struct grp_tip *t, void (*fn)(char out[GRP_TIP_PSEUDONYM_LEN]))

@@ -138,6 +138,13 @@ int grp_tip_reveal_meta(struct grp_tip *t, struct cry_reveal_meta *m, struct cor
 /* Register the tip metrics. */
 void grp_tip_metrics_init(void);
 
+/* Tests only: call fn(stage, ud) at named stages ("combined": the reveal
+ * key was rebuilt, before the audit record), to inject faults. */
+void grp_tip_set_test_hook(struct grp_tip *t, void (*fn)(const char *stage, void *ud), void *ud);
+
+/* Run the test hook, if any (the tip modules call it). */
+void grp_tip_test_hook(struct grp_tip *t, const char *stage);
+
 /* Tests only: draw pseudonyms from `fn` instead of the CSPRNG (NULL: back
  * to random), to exercise collisions. */
 void grp_tip_set_pseudonym_source(struct grp_tip *t, void (*fn)(char out[GRP_TIP_PSEUDONYM_LEN]));

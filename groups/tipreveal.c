@@ -244,15 +244,19 @@ static int move(struct core_redis *r, const char *rid, const char *from, const c
     return 0;
 }
 
-static int load(struct core_redis *r, const char *rid, struct grp_tiprv_info *in,
+static int load(struct core_redis *r, const char *rid_in, struct grp_tiprv_info *in,
                 struct core_err *err)
 {
     char key[96], ap[96], live[96];
+    char rid[GRP_TIPRV_ID_LEN];
     redisReply *rep;
 
-    memset(in, 0, sizeof *in);
-    if (!grp_tiprv_is_id(rid))
+    if (!grp_tiprv_is_id(rid_in)) {
+        memset(in, 0, sizeof *in);
         return core_err_set(err, CORE_EX_NOINPUT, "no such reveal request");
+    }
+    memcpy(rid, rid_in, sizeof rid); /* `rid_in` may point into `in` */
+    memset(in, 0, sizeof *in);
     rv_key(rid, "", key, sizeof key);
     rv_key(rid, ":ap", ap, sizeof ap);
     rv_key(rid, ":live", live, sizeof live);
@@ -539,6 +543,14 @@ int grp_tiprv_approve(struct grp_tip *t, struct core_redis *r, const char *actor
         free(sealed);
         return core_err_set(err, CORE_EX_SOFTWARE, "reveal: cannot seal the share");
     }
+    /* on the record before it counts */
+    snprintf(why, sizeof why, "custodian %s", custodian);
+    if (audit(t, r, actor, "tip.reveal.approve", &in, NULL, why, err) != 0) {
+        free(sealed);
+        return core_err_set(err, CORE_EX_UNAVAILABLE,
+                            "the approval could not be recorded in the audit log; it does not "
+                            "count");
+    }
     {
         const char *argv[6] = {key, ap, sh, custodian, nr, (const char *)sealed};
         size_t lens[6] = {strlen(key), strlen(ap), strlen(sh), strlen(custodian), strlen(nr),
@@ -577,9 +589,6 @@ int grp_tiprv_approve(struct grp_tip *t, struct core_redis *r, const char *actor
     }
     out->threshold = in.threshold;
     snprintf(why, sizeof why, "custodian %s", custodian);
-    if (audit(t, r, actor, "tip.reveal.approve", &in, NULL, why, err) != 0)
-        core_log_warn("tipreveal", NULL, "request %s: approval not audited: %s", rid,
-                      err->msg);
     {
         char c1[8], c2[8];
         const char *args[5] = {in.id, in.pseudonym, custodian, c1, c2};
@@ -1006,6 +1015,7 @@ int grp_tiprv_wait(struct grp_tip *t, struct core_redis *r, const char *actor, c
         refuse(t, r, actor, &in, NULL, CORE_EX_DATAERR, why, err);
         goto out;
     }
+    grp_tip_test_hook(t, "combined");
     /* the record first: no record, no reveal */
     if (audit(t, r, actor, "tip.reveal.open", &in, NULL, in.reason, &e) != 0) {
         core_err_set(err, CORE_EX_UNAVAILABLE,
