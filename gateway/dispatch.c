@@ -247,7 +247,7 @@ struct job {
     enum gw_lane lane;
     char id[48];             /* stream entry id */
     char kh[GW_KEY_HASH_LEN];
-    char mid[CRY_MID_LEN];
+    char mid[GW_OUT_RCPT_MAX + 1]; /* a member id, or "<kind>:<id>" */
     char bid[72];
     int attempts;            /* transient failures so far */
     int fallback;            /* send the template fallback */

@@ -34,6 +34,7 @@
 #define GW_KEY_HASH_LEN 33 /* 16-byte hash as hex + NUL */
 #define GW_OUT_KEY_MAX 200 /* longest idempotency key */
 #define GW_OUT_DEDUPE_S 604800
+#define GW_OUT_RCPT_MAX 64 /* longest recipient: a mid, or "<kind>:<id>" */
 
 enum gw_lane {
     GW_LANE_REPLY = 0, /* answers, dialogue prompts, officer confirmations */

@@ -974,7 +974,7 @@ int grp_tip_open_case(struct grp_tip *t, struct gw_router_ctx *ctx, const struct
                  th[0] ? th : "-", dt[0] ? dt : "-");
         audit(t, r, "system", "tip.case.open", cid, reason);
         core_metric_inc(&m_opened);
-        core_log_info("tip", ctx->req_id, "tip case %s opened (%s)", cid, pseudo);
+        core_log_info("tip", NULL, "tip case %s opened (%s)", cid, pseudo);
     }
     if (created != NULL)
         *created = made;
@@ -1219,7 +1219,7 @@ int grp_tip_add(struct grp_tip *t, struct gw_router_ctx *ctx, const struct gw_ev
     out->kept = 1;
     if (!dup) {
         core_metric_inc(&m_items);
-        core_log_debug("tip", ctx->req_id, "tip case %s: item %ld added", cid, n);
+        core_log_debug("tip", NULL, "tip case %s: item %ld added", cid, n);
     }
     return 0;
 }
