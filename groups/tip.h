@@ -139,7 +139,8 @@ int grp_tip_reveal_meta(struct grp_tip *t, struct cry_reveal_meta *m, struct cor
 void grp_tip_metrics_init(void);
 
 /* Tests only: call fn(stage, ud) at named stages ("combined": the reveal
- * key was rebuilt, before the audit record), to inject faults. */
+ * key was rebuilt, before the audit record; "opened": the identity was
+ * just decrypted), to inject faults and check the order of steps. */
 void grp_tip_set_test_hook(struct grp_tip *t, void (*fn)(const char *stage, void *ud), void *ud);
 
 /* Run the test hook, if any (the tip modules call it). */

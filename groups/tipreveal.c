@@ -1034,6 +1034,7 @@ int grp_tiprv_wait(struct grp_tip *t, struct core_redis *r, const char *actor, c
         goto out;
     }
     sodium_memzero(c->sk, sizeof c->sk); /* used once, for one case */
+    grp_tip_test_hook(t, "opened");
     id = sodium_malloc(sizeof *id);
     if (id == NULL)
         abort();

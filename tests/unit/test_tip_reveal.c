@@ -243,6 +243,26 @@ static long count_of(const char *hay, const char *needle)
 
 /* ======================= success ======================= */
 
+struct order_check {
+    struct fixture *f;
+    int opened;
+    int audited_before;
+};
+
+/* At "opened" (the identity was just decrypted): is the reveal already in the log? */
+static void check_order(const char *stage, void *ud)
+{
+    struct order_check *o = ud;
+    char *actions;
+
+    if (strcmp(stage, "opened") != 0)
+        return;
+    actions = audit_actions(o->f);
+    o->opened = 1;
+    o->audited_before = strstr(actions, "tip.reveal.open") != NULL;
+    free(actions);
+}
+
 static void test_reveal_2_of_3(void **state)
 {
     struct fixture *f = *state;
@@ -253,10 +273,13 @@ static void test_reveal_2_of_3(void **state)
     char *actions;
     json_t *notes;
 
+    struct order_check order = {f, 0, 0};
+
     request(f, &in);
     assert_string_equal(in.state, "pending");
     assert_int_equal(in.threshold, 2);
     assert_string_equal(in.case_id, f->c.id);
+    grp_tip_set_test_hook(f->t, check_order, &order);
     start_waiter(f, &w, in.id, ACTOR);
     assert_int_equal(grp_tiprv_approve(f->t, f->r, "cli:dig", in.id, "dig-patna", f->s[0], &a,
                                        &err),
@@ -268,8 +291,12 @@ static void test_reveal_2_of_3(void **state)
                      0);
     assert_int_equal(a.count, 2);
     join_waiter(&w);
+    grp_tip_set_test_hook(f->t, NULL, NULL);
     if (w.rc != 0)
         fail_msg("wait: %s", w.err.msg);
+    /* the reveal was on record before the identity was decrypted */
+    assert_int_equal(order.opened, 1);
+    assert_int_equal(order.audited_before, 1);
     assert_non_null(w.id);
     assert_string_equal(w.id->wa_id, WA1);
     assert_string_equal(w.id->name, NAME1);
