@@ -240,6 +240,70 @@ static void find_share(const char *dir, const char *name, char *out, size_t n)
     assert_true(out[0] != '\0');
 }
 
+/* Append every string of a reply (nested arrays included) to buf. */
+static void flatten(const redisReply *v, char **buf, size_t *len, size_t *cap)
+{
+    if (v == NULL)
+        return;
+    if (v->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < v->elements; i++)
+            flatten(v->element[i], buf, len, cap);
+        return;
+    }
+    if (v->type != REDIS_REPLY_STRING && v->type != REDIS_REPLY_STATUS)
+        return;
+    while (*len + v->len + 2 > *cap) {
+        *cap *= 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, v->str, v->len);
+    *len += v->len;
+    (*buf)[(*len)++] = '\n';
+}
+
+/*
+ * `mid` appears in no key name and no value of Redis except the identity
+ * registry's own (js:m:*, js:id:*): no case, queue entry, message state,
+ * dead letter, pacing key, reveal record or notice links it to a tip.
+ */
+static void assert_mid_nowhere(const char *mid)
+{
+    redisReply *keys = th_redis_cmd(&F->s.redis, "KEYS js:*");
+    size_t cap = 1 << 20, len = 0;
+    char *buf = malloc(cap);
+
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *k = keys->element[i]->str;
+        redisReply *t;
+        redisReply *v = NULL;
+
+        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0)
+            continue;
+        flatten(keys->element[i], &buf, &len, &cap);
+        t = th_redis_cmd(&F->s.redis, "TYPE %s", k);
+        if (strcmp(t->str, "string") == 0)
+            v = th_redis_cmd(&F->s.redis, "GET %s", k);
+        else if (strcmp(t->str, "hash") == 0)
+            v = th_redis_cmd(&F->s.redis, "HGETALL %s", k);
+        else if (strcmp(t->str, "list") == 0)
+            v = th_redis_cmd(&F->s.redis, "LRANGE %s 0 -1", k);
+        else if (strcmp(t->str, "set") == 0)
+            v = th_redis_cmd(&F->s.redis, "SMEMBERS %s", k);
+        else if (strcmp(t->str, "zset") == 0)
+            v = th_redis_cmd(&F->s.redis, "ZRANGE %s 0 -1", k);
+        else if (strcmp(t->str, "stream") == 0)
+            v = th_redis_cmd(&F->s.redis, "XRANGE %s - +", k);
+        flatten(v, &buf, &len, &cap);
+        freeReplyObject(v);
+        freeReplyObject(t);
+    }
+    freeReplyObject(keys);
+    assert_true(len > 10000); /* it did read the tips, the outbox, the audit log */
+    assert_non_null(memmem(buf, len, F->case_a.id, 32));
+    assert_null(memmem(buf, len, mid, 32));
+    free(buf);
+}
+
 /* ======================= setup ======================= */
 
 static int group_setup(void **state)
@@ -885,6 +949,8 @@ static void test_reveal_refusals(void **state)
          * check, expiry, the approval after it */
         assert_true(refusals >= 8);
     }
+    /* after all of it, the tipster's member id is linked to nothing in Redis */
+    assert_mid_nowhere(F->mid_a);
 }
 
 int main(void)

@@ -398,7 +398,29 @@ static void test_open_routing(void **state)
     }
 }
 
-/* Every key and value under js:tip:* and js:out:*, concatenated. */
+/* Append every string of a reply (nested arrays included) to buf. */
+static void flatten(const redisReply *v, char **buf, size_t *len, size_t *cap)
+{
+    if (v == NULL)
+        return;
+    if (v->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < v->elements; i++)
+            flatten(v->element[i], buf, len, cap);
+        return;
+    }
+    if (v->type != REDIS_REPLY_STRING && v->type != REDIS_REPLY_STATUS)
+        return;
+    while (*len + v->len + 2 > *cap) {
+        *cap *= 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, v->str, v->len);
+    *len += v->len;
+    (*buf)[(*len)++] = '\n';
+}
+
+/* Every key name and value in Redis but the identity registry's own
+ * (js:m:*, js:id:*), read by type (no compressed DUMP). */
 static char *dump_tip_keys(struct fixture *f, size_t *len)
 {
     redisReply *keys = th_redis_cmd(&f->redis, "KEYS js:*");
@@ -408,24 +430,28 @@ static char *dump_tip_keys(struct fixture *f, size_t *len)
     *len = 0;
     for (size_t i = 0; i < keys->elements; i++) {
         const char *k = keys->element[i]->str;
-        redisReply *v = th_redis_cmd(&f->redis, "DUMP %s", k);
+        redisReply *t;
+        redisReply *v = NULL;
 
-        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0) { /* the registry's */
-            freeReplyObject(v);
+        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0)
             continue;
-        }
-        while (*len + strlen(k) + (v->type == REDIS_REPLY_STRING ? v->len : 0) + 2 > cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-        }
-        memcpy(buf + *len, k, strlen(k));
-        *len += strlen(k);
-        buf[(*len)++] = '\n';
-        if (v->type == REDIS_REPLY_STRING) {
-            memcpy(buf + *len, v->str, v->len);
-            *len += v->len;
-        }
+        flatten(keys->element[i], &buf, len, &cap);
+        t = th_redis_cmd(&f->redis, "TYPE %s", k);
+        if (strcmp(t->str, "string") == 0)
+            v = th_redis_cmd(&f->redis, "GET %s", k);
+        else if (strcmp(t->str, "hash") == 0)
+            v = th_redis_cmd(&f->redis, "HGETALL %s", k);
+        else if (strcmp(t->str, "list") == 0)
+            v = th_redis_cmd(&f->redis, "LRANGE %s 0 -1", k);
+        else if (strcmp(t->str, "set") == 0)
+            v = th_redis_cmd(&f->redis, "SMEMBERS %s", k);
+        else if (strcmp(t->str, "zset") == 0)
+            v = th_redis_cmd(&f->redis, "ZRANGE %s 0 -1", k);
+        else if (strcmp(t->str, "stream") == 0)
+            v = th_redis_cmd(&f->redis, "XRANGE %s - +", k);
+        flatten(v, &buf, len, &cap);
         freeReplyObject(v);
+        freeReplyObject(t);
     }
     freeReplyObject(keys);
     return buf;
