@@ -14,6 +14,7 @@
 #include "crypto/cli.h"
 #include "crypto/identity.h"
 #include "crypto/keys.h"
+#include "crypto/reveal.h"
 #include "crypto/upkeep.h"
 #include "gateway/cli.h"
 #include "gateway/dispatch.h"
@@ -21,6 +22,11 @@
 #include "gateway/ops.h"
 #include "gateway/router.h"
 #include "groups/cli.h"
+#include "groups/tip.h"
+#include "groups/tipapi.h"
+#include "groups/tipcli.h"
+#include "groups/tipmedia.h"
+#include "groups/tipreveal.h"
 #include "moderation/cli.h"
 
 #include <curl/curl.h>
@@ -41,8 +47,10 @@ static const char serve_help[] =
     "stderr, one JSON object per line.\n"
     "\n"
     "Roles (default all; JANSEVA_ROLES):\n"
-    "  http    webhook endpoint (GET/POST /webhook), /healthz, /readyz, /metrics\n"
-    "  router  consume the ingress stream and route every webhook event\n"
+    "  http    webhook endpoint (GET/POST /webhook), /healthz, /readyz, /metrics,\n"
+    "          the tips API /api/tips (needs JANSEVA_API_TOKEN)\n"
+    "  router  consume the ingress stream and route every webhook event; fetch\n"
+    "          tip media\n"
     "  dispatch  send queued messages through the Graph API (needs\n"
     "          JANSEVA_PHONE_NUMBER_ID; in live mode JANSEVA_ACCESS_TOKEN)\n"
     "\n"
@@ -149,6 +157,9 @@ static int cmd_serve(int argc, char **argv)
     struct cry_identity *identity = NULL;
     struct cry_upkeep *upkeep = NULL;
     struct gw_dispatch *dispatch = NULL;
+    struct grp_tip *tip = NULL;
+    struct grp_tipmedia *tipmedia = NULL;
+    struct grp_tipapi *tipapi = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -243,8 +254,23 @@ static int cmd_serve(int argc, char **argv)
     if (upkeep == NULL)
         goto fail;
 
-    if (want_router || want_dispatch)
-        identity = cry_identity_new(keys);
+    identity = cry_identity_new(keys);
+    /* Tips: cases, the media fetcher (router), the reply resolver
+     * (dispatch) and the API (http) share one store. */
+    tip = grp_tip_new(&cfg, keys, identity);
+    {
+        struct cry_reveal_meta rm;
+        struct core_err rerr;
+
+        if (grp_tip_reveal_meta(tip, &rm, &rerr) == 0)
+            core_log_info("serve", NULL, "tips: reveal key %s (%u of %u custodians)", rm.id,
+                          rm.threshold, rm.n);
+    }
+    if (want_router) {
+        tipmedia = grp_tipmedia_start(&cfg, tip, &err);
+        if (tipmedia == NULL)
+            goto fail;
+    }
     if (want_router) {
         router = gw_router_new(&cfg);
         gw_router_set_hash_key(router, cry_keys_get(keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
@@ -257,7 +283,10 @@ static int cmd_serve(int argc, char **argv)
     }
     if (want_dispatch) {
         dispatch = gw_dispatch_new(&cfg, keys, identity, &err);
-        if (dispatch == NULL || gw_dispatch_start(dispatch, &err) != 0)
+        if (dispatch == NULL)
+            goto fail;
+        gw_dispatch_add_resolver(dispatch, GRP_TIP_RCPT_PREFIX, grp_tip_resolve_recipient, tip);
+        if (gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }
     if (want_http) {
@@ -265,6 +294,11 @@ static int cmd_serve(int argc, char **argv)
         httpd = core_httpd_new();
         gw_ingress_register(ingress, httpd);
         gw_ops_register(httpd, pool);
+        tipapi = grp_tipapi_new(&cfg, tip, pool);
+        grp_tipapi_register(tipapi, httpd);
+        grp_tip_metrics_init();
+        grp_tipmedia_metrics_init();
+        grp_tiprv_metrics_init();
         gw_router_metrics_init();
         cry_identity_metrics_init();
         cry_audit_metrics_init();
@@ -289,9 +323,12 @@ fail:
 out:
     core_metrics_clear_collectors();
     core_httpd_free(httpd);
+    grp_tipapi_free(tipapi);
     gw_ingress_free(ingress);
     gw_router_free(router);
     gw_dispatch_free(dispatch);
+    grp_tipmedia_stop(tipmedia);
+    grp_tip_free(tip);
     cry_upkeep_stop(upkeep);
     cry_identity_free(identity);
     cry_audit_free(audit);
@@ -353,7 +390,8 @@ static const struct command commands[] = {
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
     {"send", gw_cli_send, "queue a WhatsApp message (operators; same rules as all sends)"},
     {"import", grp_cli_import, "import a level of the police hierarchy from CSV"},
-    {"keys", cry_cli_keys, "key directory: init, status, rotate"},
+    {"keys", cry_cli_keys, "key directory: init, status, rotate, init-reveal"},
+    {"tip", grp_tipcli_main, "secret tips: cases, replies, the two-custodian reveal"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},
     {"train", mod_cli_train, "train a moderation model from labelled posts"},
@@ -386,6 +424,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "janseva: libsodium failed to initialise\n");
         return CORE_EX_SOFTWARE;
     }
+    /* libgfshare's random hook, before anything splits or recombines */
+    cry_reveal_init();
     if (argc < 2) {
         usage(stderr);
         return CORE_EX_USAGE;

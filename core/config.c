@@ -81,6 +81,20 @@ static const struct spec specs[] = {
     {"dispatch_pause_ms", T_INT, F(dispatch_pause_ms), "60000", 100, 3600000,
      "first pause of a number after an account error (190, 368, 133010); doubles to 10 min"},
     {"roles", T_STR, F(roles), "all", 0, 0, "serve roles: all, or a list of http,router,dispatch"},
+    {"api_token", T_SECRET, F(api_token), NULL, 0, 0,
+     "bearer token of the HTTP API (/api/...); unset: the API answers 503"},
+    {"tip_session_idle_s", T_INT, F(tip_session_idle_s), "1800", 60, 86400,
+     "a tip session ends after this many seconds without a message"},
+    {"tip_max_items", T_INT, F(tip_max_items), "500", 10, 100000,
+     "messages (and replies) one tip case keeps at most"},
+    {"tip_media_max_bytes", T_LONG, F(tip_media_max_bytes), "16777216", 1024,
+     64L * 1024 * 1024, "tip media larger than this are noted but not stored"},
+    {"tip_relay_keep_days", T_INT, F(tip_relay_keep_days), "30", 1, 3650,
+     "days the routing record of a closed tip case is kept (replies need it)"},
+    {"tip_reveal_ttl_s", T_INT, F(tip_reveal_ttl_s), "3600", 1, 604800,
+     "custodians must approve a reveal request within this many seconds"},
+    {"tip_reply_template", T_STR, F(tip_reply_template), "janseva_notice", 0, 0,
+     "approved template (one body parameter) announcing a tip reply outside the 24 h window"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])

@@ -9,7 +9,7 @@
  * The full list with defaults is in docs/configuration.md and printed by
  * `janseva config`.
  *
- * Secrets (app_secret, verify_token, access_token, redis_password) are never
+ * Secrets (app_secret, verify_token, access_token, redis_password, api_token) are never
  * printed; their memory is wiped by core_cfg_cleanup().
  */
 #ifndef JANSEVA_CORE_CONFIG_H
@@ -55,6 +55,13 @@ struct core_cfg {
     int dispatch_ambiguous_grace_ms; /* wait for a status before resending an unknown send */
     int dispatch_pause_ms;     /* first pause of a number after 190/368/133010 */
     char *roles;              /* serve roles: "all" or a comma list */
+    char *api_token;          /* bearer token of the HTTP API (/api/...); unset = API off */
+    int tip_session_idle_s;   /* a tip session ends after this quiet time */
+    int tip_max_items;        /* messages one tip case keeps at most */
+    long tip_media_max_bytes; /* larger tip media are noted, not stored */
+    int tip_relay_keep_days;  /* routing record of a closed case kept this long */
+    int tip_reveal_ttl_s;     /* custodians must approve a reveal within this time */
+    char *tip_reply_template; /* template of a tip reply outside the 24 h window */
 
     /* bookkeeping, not settings */
     char *config_file;                          /* file read, or NULL */

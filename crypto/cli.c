@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "crypto/audit.h"
 #include "crypto/keys.h"
+#include "crypto/revealcli.h"
 #include "crypto/rotate.h"
 
 #include <errno.h>
@@ -36,6 +37,8 @@ static const char keys_help[] =
     "                     every member record while the service runs; progress on\n"
     "                     stderr; safe to interrupt and rerun\n"
     "  rotate --status    show the progress of the current or last rotation\n"
+    "  init-reveal        create the reveal key for tips and split it among\n"
+    "                     custodians (--custodians N --threshold K; see its --help)\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE  read settings from FILE (also $JANSEVA_CONFIG)\n"
@@ -303,6 +306,8 @@ int cry_cli_keys(int argc, char **argv)
         return argc < 2 ? CORE_EX_USAGE : 0;
     }
     sub = argv[1];
+    if (strcmp(sub, "init-reveal") == 0)
+        return cry_reveal_cli_init(argc - 1, argv + 1);
     if (strcmp(sub, "init") == 0)
         rc = parse(argc - 1, argv + 1, "keys init", keys_help, "d", &o);
     else if (strcmp(sub, "status") == 0)

@@ -4,6 +4,7 @@
  *   janseva keys init [--dir DIR]        create a key directory
  *   janseva keys status                  key ids, versions, dates (no key material)
  *   janseva keys rotate [--status]       new data-key version + re-encryption
+ *   janseva keys init-reveal ...         the reveal key for tips (revealcli.h)
  *   janseva audit verify [--from ID] [--file FILE] [--pubkey HEX]
  *   janseva audit export [--out FILE]
  *   janseva audit checkpoint

@@ -247,7 +247,7 @@ struct job {
     enum gw_lane lane;
     char id[48];             /* stream entry id */
     char kh[GW_KEY_HASH_LEN];
-    char mid[CRY_MID_LEN];
+    char mid[GW_OUT_RCPT_MAX + 1]; /* a member id, or "<kind>:<id>" */
     char bid[72];
     int attempts;            /* transient failures so far */
     int fallback;            /* send the template fallback */
@@ -278,10 +278,18 @@ struct num {
     atomic_llong rate_last; /* sends in the last complete second */
 };
 
+struct resolver {
+    const char *prefix;
+    gw_rcpt_resolver fn;
+    void *ud;
+};
+
 struct gw_dispatch {
     const struct core_cfg *cfg;
     const struct cry_keys *keys;
     struct cry_identity *ident;
+    struct resolver resolvers[GW_DISPATCH_MAX_RESOLVERS];
+    size_t n_resolvers;
     struct num *nums;
     size_t n_nums;
     struct core_redis *redis;
@@ -752,6 +760,37 @@ static void pause_number(struct gw_dispatch *d, struct num *nm, int ms, int code
     nm->pause_checked = core_mono_ms();
 }
 
+void gw_dispatch_add_resolver(struct gw_dispatch *d, const char *prefix, gw_rcpt_resolver fn,
+                              void *ud)
+{
+    if (d->n_resolvers == GW_DISPATCH_MAX_RESOLVERS)
+        abort(); /* a programming error: raise GW_DISPATCH_MAX_RESOLVERS */
+    d->resolvers[d->n_resolvers].prefix = prefix;
+    d->resolvers[d->n_resolvers].fn = fn;
+    d->resolvers[d->n_resolvers].ud = ud;
+    d->n_resolvers++;
+}
+
+/* The member id of recipient `rcpt` through its kind's resolver. */
+static int resolve(struct gw_dispatch *d, const char *rcpt, char mid[CRY_MID_LEN],
+                   struct core_err *err)
+{
+    for (size_t i = 0; i < d->n_resolvers; i++) {
+        const struct resolver *r = &d->resolvers[i];
+
+        if (strncmp(rcpt, r->prefix, strlen(r->prefix)) != 0)
+            continue;
+        if (r->fn(r->ud, d->redis, rcpt, mid, err) != 0)
+            return -1;
+        if (!cry_identity_is_mid(mid)) {
+            sodium_memzero(mid, CRY_MID_LEN);
+            return core_err_set(err, CORE_EX_SOFTWARE, "dispatch: resolver gave no member id");
+        }
+        return 0;
+    }
+    return core_err_set(err, CORE_EX_NOINPUT, "dispatch: no resolver for this recipient kind");
+}
+
 /* The Graph body for `j` (new reference), or NULL after giving up on it. */
 static json_t *build_body(struct gw_dispatch *d, struct job *j)
 {
@@ -762,6 +801,8 @@ static json_t *build_body(struct gw_dispatch *d, struct job *j)
     json_t *body;
     const char *type;
     char opaque[GW_KEY_HASH_LEN + 80];
+    char mid[CRY_MID_LEN];
+    int resolved;
     int64_t now_s = core_now_ms() / 1000;
 
     payload = gw_outbox_open(d->keys, j->kh, j->p, j->p_len, &err);
@@ -770,8 +811,24 @@ static json_t *build_body(struct gw_dispatch *d, struct job *j)
         return NULL;
     }
     j->has_fallback = json_is_object(json_object_get(payload, "fallback"));
-    if (cry_identity_open(d->ident, d->redis, j->mid, &pii, &err) != 0) {
+    /* A recipient "<kind>:<id>" is resolved to a member id for this send
+     * only: the result stays in `mid` and is wiped below, so it never
+     * reaches a log line, a queue entry or a state record. */
+    resolved = !cry_identity_is_mid(j->mid);
+    if (resolved && resolve(d, j->mid, mid, &err) != 0) {
         json_decref(payload);
+        if (err.code == CORE_EX_UNAVAILABLE) {
+            push_ready(&d->nums[j->num], j);
+            return NULL;
+        }
+        give_up(d, j, "recipient unknown", 0, "the recipient cannot be resolved");
+        return NULL;
+    }
+    if (!resolved)
+        memcpy(mid, j->mid, sizeof mid);
+    if (cry_identity_open(d->ident, d->redis, mid, &pii, &err) != 0) {
+        json_decref(payload);
+        sodium_memzero(mid, sizeof mid);
         if (err.code == CORE_EX_UNAVAILABLE) {
             push_ready(&d->nums[j->num], j); /* Redis down: try again later */
             return NULL;
@@ -780,15 +837,19 @@ static json_t *build_body(struct gw_dispatch *d, struct job *j)
         return NULL;
     }
     if (pii->merged_into[0] != '\0') {
-        snprintf(j->mid, sizeof j->mid, "%s", pii->merged_into);
+        snprintf(mid, sizeof mid, "%s", pii->merged_into);
+        if (!resolved)
+            snprintf(j->mid, sizeof j->mid, "%s", mid);
         cry_member_pii_free(pii);
         pii = NULL;
-        if (cry_identity_open(d->ident, d->redis, j->mid, &pii, &err) != 0) {
+        if (cry_identity_open(d->ident, d->redis, mid, &pii, &err) != 0) {
             json_decref(payload);
+            sodium_memzero(mid, sizeof mid);
             give_up(d, j, "recipient unknown", 0, "merged member record missing");
             return NULL;
         }
     }
+    sodium_memzero(mid, sizeof mid);
     msg = json_object_get(payload, "message");
     type = json_string_value(json_object_get(msg, "type"));
     if (!j->fallback && type != NULL && strcmp(type, "template") != 0 &&

@@ -46,6 +46,27 @@ struct gw_dispatch;
 struct gw_dispatch *gw_dispatch_new(const struct core_cfg *cfg, const struct cry_keys *keys,
                                     struct cry_identity *ident, struct core_err *err);
 
+/*
+ * Recipients that are not members. A queued message's recipient is a member
+ * id, or "<kind>:<id>" (e.g. "tip:<case id>", docs/tips.md): the dispatcher
+ * asks the resolver registered for that prefix for the member id to send to
+ * - on its own Redis connection, at send time. The member id is used for
+ * that one send only (window, merges, the WhatsApp identity) and wiped: it
+ * never reaches a log line, a queue entry or a message state, which all
+ * keep "<kind>:<id>". A resolver returns 0 with `mid` filled, or -1:
+ * CORE_EX_UNAVAILABLE retries later, anything else gives the message up
+ * ("recipient unknown").
+ */
+#define GW_DISPATCH_MAX_RESOLVERS 4
+
+typedef int (*gw_rcpt_resolver)(void *ud, struct core_redis *r, const char *rcpt,
+                                char mid[GW_MEMBER_ID_LEN], struct core_err *err);
+
+/* Register the resolver of recipients starting with `prefix` (a static
+ * string ending in ':'). Before gw_dispatch_start(). `ud` is borrowed. */
+void gw_dispatch_add_resolver(struct gw_dispatch *d, const char *prefix, gw_rcpt_resolver fn,
+                              void *ud);
+
 /* Start the dispatcher thread. */
 int gw_dispatch_start(struct gw_dispatch *d, struct core_err *err);
 

@@ -110,8 +110,8 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
     if (duplicate != NULL)
         *duplicate = 0;
     if (!valid_text(m->key, GW_OUT_KEY_MAX) || !valid_text(m->number, 40) ||
-        !valid_text(m->mid, 64) || (unsigned)m->lane >= GW_LANES || !json_is_object(m->message) ||
-        !json_is_string(json_object_get(m->message, "type")) ||
+        !valid_text(m->mid, GW_OUT_RCPT_MAX) || (unsigned)m->lane >= GW_LANES ||
+        !json_is_object(m->message) || !json_is_string(json_object_get(m->message, "type")) ||
         (m->fallback != NULL && !json_is_object(m->fallback)) ||
         (m->broadcast != NULL && !valid_text(m->broadcast, 64)))
         return core_err_set(err, CORE_EX_DATAERR,

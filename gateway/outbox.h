@@ -14,7 +14,11 @@
  * The message (Graph body without messaging_product/to) and its template
  * fallback are sealed with the vault before they reach Redis: posts can
  * carry names and numbers people typed. The recipient is a member id; the
- * dispatcher looks the WhatsApp identity up only when it sends.
+ * dispatcher looks the WhatsApp identity up only when it sends. A recipient
+ * may also be "<kind>:<id>" - "tip:<case id>" for a reply to a tipster -
+ * which the dispatcher resolves to a member id only at send time through a
+ * resolver (gw_dispatch_add_resolver), so the producer never handles the
+ * member id.
  */
 #ifndef JANSEVA_GATEWAY_OUTBOX_H
 #define JANSEVA_GATEWAY_OUTBOX_H
@@ -30,6 +34,7 @@
 #define GW_KEY_HASH_LEN 33 /* 16-byte hash as hex + NUL */
 #define GW_OUT_KEY_MAX 200 /* longest idempotency key */
 #define GW_OUT_DEDUPE_S 604800
+#define GW_OUT_RCPT_MAX 64 /* longest recipient: a mid, or "<kind>:<id>" */
 
 enum gw_lane {
     GW_LANE_REPLY = 0, /* answers, dialogue prompts, officer confirmations */
@@ -42,7 +47,7 @@ struct gw_outmsg {
     const char *key;        /* idempotency key (no personal data) */
     const char *number;     /* business phone_number_id to send from */
     enum gw_lane lane;
-    const char *mid;        /* recipient member id */
+    const char *mid;        /* recipient: member id, or "<kind>:<id>" (above) */
     const json_t *message;  /* e.g. {"type":"text","text":{"body":"..."}} */
     const json_t *fallback; /* template message used outside the 24 h window, or NULL */
     const char *broadcast;  /* broadcast id for delivery counters, or NULL */
