@@ -20,6 +20,8 @@
 #include "gateway/ingress.h"
 #include "gateway/ops.h"
 #include "gateway/router.h"
+#include "groups/api.h"
+#include "groups/broadcast.h"
 #include "groups/cli.h"
 #include "moderation/cli.h"
 
@@ -45,6 +47,9 @@ static const char serve_help[] =
     "  router  consume the ingress stream and route every webhook event\n"
     "  dispatch  send queued messages through the Graph API (needs\n"
     "          JANSEVA_PHONE_NUMBER_ID; in live mode JANSEVA_ACCESS_TOKEN)\n"
+    "  broadcast  fan out confirmed broadcasts (needs JANSEVA_PHONE_NUMBER_ID);\n"
+    "          the http role also serves the broadcast API under /api/ when\n"
+    "          JANSEVA_API_TOKEN is set\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE  read settings from FILE (also $JANSEVA_CONFIG)\n"
@@ -92,7 +97,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *help
 
 static int check_roles(const char *roles, struct core_err *err)
 {
-    static const char *const known[] = {"all", "http", "router", "dispatch"};
+    static const char *const known[] = {"all", "http", "router", "dispatch", "broadcast"};
     const char *p = roles;
 
     while (*p != '\0') {
@@ -116,7 +121,7 @@ static int check_roles(const char *roles, struct core_err *err)
         if (!ok)
             return core_err_set(err, CORE_EX_CONFIG,
                                 "config: JANSEVA_ROLES has an unknown role '%.*s' (known: all, "
-                                "http, router, dispatch)",
+                                "http, router, dispatch, broadcast)",
                                 (int)n, start);
     }
     return 0;
@@ -149,6 +154,9 @@ static int cmd_serve(int argc, char **argv)
     struct cry_identity *identity = NULL;
     struct cry_upkeep *upkeep = NULL;
     struct gw_dispatch *dispatch = NULL;
+    struct grp_bc *bc = NULL;
+    struct grp_bc_worker *bc_worker = NULL;
+    struct grp_api *api = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -159,6 +167,7 @@ static int cmd_serve(int argc, char **argv)
     int want_http;
     int want_router;
     int want_dispatch;
+    int want_broadcast;
 
     rc = parse_common(argc, argv, "serve", serve_help, &config, &roles);
     if (rc != 0)
@@ -175,6 +184,7 @@ static int cmd_serve(int argc, char **argv)
     want_http = core_cfg_has_role(&cfg, "http");
     want_router = core_cfg_has_role(&cfg, "router");
     want_dispatch = core_cfg_has_role(&cfg, "dispatch");
+    want_broadcast = core_cfg_has_role(&cfg, "broadcast");
     if (want_dispatch && cfg.n_phone_numbers == 0) {
         if (strcmp(cfg.roles, "all") != 0 || strcmp(cfg.mode, "live") == 0) {
             core_err_set(&err, CORE_EX_CONFIG,
@@ -185,6 +195,15 @@ static int cmd_serve(int argc, char **argv)
         core_log_warn("serve", NULL,
                       "no JANSEVA_PHONE_NUMBER_ID: the dispatch role is off, nothing is sent");
         want_dispatch = 0;
+    }
+    if (want_broadcast && cfg.n_phone_numbers == 0) {
+        if (strcmp(cfg.roles, "all") != 0) {
+            core_err_set(&err, CORE_EX_CONFIG,
+                         "config: JANSEVA_PHONE_NUMBER_ID is not set (the broadcast role sends "
+                         "from it)");
+            goto fail;
+        }
+        want_broadcast = 0;
     }
 
     /* No core dumps: they would hold keys and personal data. */
@@ -260,11 +279,24 @@ static int cmd_serve(int argc, char **argv)
         if (dispatch == NULL || gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }
+    if (want_broadcast || (want_http && core_cfg_is_set(cfg.api_token)))
+        bc = grp_bc_new(&cfg, keys, audit);
+    if (want_broadcast) {
+        bc_worker = grp_bc_worker_start(bc, &ropts, &err);
+        if (bc_worker == NULL)
+            goto fail;
+    }
     if (want_http) {
         gw_ingress_set_keys(ingress, keys);
         httpd = core_httpd_new();
         gw_ingress_register(ingress, httpd);
         gw_ops_register(httpd, pool);
+        api = grp_api_new(&cfg, bc, pool);
+        if (api != NULL)
+            grp_api_register(api, httpd);
+        else
+            core_log_info("serve", NULL,
+                          "JANSEVA_API_TOKEN is not set: the API under /api/ is off");
         gw_router_metrics_init();
         cry_identity_metrics_init();
         cry_audit_metrics_init();
@@ -289,9 +321,12 @@ fail:
 out:
     core_metrics_clear_collectors();
     core_httpd_free(httpd);
+    grp_api_free(api);
+    grp_bc_worker_stop(bc_worker);
     gw_ingress_free(ingress);
     gw_router_free(router);
     gw_dispatch_free(dispatch);
+    grp_bc_free(bc);
     cry_upkeep_stop(upkeep);
     cry_identity_free(identity);
     cry_audit_free(audit);
@@ -352,7 +387,8 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
     {"send", gw_cli_send, "queue a WhatsApp message (operators; same rules as all sends)"},
-    {"import", grp_cli_import, "import a level of the police hierarchy from CSV"},
+    {"import", grp_cli_import, "import a level of the police hierarchy, or officers, from CSV"},
+    {"broadcast", grp_cli_broadcast, "officer alerts: preview, create, confirm, status, cancel"},
     {"keys", cry_cli_keys, "key directory: init, status, rotate"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},

@@ -90,25 +90,8 @@ static int valid_text(const char *s, size_t max)
     return s != NULL && s[0] != '\0' && strlen(s) <= max;
 }
 
-int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
-                      const struct gw_outmsg *m, int *duplicate, struct core_err *err)
+static int check_msg(const struct gw_outmsg *m, struct core_err *err)
 {
-    char kh[GW_KEY_HASH_LEN];
-    char dedupe[160];
-    char lane[160];
-    char ttl[16];
-    char nb[32];
-    json_t *payload;
-    unsigned char *sealed;
-    size_t sealed_len = 0;
-    const char *argv[16];
-    size_t lens[16];
-    redisReply *rep;
-    int n = 0;
-    int rc;
-
-    if (duplicate != NULL)
-        *duplicate = 0;
     if (!valid_text(m->key, GW_OUT_KEY_MAX) || !valid_text(m->number, 40) ||
         !valid_text(m->mid, 64) || (unsigned)m->lane >= GW_LANES || !json_is_object(m->message) ||
         !json_is_string(json_object_get(m->message, "type")) ||
@@ -117,37 +100,113 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
         return core_err_set(err, CORE_EX_DATAERR,
                             "outbox: a message needs a key, a number, a member, a lane and a "
                             "Graph body with a type");
-    gw_outbox_key_hash(m->key, kh);
-    payload = json_pack("{s:O}", "message", m->message);
+    return 0;
+}
+
+/* Seal a payload already serialised as `text` for key hash `kh`. */
+static unsigned char *seal_text(const struct cry_keys *keys, const char *kh, const char *text,
+                                size_t *len, struct core_err *err)
+{
+    size_t tl = strlen(text);
+    size_t cap = cry_vault_sealed_size(tl);
+    unsigned char *out = core_malloc(cap);
+
+    if (cry_vault_seal(keys, CRY_VAULT_PII, kh, "out", text, tl, out, cap, len, err) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The payload {"message":..,"fallback":..} of `m` as compact JSON (malloc'd). */
+static char *payload_text(const struct gw_outmsg *m, struct core_err *err)
+{
+    json_t *payload = json_pack("{s:O}", "message", m->message);
+    char *text;
+
     if (m->fallback != NULL)
         json_object_set(payload, "fallback", (json_t *)(uintptr_t)m->fallback);
-    sealed = gw_outbox_seal(keys, kh, payload, &sealed_len, err);
+    text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
+    if (text == NULL)
+        core_err_set(err, CORE_EX_DATAERR, "outbox: message is not serialisable");
+    return text;
+}
+
+static void wipe_text(char *text)
+{
+    if (text != NULL) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+}
+
+/* The script's keys and arguments for `m` (sealed payload last). */
+struct enq_args {
+    char kh[GW_KEY_HASH_LEN];
+    char dedupe[160];
+    char lane[160];
+    char ttl[16];
+    char nb[32];
+    const char *argv[16];
+    size_t lens[16];
+    int n;
+};
+
+static void build_args(struct enq_args *a, const struct gw_outmsg *m, const unsigned char *sealed,
+                       size_t sealed_len)
+{
+    int n = 0;
+
+    snprintf(a->dedupe, sizeof a->dedupe, "js:out:{%s}:e:%s", m->number, a->kh);
+    gw_outbox_lane_key(m->number, m->lane, a->lane, sizeof a->lane);
+    snprintf(a->ttl, sizeof a->ttl, "%d", GW_OUT_DEDUPE_S);
+    snprintf(a->nb, sizeof a->nb, "%lld", (long long)m->not_before_ms);
+    a->argv[n++] = a->dedupe;
+    a->argv[n++] = a->lane;
+    a->argv[n++] = a->ttl;
+    a->argv[n++] = "k";
+    a->argv[n++] = a->kh;
+    a->argv[n++] = "m";
+    a->argv[n++] = m->mid;
+    a->argv[n++] = "b";
+    a->argv[n++] = m->broadcast != NULL ? m->broadcast : "";
+    a->argv[n++] = "nb";
+    a->argv[n++] = a->nb;
+    a->argv[n++] = "a";
+    a->argv[n++] = "0";
+    a->argv[n++] = "p";
+    for (int i = 0; i < n; i++)
+        a->lens[i] = strlen(a->argv[i]);
+    a->argv[n] = (const char *)sealed;
+    a->lens[n++] = sealed_len;
+    a->n = n;
+}
+
+int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
+                      const struct gw_outmsg *m, int *duplicate, struct core_err *err)
+{
+    struct enq_args a;
+    unsigned char *sealed;
+    size_t sealed_len = 0;
+    redisReply *rep;
+    char *text;
+    int rc;
+
+    if (duplicate != NULL)
+        *duplicate = 0;
+    if (check_msg(m, err) != 0)
+        return -1;
+    gw_outbox_key_hash(m->key, a.kh);
+    text = payload_text(m, err);
+    if (text == NULL)
+        return -1;
+    sealed = seal_text(keys, a.kh, text, &sealed_len, err);
+    wipe_text(text);
     if (sealed == NULL)
         return -1;
-    snprintf(dedupe, sizeof dedupe, "js:out:{%s}:e:%s", m->number, kh);
-    gw_outbox_lane_key(m->number, m->lane, lane, sizeof lane);
-    snprintf(ttl, sizeof ttl, "%d", GW_OUT_DEDUPE_S);
-    snprintf(nb, sizeof nb, "%lld", (long long)m->not_before_ms);
-    argv[n++] = dedupe;
-    argv[n++] = lane;
-    argv[n++] = ttl;
-    argv[n++] = "k";
-    argv[n++] = kh;
-    argv[n++] = "m";
-    argv[n++] = m->mid;
-    argv[n++] = "b";
-    argv[n++] = m->broadcast != NULL ? m->broadcast : "";
-    argv[n++] = "nb";
-    argv[n++] = nb;
-    argv[n++] = "a";
-    argv[n++] = "0";
-    argv[n++] = "p";
-    for (int i = 0; i < n; i++)
-        lens[i] = strlen(argv[i]);
-    argv[n] = (const char *)sealed;
-    lens[n++] = sealed_len;
-    rc = core_redis_eval(r, &enqueue_script, 2, n, argv, lens, &rep, err);
+    build_args(&a, m, sealed, sealed_len);
+    rc = core_redis_eval(r, &enqueue_script, 2, a.n, a.argv, a.lens, &rep, err);
     free(sealed);
     if (rc != 0)
         return -1;
@@ -155,4 +214,115 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
         *duplicate = core_redis_int(rep) == 0;
     freeReplyObject(rep);
     return 0;
+}
+
+/* One pipelined pass over the batch; *noscript is set when Redis had
+ * forgotten the script (the caller reloads and runs the batch again). */
+static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
+                        const struct gw_outmsg *msgs, size_t n, signed char *status,
+                        int *noscript, struct core_err *err)
+{
+    const json_t *last_msg = NULL;
+    const json_t *last_fb = NULL;
+    char *text = NULL;
+    size_t appended = 0;
+    size_t i;
+    int rc = 0;
+
+    *noscript = 0;
+    for (i = 0; i < n; i++) {
+        struct enq_args a;
+        unsigned char *sealed;
+        size_t sealed_len = 0;
+
+        if (text == NULL || msgs[i].message != last_msg || msgs[i].fallback != last_fb) {
+            wipe_text(text);
+            text = payload_text(&msgs[i], err);
+            if (text == NULL) {
+                rc = -1;
+                break;
+            }
+            last_msg = msgs[i].message;
+            last_fb = msgs[i].fallback;
+        }
+        gw_outbox_key_hash(msgs[i].key, a.kh);
+        sealed = seal_text(keys, a.kh, text, &sealed_len, err);
+        if (sealed == NULL) {
+            rc = -1;
+            break;
+        }
+        build_args(&a, &msgs[i], sealed, sealed_len);
+        rc = core_redis_eval_append(r, &enqueue_script, 2, a.n, a.argv, a.lens, err);
+        free(sealed);
+        if (rc != 0)
+            break;
+        appended++;
+    }
+    wipe_text(text);
+    /* read every reply that was queued, even after a failure */
+    for (i = 0; i < appended; i++) {
+        redisReply *rep = NULL;
+        struct core_err e2;
+
+        if (core_redis_get_reply(r, &rep, &e2) != 0) {
+            if (core_redis_err_is(&e2, "NOSCRIPT"))
+                *noscript = 1;
+            else if (rc == 0) {
+                rc = -1;
+                if (err != NULL)
+                    *err = e2;
+            }
+            if (e2.code == CORE_EX_UNAVAILABLE)
+                break; /* the connection was reset: the other replies are gone */
+            continue;
+        }
+        /* a message queued by an earlier pass keeps its answer */
+        if (status[i] < 0)
+            status[i] = core_redis_int(rep) == 1 ? 1 : 0;
+        freeReplyObject(rep);
+    }
+    if (rc == 0 && *noscript)
+        rc = -1;
+    return rc;
+}
+
+int gw_outbox_enqueue_batch(struct core_redis *r, const struct cry_keys *keys,
+                            const struct gw_outmsg *msgs, size_t n, int *duplicates,
+                            size_t *queued, struct core_err *err)
+{
+    signed char *status;
+    int noscript = 0;
+    int rc = -1;
+    size_t i;
+
+    if (queued != NULL)
+        *queued = 0;
+    for (i = 0; i < n; i++) {
+        if (duplicates != NULL)
+            duplicates[i] = 0;
+        if (check_msg(&msgs[i], err) != 0)
+            return core_err_wrap(err, "message %zu", i);
+    }
+    status = core_malloc(n + 1);
+    memset(status, -1, n + 1);
+    for (int pass = 0; pass < 2; pass++) {
+        rc = enqueue_pass(r, keys, msgs, n, status, &noscript, err);
+        if (rc == 0 || !noscript)
+            break;
+        /* Redis restarted and lost the script: every message is keyed, so
+         * running the whole batch again queues only what is missing. */
+        core_redis_script_forget(&enqueue_script);
+        rc = core_err_set(err, CORE_EX_UNAVAILABLE,
+                          "outbox: the enqueue script keeps vanishing");
+    }
+    if (rc == 0) {
+        for (i = 0; i < n; i++) {
+            if (duplicates != NULL)
+                duplicates[i] = status[i] == 0;
+            if (queued != NULL && status[i] == 1)
+                (*queued)++;
+        }
+    }
+    free(status);
+    return rc;
 }
