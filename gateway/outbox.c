@@ -216,25 +216,114 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
     return 0;
 }
 
-/* One pipelined pass over the batch; *noscript is set when Redis had
- * forgotten the script (the caller reloads and runs the batch again). */
+/*
+ * The batch form: messages of one business number (all keys in its hash
+ * slot), KEYS = (dedupe, lane) per message, ARGV[1] = dedupe ttl, then per
+ * message its key hash, member, broadcast, not-before and sealed payload
+ * (the stream fields of enqueue_script, whose names live in the script).
+ * Returns one 1 (queued) or 0 (duplicate) per message.
+ */
+#define BATCH_VALUES 5
+#define BATCH_CHUNK 256
+
+static struct core_redis_script batch_script = {
+    "outbox_enqueue_batch",
+    "local out = {}\n"
+    "for i = 1, #KEYS / 2 do\n"
+    "  if redis.call('SET', KEYS[2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "    local b = 1 + (i - 1) * 5\n"
+    "    redis.call('XADD', KEYS[2 * i], '*', 'k', ARGV[b + 1], 'm', ARGV[b + 2],\n"
+    "               'b', ARGV[b + 3], 'nb', ARGV[b + 4], 'a', '0', 'p', ARGV[b + 5])\n"
+    "    out[i] = 1\n"
+    "  else\n"
+    "    out[i] = 0\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
+    ""};
+
+/* Positions in enq_args.argv of the values the batch script takes. */
+static const int batch_value_at[BATCH_VALUES] = {4, 6, 8, 10, 14};
+
+/* One chunk being built: the messages' arguments and sealed payloads. */
+struct chunk {
+    struct enq_args a[BATCH_CHUNK];
+    unsigned char *sealed[BATCH_CHUNK];
+    size_t first; /* index of a[0] in the batch */
+    size_t m;
+};
+
+static void chunk_clear(struct chunk *c)
+{
+    for (size_t i = 0; i < c->m; i++)
+        free(c->sealed[i]);
+    c->m = 0;
+}
+
+/* Queue the chunk's EVALSHA (keys of all messages, then their values). */
+static int chunk_append(struct core_redis *r, struct chunk *c, struct core_err *err)
+{
+    size_t argc = 2 * c->m + 1 + BATCH_VALUES * c->m;
+    const char **argv = core_calloc(argc, sizeof *argv);
+    size_t *lens = core_calloc(argc, sizeof *lens);
+    size_t k = 0;
+    int rc;
+
+    for (size_t i = 0; i < c->m; i++) {
+        argv[k] = c->a[i].argv[0];
+        lens[k++] = c->a[i].lens[0];
+        argv[k] = c->a[i].argv[1];
+        lens[k++] = c->a[i].lens[1];
+    }
+    argv[k] = c->a[0].argv[2]; /* ttl */
+    lens[k++] = c->a[0].lens[2];
+    for (size_t i = 0; i < c->m; i++) {
+        for (int f = 0; f < BATCH_VALUES; f++) {
+            argv[k] = c->a[i].argv[batch_value_at[f]];
+            lens[k++] = c->a[i].lens[batch_value_at[f]];
+        }
+    }
+    rc = core_redis_eval_append(r, &batch_script, (int)(2 * c->m), (int)k, argv, lens, err);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+/* One pass over the batch: chunks of one number, each one EVALSHA, all
+ * pipelined. *noscript is set when Redis had forgotten the script (the
+ * caller reloads it and runs the batch again). */
 static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
                         const struct gw_outmsg *msgs, size_t n, signed char *status,
                         int *noscript, struct core_err *err)
 {
+    struct chunk *c = core_calloc(1, sizeof *c);
     const json_t *last_msg = NULL;
     const json_t *last_fb = NULL;
     char *text = NULL;
-    size_t appended = 0;
+    size_t *firsts = core_calloc(n + 1, sizeof *firsts);
+    size_t *sizes = core_calloc(n + 1, sizeof *sizes);
+    size_t chunks = 0;
     size_t i;
     int rc = 0;
 
     *noscript = 0;
-    for (i = 0; i < n; i++) {
-        struct enq_args a;
-        unsigned char *sealed;
+    for (i = 0; i < n && rc == 0; i++) {
+        struct enq_args *a;
         size_t sealed_len = 0;
 
+        if (c->m > 0 &&
+            (c->m == BATCH_CHUNK || strcmp(msgs[i].number, msgs[c->first].number) != 0)) {
+            rc = chunk_append(r, c, err);
+            firsts[chunks] = c->first;
+            sizes[chunks++] = c->m;
+            chunk_clear(c);
+            if (rc != 0) {
+                chunks--;
+                break;
+            }
+        }
+        if (c->m == 0)
+            c->first = i;
         if (text == NULL || msgs[i].message != last_msg || msgs[i].fallback != last_fb) {
             wipe_text(text);
             text = payload_text(&msgs[i], err);
@@ -245,22 +334,28 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
             last_msg = msgs[i].message;
             last_fb = msgs[i].fallback;
         }
-        gw_outbox_key_hash(msgs[i].key, a.kh);
-        sealed = seal_text(keys, a.kh, text, &sealed_len, err);
-        if (sealed == NULL) {
+        a = &c->a[c->m];
+        gw_outbox_key_hash(msgs[i].key, a->kh);
+        c->sealed[c->m] = seal_text(keys, a->kh, text, &sealed_len, err);
+        if (c->sealed[c->m] == NULL) {
             rc = -1;
             break;
         }
-        build_args(&a, &msgs[i], sealed, sealed_len);
-        rc = core_redis_eval_append(r, &enqueue_script, 2, a.n, a.argv, a.lens, err);
-        free(sealed);
-        if (rc != 0)
-            break;
-        appended++;
+        build_args(a, &msgs[i], c->sealed[c->m], sealed_len);
+        c->m++;
     }
+    if (rc == 0 && c->m > 0) {
+        rc = chunk_append(r, c, err);
+        if (rc == 0) {
+            firsts[chunks] = c->first;
+            sizes[chunks++] = c->m;
+        }
+    }
+    chunk_clear(c);
+    free(c);
     wipe_text(text);
     /* read every reply that was queued, even after a failure */
-    for (i = 0; i < appended; i++) {
+    for (i = 0; i < chunks; i++) {
         redisReply *rep = NULL;
         struct core_err e2;
 
@@ -276,11 +371,16 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
                 break; /* the connection was reset: the other replies are gone */
             continue;
         }
-        /* a message queued by an earlier pass keeps its answer */
-        if (status[i] < 0)
-            status[i] = core_redis_int(rep) == 1 ? 1 : 0;
+        for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements && k < sizes[i];
+             k++) {
+            /* a message queued by an earlier pass keeps its answer */
+            if (status[firsts[i] + k] < 0)
+                status[firsts[i] + k] = rep->element[k]->integer == 1 ? 1 : 0;
+        }
         freeReplyObject(rep);
     }
+    free(firsts);
+    free(sizes);
     if (rc == 0 && *noscript)
         rc = -1;
     return rc;
@@ -311,7 +411,7 @@ int gw_outbox_enqueue_batch(struct core_redis *r, const struct cry_keys *keys,
             break;
         /* Redis restarted and lost the script: every message is keyed, so
          * running the whole batch again queues only what is missing. */
-        core_redis_script_forget(&enqueue_script);
+        core_redis_script_forget(&batch_script);
         rc = core_err_set(err, CORE_EX_UNAVAILABLE,
                           "outbox: the enqueue script keeps vanishing");
     }
