@@ -194,8 +194,8 @@ static int fanout(struct core_cfg *cfg, struct cry_keys *k, struct core_redis *r
     grp_bc_actor_operator(&who, "cli:bench");
     memset(&req, 0, sizeof req);
     req.scope = scope;
-    req.text_hi = "बाढ़ की चेतावनी: नदी के किनारे न जाएँ, बच्चों को पानी से दूर रखें। मदद के लिए 112 पर "
-                  "कॉल करें।";
+    req.text_hi = "बाढ़ की चेतावनी: नदी के किनारे न जाएँ, बच्चों को पानी से "
+                  "दूर रखें। मदद के लिए 112 पर कॉल करें।";
     req.text_en = "Flood warning: keep away from the river bank and keep children away from the "
                   "water. Call 112 for help.";
     if (grp_bc_prepare(bc, r, &who, &req, &p, &err) != GRP_BC_OK ||
