@@ -9,7 +9,7 @@
  * The full list with defaults is in docs/configuration.md and printed by
  * `janseva config`.
  *
- * Secrets (app_secret, verify_token, access_token, redis_password) are never
+ * Secrets (app_secret, verify_token, access_token, redis_password, api_token) are never
  * printed; their memory is wiped by core_cfg_cleanup().
  */
 #ifndef JANSEVA_CORE_CONFIG_H

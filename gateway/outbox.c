@@ -224,7 +224,7 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
  * Returns one 1 (queued) or 0 (duplicate) per message.
  */
 #define BATCH_VALUES 5
-#define BATCH_CHUNK 256
+#define BATCH_CHUNK 128
 
 static struct core_redis_script batch_script = {
     "outbox_enqueue_batch",
@@ -289,23 +289,79 @@ static int chunk_append(struct core_redis *r, struct chunk *c, struct core_err *
     return rc;
 }
 
-/* One pass over the batch: chunks of one number, each one EVALSHA, all
- * pipelined. *noscript is set when Redis had forgotten the script (the
- * caller reloads it and runs the batch again). */
+/* Replies of the chunks queued so far, read in order. */
+struct replies {
+    size_t *first; /* index in the batch of each chunk's first message */
+    size_t *size;  /* messages per chunk */
+    size_t queued; /* chunks appended */
+    size_t read;   /* replies read */
+    int dead;      /* the connection was reset: the other replies are gone */
+};
+
+/* Read the next reply into status[]; errors set *rc (first one wins). */
+static void read_reply(struct core_redis *r, struct replies *q, signed char *status, int *rc,
+                       int *noscript, struct core_err *err)
+{
+    redisReply *rep = NULL;
+    struct core_err e2;
+    size_t i = q->read++;
+
+    if (core_redis_get_reply(r, &rep, &e2) != 0) {
+        if (core_redis_err_is(&e2, "NOSCRIPT")) {
+            *noscript = 1;
+        } else if (*rc == 0) {
+            *rc = -1;
+            if (err != NULL)
+                *err = e2;
+        }
+        if (e2.code == CORE_EX_UNAVAILABLE)
+            q->dead = 1;
+        return;
+    }
+    for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements && k < q->size[i];
+         k++) {
+        /* a message queued by an earlier pass keeps its answer */
+        if (status[q->first[i] + k] < 0)
+            status[q->first[i] + k] = rep->element[k]->integer == 1 ? 1 : 0;
+    }
+    freeReplyObject(rep);
+}
+
+/* Send chunk `c`; then read replies until one chunk is left in flight, so
+ * that Redis runs a chunk while the next one is sealed. */
+static int send_chunk(struct core_redis *r, struct chunk *c, struct replies *q,
+                      signed char *status, int *noscript, struct core_err *err)
+{
+    int rc = chunk_append(r, c, err);
+
+    if (rc == 0) {
+        q->first[q->queued] = c->first;
+        q->size[q->queued++] = c->m;
+    }
+    chunk_clear(c);
+    while (rc == 0 && !q->dead && q->read + 1 < q->queued)
+        read_reply(r, q, status, &rc, noscript, err);
+    return rc != 0 || q->dead ? -1 : 0;
+}
+
+/* One pass over the batch: chunks of one number, each one EVALSHA, one in
+ * flight while the next is built. *noscript is set when Redis had
+ * forgotten the script (the caller reloads it and runs the batch again). */
 static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
                         const struct gw_outmsg *msgs, size_t n, signed char *status,
                         int *noscript, struct core_err *err)
 {
     struct chunk *c = core_calloc(1, sizeof *c);
+    struct replies q;
     const json_t *last_msg = NULL;
     const json_t *last_fb = NULL;
     char *text = NULL;
-    size_t *firsts = core_calloc(n + 1, sizeof *firsts);
-    size_t *sizes = core_calloc(n + 1, sizeof *sizes);
-    size_t chunks = 0;
     size_t i;
     int rc = 0;
 
+    memset(&q, 0, sizeof q);
+    q.first = core_calloc(n + 1, sizeof *q.first);
+    q.size = core_calloc(n + 1, sizeof *q.size);
     *noscript = 0;
     for (i = 0; i < n && rc == 0; i++) {
         struct enq_args *a;
@@ -313,14 +369,9 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
 
         if (c->m > 0 &&
             (c->m == BATCH_CHUNK || strcmp(msgs[i].number, msgs[c->first].number) != 0)) {
-            rc = chunk_append(r, c, err);
-            firsts[chunks] = c->first;
-            sizes[chunks++] = c->m;
-            chunk_clear(c);
-            if (rc != 0) {
-                chunks--;
+            rc = send_chunk(r, c, &q, status, noscript, err);
+            if (rc != 0)
                 break;
-            }
         }
         if (c->m == 0)
             c->first = i;
@@ -344,44 +395,17 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
         build_args(a, &msgs[i], c->sealed[c->m], sealed_len);
         c->m++;
     }
-    if (rc == 0 && c->m > 0) {
-        rc = chunk_append(r, c, err);
-        if (rc == 0) {
-            firsts[chunks] = c->first;
-            sizes[chunks++] = c->m;
-        }
-    }
+    if (rc == 0 && c->m > 0)
+        rc = send_chunk(r, c, &q, status, noscript, err);
     chunk_clear(c);
     free(c);
     wipe_text(text);
     /* read every reply that was queued, even after a failure */
-    for (i = 0; i < chunks; i++) {
-        redisReply *rep = NULL;
-        struct core_err e2;
-
-        if (core_redis_get_reply(r, &rep, &e2) != 0) {
-            if (core_redis_err_is(&e2, "NOSCRIPT"))
-                *noscript = 1;
-            else if (rc == 0) {
-                rc = -1;
-                if (err != NULL)
-                    *err = e2;
-            }
-            if (e2.code == CORE_EX_UNAVAILABLE)
-                break; /* the connection was reset: the other replies are gone */
-            continue;
-        }
-        for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements && k < sizes[i];
-             k++) {
-            /* a message queued by an earlier pass keeps its answer */
-            if (status[firsts[i] + k] < 0)
-                status[firsts[i] + k] = rep->element[k]->integer == 1 ? 1 : 0;
-        }
-        freeReplyObject(rep);
-    }
-    free(firsts);
-    free(sizes);
-    if (rc == 0 && *noscript)
+    while (!q.dead && q.read < q.queued)
+        read_reply(r, &q, status, &rc, noscript, err);
+    free(q.first);
+    free(q.size);
+    if (rc == 0 && (*noscript || q.dead))
         rc = -1;
     return rc;
 }

@@ -1404,20 +1404,27 @@ static struct core_redis_script start_script = {
     ""};
 
 /*
- * KEYS[1] job, KEYS[2] its set of handled members. ARGV: pairs (16-byte
- * member id, "a" active or "s" skipped). Only while running: each member
- * not yet in the set counts once as queued or skipped (and targeted).
- * Returns {queued, skipped} newly counted, or -1 when not running.
+ * KEYS[1] job, KEYS[2] its set of handled members. ARGV[1] = number of
+ * active members A, then A active and then the skipped members' 16-byte
+ * ids. Only while running: each member not yet in the set counts once as
+ * queued or skipped (and targeted). Returns {queued, skipped} newly
+ * counted, or -1 when not running. (SADD in slices: Lua's unpack limit.)
  */
 static struct core_redis_script mark_script = {
     "bc_mark",
     "if redis.call('HGET', KEYS[1], 'st') ~= 'running' then return -1 end\n"
-    "local q, s = 0, 0\n"
-    "for i = 1, #ARGV, 2 do\n"
-    "  if redis.call('SADD', KEYS[2], ARGV[i]) == 1 then\n"
-    "    if ARGV[i + 1] == 'a' then q = q + 1 else s = s + 1 end\n"
+    "local function add(from, to)\n"
+    "  local n = 0\n"
+    "  while from <= to do\n"
+    "    local last = math.min(from + 3999, to)\n"
+    "    n = n + redis.call('SADD', KEYS[2], unpack(ARGV, from, last))\n"
+    "    from = last + 1\n"
     "  end\n"
+    "  return n\n"
     "end\n"
+    "local a = tonumber(ARGV[1])\n"
+    "local q = add(2, a + 1)\n"
+    "local s = add(a + 2, #ARGV)\n"
     "if q + s > 0 then\n"
     "  redis.call('HINCRBY', KEYS[1], 'queued', q)\n"
     "  redis.call('HINCRBY', KEYS[1], 'skipped', s)\n"
@@ -1714,13 +1721,15 @@ static int process_batch(struct run *u, struct strv *mids, enum stop_why *why,
                          struct core_err *err)
 {
     struct mstate *st = core_calloc(mids->n + 1, sizeof *st);
-    const char **argv = core_calloc(2 * mids->n + 3, sizeof *argv);
-    size_t *lens = core_calloc(2 * mids->n + 3, sizeof *lens);
+    const char **argv = core_calloc(mids->n + 4, sizeof *argv);
+    size_t *lens = core_calloc(mids->n + 4, sizeof *lens);
     unsigned char(*bin)[CRY_MID_BYTES] = core_calloc(mids->n + 1, sizeof *bin);
+    int *ok = core_calloc(mids->n + 1, sizeof *ok);
     struct gw_outmsg *msgs = core_calloc(mids->n + 1, sizeof *msgs);
     char(*keys)[80] = core_calloc(mids->n + 1, sizeof *keys);
+    char n_active[24];
     size_t nm = 0;
-    int argc = 2;
+    int argc = 3;
     int rc = -1;
     redisReply *rep = NULL;
 
@@ -1728,19 +1737,17 @@ static int process_batch(struct run *u, struct strv *mids, enum stop_why *why,
         goto out;
     argv[0] = u->key;
     argv[1] = u->qkey;
+    argv[2] = n_active;
     lens[0] = strlen(u->key);
     lens[1] = strlen(u->qkey);
     for (size_t i = 0; i < mids->n; i++) {
-        if (!cry_identity_is_mid(mids->v[i]) ||
-            sodium_hex2bin(bin[i], CRY_MID_BYTES, mids->v[i], CRY_MID_LEN - 1, NULL, NULL,
-                           NULL) != 0)
+        ok[i] = cry_identity_is_mid(mids->v[i]) &&
+                sodium_hex2bin(bin[i], CRY_MID_BYTES, mids->v[i], CRY_MID_LEN - 1, NULL, NULL,
+                               NULL) == 0;
+        if (!ok[i] || !st[i].active)
             continue;
         argv[argc] = (const char *)bin[i];
         lens[argc++] = CRY_MID_BYTES;
-        argv[argc] = st[i].active ? "a" : "s";
-        lens[argc++] = 1;
-        if (!st[i].active)
-            continue;
         snprintf(keys[nm], sizeof keys[nm], "bc:%s:%s", u->job->id, mids->v[i]);
         msgs[nm].key = keys[nm];
         msgs[nm].number = u->job->num;
@@ -1751,7 +1758,15 @@ static int process_batch(struct run *u, struct strv *mids, enum stop_why *why,
         msgs[nm].broadcast = u->job->id;
         nm++;
     }
-    if (argc > 2) {
+    snprintf(n_active, sizeof n_active, "%zu", nm);
+    lens[2] = strlen(n_active);
+    for (size_t i = 0; i < mids->n; i++) {
+        if (ok[i] && !st[i].active) {
+            argv[argc] = (const char *)bin[i];
+            lens[argc++] = CRY_MID_BYTES;
+        }
+    }
+    if (argc > 3) {
         /* count first: a repeat of this batch after a crash counts nothing twice */
         if (core_redis_eval(u->r, &mark_script, 2, argc, argv, lens, &rep, err) != 0)
             goto out;
@@ -1778,6 +1793,7 @@ out:
     free(argv);
     free(lens);
     free(bin);
+    free(ok);
     free(msgs);
     free(keys);
     return rc;

@@ -18,6 +18,17 @@
  *       (grp_bc_work_once) and print "fanout queued Q skipped S in T s"
  *       (time from confirmation to the end of the fan-out).
  *
+ *   groups-load compact COUNT
+ *       the same members in the compact layout docs/internals/broadcasts.md
+ *       proposes, to measure what it would cost (prototype, nothing reads
+ *       it): members packed into 65,536 bucket hashes js:mb:{XXXX} (field =
+ *       16-byte mid, value = an 84-byte record: the number sealed with
+ *       16-byte padding, 64 bytes, stood in for by random bytes of that
+ *       size, then st, lang, li, ct, locality index, cv, cts), the blind
+ *       index in bucket hashes js:ib:{XXXX} (16-byte index -> 16-byte
+ *       mid), membership sets of 16-byte mids (js:mm:{N}, 10 per set).
+ *       Needs hash-max-listpack-entries >= COUNT / 65536 * 2.
+ *
  * Settings come from the environment (JANSEVA_REDIS, JANSEVA_KEYS_DIR,
  * JANSEVA_PHONE_NUMBER_ID, JANSEVA_BROADCAST_*) like janseva's.
  */
@@ -179,6 +190,63 @@ static int members(struct cry_keys *k, struct core_redis *r, const char *scope, 
     return 0;
 }
 
+static int compact(struct core_redis *r, long count)
+{
+    struct core_err err;
+    int pending = 0;
+
+    for (long i = 0; i < count; i++) {
+        unsigned char mid[16], idx[16], rec[84];
+        char mkey[32], ikey[32], skey[32];
+        const char *argv[4];
+        size_t lens[4];
+
+        randombytes_buf(mid, sizeof mid);
+        randombytes_buf(idx, sizeof idx);
+        randombytes_buf(rec, sizeof rec);
+        snprintf(mkey, sizeof mkey, "js:mb:{%02x%02x}", mid[0], mid[1]);
+        snprintf(ikey, sizeof ikey, "js:ib:{%02x%02x}", idx[0], idx[1]);
+        snprintf(skey, sizeof skey, "js:mm:{%ld}", i / 10);
+        argv[0] = "HSET";
+        argv[1] = mkey;
+        argv[2] = (const char *)mid;
+        argv[3] = (const char *)rec;
+        lens[0] = 4;
+        lens[1] = strlen(mkey);
+        lens[2] = sizeof mid;
+        lens[3] = sizeof rec;
+        if (core_redis_append(r, 4, argv, lens, &err) != 0)
+            return 69;
+        argv[1] = ikey;
+        argv[2] = (const char *)idx;
+        argv[3] = (const char *)mid;
+        lens[1] = strlen(ikey);
+        lens[2] = sizeof idx;
+        lens[3] = sizeof mid;
+        if (core_redis_append(r, 4, argv, lens, &err) != 0)
+            return 69;
+        argv[0] = "SADD";
+        argv[1] = skey;
+        argv[2] = (const char *)mid;
+        lens[0] = 4;
+        lens[1] = strlen(skey);
+        lens[2] = sizeof mid;
+        if (core_redis_append(r, 3, argv, lens, &err) != 0)
+            return 69;
+        pending += 3;
+        if (pending >= 3 * PIPE || i + 1 == count) {
+            while (pending > 0) {
+                if (core_redis_get_reply(r, NULL, &err) != 0) {
+                    fprintf(stderr, "groups-load: %s\n", err.msg);
+                    return 69;
+                }
+                pending--;
+            }
+        }
+    }
+    return 0;
+}
+
 static int fanout(struct core_cfg *cfg, struct cry_keys *k, struct core_redis *r,
                   const char *scope)
 {
@@ -233,9 +301,11 @@ int main(int argc, char **argv)
     int rc = 0;
 
     if (argc < 3 || (strcmp(argv[1], "members") == 0 && argc % 2 != 0) ||
-        (strcmp(argv[1], "members") != 0 && strcmp(argv[1], "fanout") != 0)) {
+        (strcmp(argv[1], "members") != 0 && strcmp(argv[1], "fanout") != 0 &&
+         strcmp(argv[1], "compact") != 0)) {
         fprintf(stderr, "usage: groups-load members SCOPE COUNT [SCOPE COUNT ...]\n"
-                        "       groups-load fanout SCOPE\n");
+                        "       groups-load fanout SCOPE\n"
+                        "       groups-load compact COUNT\n");
         return 64;
     }
     if (sodium_init() < 0)
@@ -276,6 +346,17 @@ int main(int argc, char **argv)
         }
         if (rc == 0)
             printf("members %ld in %.2f s\n", total, (double)(core_mono_ms() - t0) / 1000.0);
+    } else if (strcmp(argv[1], "compact") == 0) {
+        int64_t c;
+
+        if (core_parse_i64(argv[2], &c) != 0 || c < 1 || c > 50000000) {
+            fprintf(stderr, "groups-load: COUNT must be 1-50000000\n");
+            rc = 64;
+        } else {
+            rc = compact(r, (long)c);
+            if (rc == 0)
+                printf("compact %lld\n", (long long)c);
+        }
     } else {
         rc = fanout(&cfg, k, r, argv[2]);
     }
