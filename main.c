@@ -264,6 +264,9 @@ static int cmd_serve(int argc, char **argv)
 
     if (want_router || want_dispatch)
         identity = cry_identity_new(keys);
+    /* the broadcast engine: the worker, the API and (router) the officers' ALERT flow */
+    if (want_broadcast || want_router || (want_http && core_cfg_is_set(cfg.api_token)))
+        bc = grp_bc_new(&cfg, keys, audit);
     if (want_router) {
         router = gw_router_new(&cfg);
         gw_router_set_hash_key(router, cry_keys_get(keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
@@ -279,8 +282,6 @@ static int cmd_serve(int argc, char **argv)
         if (dispatch == NULL || gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }
-    if (want_broadcast || (want_http && core_cfg_is_set(cfg.api_token)))
-        bc = grp_bc_new(&cfg, keys, audit);
     if (want_broadcast) {
         bc_worker = grp_bc_worker_start(bc, &ropts, &err);
         if (bc_worker == NULL)

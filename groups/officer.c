@@ -178,3 +178,59 @@ int grp_off_may_reach(struct core_redis *r, const struct grp_officer *o, const c
 {
     return grp_off_unit_within(r, o->unit, scope, ok, err);
 }
+
+static int cmp_officer(const void *a, const void *b)
+{
+    return strcmp(((const struct grp_officer *)a)->code, ((const struct grp_officer *)b)->code);
+}
+
+int grp_off_responsible(struct core_redis *r, const char *code, enum grp_off_role role,
+                        struct grp_officer *out, size_t max, size_t *n, struct core_err *err)
+{
+    char cur[GRP_CODE_MAX + 1];
+    enum grp_kind want = grp_off_role_kind(role);
+
+    *n = 0;
+    if (code == NULL || !grp_code_ok(code, strlen(code)))
+        return 0;
+    snprintf(cur, sizeof cur, "%s", code);
+    for (int depth = 0; depth < MAX_DEPTH && cur[0] != '\0'; depth++) {
+        redisReply *rep;
+        enum grp_kind kind;
+        int found;
+
+        if (core_redis_cmdf(r, &rep, err, "HMGET js:u:{%s} k p", cur) != 0)
+            return -1;
+        found = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+                rep->element[0]->type == REDIS_REPLY_STRING &&
+                grp_kind_parse(rep->element[0]->str, &kind) == 0;
+        if (!found) {
+            freeReplyObject(rep);
+            return 0;
+        }
+        if (kind == want) {
+            char **mids = NULL;
+            size_t nm = 0;
+
+            freeReplyObject(rep);
+            if (grp_off_list_unit(r, cur, &mids, &nm, err) != 0)
+                return -1;
+            for (size_t i = 0; i < nm && *n < max; i++) {
+                int rc = grp_off_get(r, mids[i], &out[*n], err);
+
+                if (rc < 0) {
+                    grp_codes_free(mids, nm);
+                    return -1;
+                }
+                if (rc == 1 && out[*n].role == role && strcmp(out[*n].unit, cur) == 0)
+                    (*n)++;
+            }
+            grp_codes_free(mids, nm);
+            qsort(out, *n, sizeof *out, cmp_officer);
+            return 0;
+        }
+        copy_str(cur, sizeof cur, rep->element[1]);
+        freeReplyObject(rep);
+    }
+    return 0;
+}

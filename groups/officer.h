@@ -80,6 +80,16 @@ int grp_off_list_unit(struct core_redis *r, const char *unit, char ***mids, size
                       struct core_err *err);
 
 /*
+ * The officers of role `role` responsible for unit `code`: those registered
+ * at the ancestor-or-self of `code` whose level is the role's (beat
+ * officers of a locality's beat, SHOs of its thana, ...). Up to `max` into
+ * `out` (sorted by code), their number in *n. Urgent escalation uses it.
+ * Returns 0 or -1.
+ */
+int grp_off_responsible(struct core_redis *r, const char *code, enum grp_off_role role,
+                        struct grp_officer *out, size_t max, size_t *n, struct core_err *err);
+
+/*
  * *inside = 1 when unit `code` is `ancestor` or lies below it (walks the
  * parents of `code`: at most five reads), else 0. An unknown `code` is not
  * inside anything. Returns 0 or -1.

@@ -417,6 +417,25 @@ static void test_jurisdiction(void **state)
             fail_msg("%s -> %s: got %d, want %d", cases[i].officer, cases[i].unit, ok,
                      cases[i].inside);
     }
+    /* the officers responsible for a village: its beat's and its thana's */
+    {
+        struct grp_officer out[4];
+        size_t n = 0;
+
+        assert_int_equal(grp_off_responsible(f->r, "JMP-01", GRP_OFF_BEAT, out, 4, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0].code, "BO-DNP1");
+        assert_int_equal(grp_off_responsible(f->r, "JMP-01", GRP_OFF_SHO, out, 4, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0].code, "SHO-DNP");
+        assert_int_equal(grp_off_responsible(f->r, "BHT-01", GRP_OFF_SHO, out, 4, &n, &err), 0);
+        assert_int_equal(n, 0);
+        assert_int_equal(grp_off_responsible(f->r, "SLP-01", GRP_OFF_HQ, out, 4, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(out[0].code, "HQ-1");
+        assert_int_equal(grp_off_responsible(f->r, "NOPE", GRP_OFF_HQ, out, 4, &n, &err), 0);
+        assert_int_equal(n, 0);
+    }
     assert_int_equal(grp_off_role_kind(GRP_OFF_HQ), GRP_STATE);
     assert_int_equal(grp_off_role_kind(GRP_OFF_BEAT), GRP_BEAT);
 }
