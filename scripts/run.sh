@@ -74,6 +74,7 @@ dir $var/redis
 appendonly yes
 appendfsync everysec
 aclfile $var/users.acl
+hash-max-listpack-value 128
 daemonize no
 logfile $var/redis.log
 RCONF
