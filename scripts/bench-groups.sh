@@ -53,6 +53,7 @@ start_redis() { # extra redis-server options...
   echo "bench-groups: redis did not start" >&2; exit 69
 }
 "$bin" keys init --dir "$tmp/keys" >/dev/null 2>&1
+load_before=$(cut -d' ' -f1 /proc/loadavg)
 
 # ---- 1. import ----
 t0=$(date +%s.%N)
@@ -164,7 +165,7 @@ commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 results="$tmp/results.md"
 ok() { awk -v v="$1" -v t="$2" 'BEGIN{print (v + 0 <= t + 0) ? "met" : "**not met**"}'; }
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $machine; commit $commit; \`scripts/bench-groups.sh\` (Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), AOF everysec, unix socket)."
+  echo "Measured $(date -u +%Y-%m-%d) on $machine; commit $commit; \`scripts/bench-groups.sh\` (Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), AOF everysec, unix socket; load average $load_before before the run, $(cut -d' ' -f1 /proc/loadavg) after)."
   echo
   echo "| groups at scale | result | target |"
   echo "|---|---|---|"
