@@ -21,6 +21,8 @@
 #include "gateway/ingress.h"
 #include "gateway/ops.h"
 #include "gateway/router.h"
+#include "groups/api.h"
+#include "groups/broadcast.h"
 #include "groups/cli.h"
 #include "groups/tip.h"
 #include "groups/tipapi.h"
@@ -53,6 +55,9 @@ static const char serve_help[] =
     "          tip media\n"
     "  dispatch  send queued messages through the Graph API (needs\n"
     "          JANSEVA_PHONE_NUMBER_ID; in live mode JANSEVA_ACCESS_TOKEN)\n"
+    "  broadcast  fan out confirmed broadcasts (needs JANSEVA_PHONE_NUMBER_ID);\n"
+    "          the http role also serves the broadcast API under /api/ when\n"
+    "          JANSEVA_API_TOKEN is set\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE  read settings from FILE (also $JANSEVA_CONFIG)\n"
@@ -100,7 +105,7 @@ static int parse_common(int argc, char **argv, const char *cmd, const char *help
 
 static int check_roles(const char *roles, struct core_err *err)
 {
-    static const char *const known[] = {"all", "http", "router", "dispatch"};
+    static const char *const known[] = {"all", "http", "router", "dispatch", "broadcast"};
     const char *p = roles;
 
     while (*p != '\0') {
@@ -124,7 +129,7 @@ static int check_roles(const char *roles, struct core_err *err)
         if (!ok)
             return core_err_set(err, CORE_EX_CONFIG,
                                 "config: JANSEVA_ROLES has an unknown role '%.*s' (known: all, "
-                                "http, router, dispatch)",
+                                "http, router, dispatch, broadcast)",
                                 (int)n, start);
     }
     return 0;
@@ -160,6 +165,9 @@ static int cmd_serve(int argc, char **argv)
     struct grp_tip *tip = NULL;
     struct grp_tipmedia *tipmedia = NULL;
     struct grp_tipapi *tipapi = NULL;
+    struct grp_bc *bc = NULL;
+    struct grp_bc_worker *bc_worker = NULL;
+    struct grp_api *api = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -170,6 +178,7 @@ static int cmd_serve(int argc, char **argv)
     int want_http;
     int want_router;
     int want_dispatch;
+    int want_broadcast;
 
     rc = parse_common(argc, argv, "serve", serve_help, &config, &roles);
     if (rc != 0)
@@ -186,6 +195,7 @@ static int cmd_serve(int argc, char **argv)
     want_http = core_cfg_has_role(&cfg, "http");
     want_router = core_cfg_has_role(&cfg, "router");
     want_dispatch = core_cfg_has_role(&cfg, "dispatch");
+    want_broadcast = core_cfg_has_role(&cfg, "broadcast");
     if (want_dispatch && cfg.n_phone_numbers == 0) {
         if (strcmp(cfg.roles, "all") != 0 || strcmp(cfg.mode, "live") == 0) {
             core_err_set(&err, CORE_EX_CONFIG,
@@ -196,6 +206,15 @@ static int cmd_serve(int argc, char **argv)
         core_log_warn("serve", NULL,
                       "no JANSEVA_PHONE_NUMBER_ID: the dispatch role is off, nothing is sent");
         want_dispatch = 0;
+    }
+    if (want_broadcast && cfg.n_phone_numbers == 0) {
+        if (strcmp(cfg.roles, "all") != 0) {
+            core_err_set(&err, CORE_EX_CONFIG,
+                         "config: JANSEVA_PHONE_NUMBER_ID is not set (the broadcast role sends "
+                         "from it)");
+            goto fail;
+        }
+        want_broadcast = 0;
     }
 
     /* No core dumps: they would hold keys and personal data. */
@@ -271,6 +290,9 @@ static int cmd_serve(int argc, char **argv)
         if (tipmedia == NULL)
             goto fail;
     }
+    /* the broadcast engine: the worker, the API and (router) the officers' ALERT flow */
+    if (want_broadcast || want_router || (want_http && core_cfg_is_set(cfg.api_token)))
+        bc = grp_bc_new(&cfg, keys, audit);
     if (want_router) {
         router = gw_router_new(&cfg);
         gw_router_set_hash_key(router, cry_keys_get(keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
@@ -289,6 +311,11 @@ static int cmd_serve(int argc, char **argv)
         if (gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }
+    if (want_broadcast) {
+        bc_worker = grp_bc_worker_start(bc, &ropts, &err);
+        if (bc_worker == NULL)
+            goto fail;
+    }
     if (want_http) {
         gw_ingress_set_keys(ingress, keys);
         httpd = core_httpd_new();
@@ -299,6 +326,12 @@ static int cmd_serve(int argc, char **argv)
         grp_tip_metrics_init();
         grp_tipmedia_metrics_init();
         grp_tiprv_metrics_init();
+        api = grp_api_new(&cfg, bc, pool);
+        if (api != NULL)
+            grp_api_register(api, httpd);
+        else
+            core_log_info("serve", NULL,
+                          "JANSEVA_API_TOKEN is not set: the API under /api/ is off");
         gw_router_metrics_init();
         cry_identity_metrics_init();
         cry_audit_metrics_init();
@@ -324,11 +357,14 @@ out:
     core_metrics_clear_collectors();
     core_httpd_free(httpd);
     grp_tipapi_free(tipapi);
+    grp_api_free(api);
+    grp_bc_worker_stop(bc_worker);
     gw_ingress_free(ingress);
     gw_router_free(router);
     gw_dispatch_free(dispatch);
     grp_tipmedia_stop(tipmedia);
     grp_tip_free(tip);
+    grp_bc_free(bc);
     cry_upkeep_stop(upkeep);
     cry_identity_free(identity);
     cry_audit_free(audit);
@@ -389,7 +425,8 @@ static const struct command commands[] = {
     {"serve", cmd_serve, "run the service (webhook endpoint, router)"},
     {"parse-webhook", gw_cli_parse_webhook, "print the events of a webhook body as JSON lines"},
     {"send", gw_cli_send, "queue a WhatsApp message (operators; same rules as all sends)"},
-    {"import", grp_cli_import, "import a level of the police hierarchy from CSV"},
+    {"import", grp_cli_import, "import a level of the police hierarchy, or officers, from CSV"},
+    {"broadcast", grp_cli_broadcast, "officer alerts: preview, create, confirm, status, cancel"},
     {"keys", cry_cli_keys, "key directory: init, status, rotate, init-reveal"},
     {"tip", grp_tipcli_main, "secret tips: cases, replies, the two-custodian reveal"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},

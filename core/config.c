@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum spec_type { T_STR, T_SECRET, T_INT, T_LONG, T_LEVEL, T_LIST };
+enum spec_type { T_STR, T_SECRET, T_INT, T_LONG, T_LEVEL, T_LIST, T_MONEY };
 
 struct spec {
     const char *name;    /* lower-case; env is JANSEVA_ + upper-case */
@@ -80,9 +80,34 @@ static const struct spec specs[] = {
      3600000, "wait this long for a status webhook before resending an unconfirmed send"},
     {"dispatch_pause_ms", T_INT, F(dispatch_pause_ms), "60000", 100, 3600000,
      "first pause of a number after an account error (190, 368, 133010); doubles to 10 min"},
-    {"roles", T_STR, F(roles), "all", 0, 0, "serve roles: all, or a list of http,router,dispatch"},
+    {"roles", T_STR, F(roles), "all", 0, 0,
+     "serve roles: all, or a list of http,router,dispatch,broadcast"},
     {"api_token", T_SECRET, F(api_token), NULL, 0, 0,
-     "bearer token of the HTTP API (/api/...); unset: the API answers 503"},
+     "bearer token of the HTTP API under /api/ (dashboard); unset: the API is off"},
+    {"api_operator", T_STR, F(api_operator), "dashboard", 0, 0,
+     "operator the API token acts as (audit records name it)"},
+    {"price_utility_inr", T_MONEY, F(price_utility), "0.115", 0, 1000L * CORE_CFG_MONEY_SCALE,
+     "INR per utility template delivered outside the 24-hour window (cost estimates)"},
+    {"price_marketing_inr", T_MONEY, F(price_marketing), "0.8631", 0,
+     1000L * CORE_CFG_MONEY_SCALE, "INR per marketing template delivered (cost estimates)"},
+    {"broadcast_template", T_STR, F(broadcast_template), "janseva_alert", 0, 0,
+     "template sent for a text broadcast outside the 24-hour window ({{1}} unit, {{2}} text)"},
+    {"broadcast_category", T_STR, F(broadcast_category), "utility", 0, 0,
+     "Meta category of broadcast_template: utility or marketing"},
+    {"broadcast_report_template", T_STR, F(broadcast_report_template), "janseva_notice", 0, 0,
+     "template of an officer's final report outside the 24-hour window ({{1}} the report)"},
+    {"broadcast_batch", T_INT, F(broadcast_batch), "1000", 1, 10000,
+     "members per fan-out batch (the cursor is saved after each)"},
+    {"broadcast_batch_pause_ms", T_INT, F(broadcast_batch_pause_ms), "0", 0, 60000,
+     "pause between fan-out batches, to leave Redis to other work"},
+    {"broadcast_draft_ttl_s", T_INT, F(broadcast_draft_ttl_s), "3600", 10, 604800,
+     "an unconfirmed broadcast expires after this many seconds"},
+    {"broadcast_lease_ms", T_INT, F(broadcast_lease_ms), "15000", 200, 600000,
+     "a fan-out whose process died resumes in another process after this long"},
+    {"broadcast_report_after_s", T_INT, F(broadcast_report_after_s), "21600", 1, 2592000,
+     "send the final report at the latest this long after the fan-out"},
+    {"broadcast_preview_max", T_INT, F(broadcast_preview_max), "100000", 10, 100000000,
+     "members a preview reads one by one; larger scopes are estimated from a sample"},
     {"tip_session_idle_s", T_INT, F(tip_session_idle_s), "1800", 60, 86400,
      "a tip session ends after this many seconds without a message"},
     {"tip_max_items", T_INT, F(tip_max_items), "500", 10, 100000,
@@ -163,6 +188,40 @@ static int parse_list(struct core_cfg *cfg, const char *v, const char *where, st
     return 0;
 }
 
+/* "0.8631" -> 8631 (1/10000 units); digits, an optional point and at most
+ * four decimals. Returns 0 or -1. */
+static int parse_money(const char *v, long *out)
+{
+    long whole = 0;
+    long frac = 0;
+    int decimals = 0;
+    const char *p = v;
+
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        if (whole > 100000000L)
+            return -1;
+        whole = whole * 10 + (*p - '0');
+    }
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        for (; isdigit((unsigned char)*p); p++) {
+            if (++decimals > 4)
+                return -1;
+            frac = frac * 10 + (*p - '0');
+        }
+    }
+    if (*p != '\0')
+        return -1;
+    for (; decimals < 4; decimals++)
+        frac *= 10;
+    *out = whole * CORE_CFG_MONEY_SCALE + frac;
+    return 0;
+}
+
 /* Set one setting from text; `where` names the source for messages. */
 static int set_value(struct core_cfg *cfg, const struct spec *s, const char *v, const char *where,
                      struct core_err *err)
@@ -202,6 +261,15 @@ static int set_value(struct core_cfg *cfg, const struct spec *s, const char *v, 
         return 0;
     case T_LIST:
         return parse_list(cfg, v, where, err);
+    case T_MONEY:
+        if (parse_money(v, &n) != 0 || n < s->min || n > s->max)
+            return core_err_set(err, CORE_EX_CONFIG,
+                                "config: %s must be an amount in rupees from %ld to %ld with at "
+                                "most 4 decimals (e.g. 0.115)",
+                                where, s->min / CORE_CFG_MONEY_SCALE,
+                                s->max / CORE_CFG_MONEY_SCALE);
+        *(long *)(void *)((char *)cfg + s->off) = n;
+        return 0;
     }
     return 0;
 }
@@ -380,6 +448,18 @@ static int validate(struct core_cfg *cfg, struct core_err *err)
     if (core_cfg_is_set(cfg->redis_password) && !core_cfg_is_set(cfg->redis_user))
         add_warning(cfg, "JANSEVA_REDIS_PASSWORD without JANSEVA_REDIS_USER authenticates as "
                          "the default user");
+    if (strcmp(cfg->broadcast_category, "utility") != 0 &&
+        strcmp(cfg->broadcast_category, "marketing") != 0)
+        return core_err_set(err, CORE_EX_CONFIG,
+                            "config: JANSEVA_BROADCAST_CATEGORY must be utility or marketing");
+    if (!core_cfg_is_set(cfg->broadcast_template) ||
+        !core_cfg_is_set(cfg->broadcast_report_template) || !core_cfg_is_set(cfg->api_operator))
+        return core_err_set(err, CORE_EX_CONFIG,
+                            "config: JANSEVA_BROADCAST_TEMPLATE, JANSEVA_BROADCAST_REPORT_TEMPLATE "
+                            "and JANSEVA_API_OPERATOR must not be empty");
+    if (core_cfg_is_set(cfg->api_token) && strlen(cfg->api_token) < 16)
+        return core_err_set(err, CORE_EX_CONFIG,
+                            "config: JANSEVA_API_TOKEN must be at least 16 characters");
     if (strcmp(cfg->mode, "live") == 0 && strncmp(cfg->graph_url, "https://", 8) != 0)
         add_warning(cfg, "live mode with a plain-http JANSEVA_GRAPH_URL");
     return 0;
@@ -472,6 +552,12 @@ void core_cfg_print(const struct core_cfg *cfg, FILE *out)
         case T_LEVEL:
             fprintf(out, "%s", core_log_level_name(cfg->log_level));
             break;
+        case T_MONEY: {
+            long m = *(const long *)(const void *)((const char *)cfg + s->off);
+
+            fprintf(out, "%ld.%04ld", m / CORE_CFG_MONEY_SCALE, m % CORE_CFG_MONEY_SCALE);
+            break;
+        }
         case T_LIST:
             if (cfg->n_phone_numbers == 0)
                 fprintf(out, "(unset)");

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #define CORE_CFG_MAX_WARNINGS 16
+#define CORE_CFG_MONEY_SCALE 10000 /* money settings are stored in 1/10000 of a rupee */
 
 /* The effective configuration. Strings are owned; NULL or "" = unset. */
 struct core_cfg {
@@ -55,7 +56,19 @@ struct core_cfg {
     int dispatch_ambiguous_grace_ms; /* wait for a status before resending an unknown send */
     int dispatch_pause_ms;     /* first pause of a number after 190/368/133010 */
     char *roles;              /* serve roles: "all" or a comma list */
-    char *api_token;          /* bearer token of the HTTP API (/api/...); unset = API off */
+    char *api_token;          /* bearer token of the HTTP API (dashboard); unset = API off */
+    char *api_operator;       /* operator name the API token acts as (audit actor) */
+    long price_utility;       /* INR per utility template outside the window, 1/10000 units */
+    long price_marketing;     /* INR per marketing template, 1/10000 units */
+    char *broadcast_template; /* template used outside the 24 h window for text broadcasts */
+    char *broadcast_category; /* its category: "utility" or "marketing" */
+    char *broadcast_report_template; /* template of the final report outside the window */
+    int broadcast_batch;      /* members per fan-out batch */
+    int broadcast_batch_pause_ms; /* pause between fan-out batches */
+    int broadcast_draft_ttl_s; /* an unconfirmed broadcast expires after this */
+    int broadcast_lease_ms;   /* a job whose worker stopped renewing resumes elsewhere after */
+    int broadcast_report_after_s; /* report at the latest this long after the fan-out */
+    int broadcast_preview_max; /* members read one by one in a preview; beyond: a sample */
     int tip_session_idle_s;   /* a tip session ends after this quiet time */
     int tip_max_items;        /* messages one tip case keeps at most */
     long tip_media_max_bytes; /* larger tip media are noted, not stored */

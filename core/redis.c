@@ -343,6 +343,51 @@ int core_redis_eval(struct core_redis *r, struct core_redis_script *s, int nkeys
     return rc;
 }
 
+int core_redis_eval_append(struct core_redis *r, struct core_redis_script *s, int nkeys,
+                           int argc, const char **argv, const size_t *lens, struct core_err *err)
+{
+    const char **av;
+    size_t *al;
+    char nk[16];
+    char sha[41];
+    int rc;
+
+    pthread_mutex_lock(&script_lock);
+    memcpy(sha, s->sha, sizeof sha);
+    pthread_mutex_unlock(&script_lock);
+    if (sha[0] == '\0') {
+        if (script_load(r, s, err) != 0)
+            return -1;
+        pthread_mutex_lock(&script_lock);
+        memcpy(sha, s->sha, sizeof sha);
+        pthread_mutex_unlock(&script_lock);
+    }
+    av = core_calloc((size_t)argc + 3, sizeof *av);
+    al = core_calloc((size_t)argc + 3, sizeof *al);
+    snprintf(nk, sizeof nk, "%d", nkeys);
+    av[0] = "EVALSHA";
+    al[0] = 7;
+    av[1] = sha;
+    al[1] = 40;
+    av[2] = nk;
+    al[2] = strlen(nk);
+    for (int i = 0; i < argc; i++) {
+        av[i + 3] = argv[i];
+        al[i + 3] = lens != NULL ? lens[i] : strlen(argv[i]);
+    }
+    rc = core_redis_append(r, argc + 3, av, al, err);
+    free(av);
+    free(al);
+    return rc;
+}
+
+void core_redis_script_forget(struct core_redis_script *s)
+{
+    pthread_mutex_lock(&script_lock);
+    s->sha[0] = '\0';
+    pthread_mutex_unlock(&script_lock);
+}
+
 int core_redis_ping(struct core_redis *r, struct core_err *err)
 {
     redisReply *reply;

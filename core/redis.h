@@ -105,6 +105,18 @@ int core_redis_eval(struct core_redis *r, struct core_redis_script *s, int nkeys
                     const char **argv, const size_t *lens, redisReply **out,
                     struct core_err *err);
 
+/*
+ * Queue (pipelining) an EVALSHA of `s`, loading the script first when this
+ * process has not yet. A NOSCRIPT reply (Redis restarted meanwhile) is an
+ * error reply like any other: call core_redis_script_forget() and run the
+ * pipeline again, which is safe only for idempotent scripts.
+ */
+int core_redis_eval_append(struct core_redis *r, struct core_redis_script *s, int nkeys,
+                           int argc, const char **argv, const size_t *lens, struct core_err *err);
+
+/* Forget the loaded sha of `s` (after NOSCRIPT): the next use loads it. */
+void core_redis_script_forget(struct core_redis_script *s);
+
 /* ---- helpers ---- */
 
 /* PING; 0 if Redis answered. */

@@ -90,25 +90,8 @@ static int valid_text(const char *s, size_t max)
     return s != NULL && s[0] != '\0' && strlen(s) <= max;
 }
 
-int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
-                      const struct gw_outmsg *m, int *duplicate, struct core_err *err)
+static int check_msg(const struct gw_outmsg *m, struct core_err *err)
 {
-    char kh[GW_KEY_HASH_LEN];
-    char dedupe[160];
-    char lane[160];
-    char ttl[16];
-    char nb[32];
-    json_t *payload;
-    unsigned char *sealed;
-    size_t sealed_len = 0;
-    const char *argv[16];
-    size_t lens[16];
-    redisReply *rep;
-    int n = 0;
-    int rc;
-
-    if (duplicate != NULL)
-        *duplicate = 0;
     if (!valid_text(m->key, GW_OUT_KEY_MAX) || !valid_text(m->number, 40) ||
         !valid_text(m->mid, GW_OUT_RCPT_MAX) || (unsigned)m->lane >= GW_LANES ||
         !json_is_object(m->message) || !json_is_string(json_object_get(m->message, "type")) ||
@@ -117,37 +100,113 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
         return core_err_set(err, CORE_EX_DATAERR,
                             "outbox: a message needs a key, a number, a member, a lane and a "
                             "Graph body with a type");
-    gw_outbox_key_hash(m->key, kh);
-    payload = json_pack("{s:O}", "message", m->message);
+    return 0;
+}
+
+/* Seal a payload already serialised as `text` for key hash `kh`. */
+static unsigned char *seal_text(const struct cry_keys *keys, const char *kh, const char *text,
+                                size_t *len, struct core_err *err)
+{
+    size_t tl = strlen(text);
+    size_t cap = cry_vault_sealed_size(tl);
+    unsigned char *out = core_malloc(cap);
+
+    if (cry_vault_seal(keys, CRY_VAULT_PII, kh, "out", text, tl, out, cap, len, err) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* The payload {"message":..,"fallback":..} of `m` as compact JSON (malloc'd). */
+static char *payload_text(const struct gw_outmsg *m, struct core_err *err)
+{
+    json_t *payload = json_pack("{s:O}", "message", m->message);
+    char *text;
+
     if (m->fallback != NULL)
         json_object_set(payload, "fallback", (json_t *)(uintptr_t)m->fallback);
-    sealed = gw_outbox_seal(keys, kh, payload, &sealed_len, err);
+    text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
+    if (text == NULL)
+        core_err_set(err, CORE_EX_DATAERR, "outbox: message is not serialisable");
+    return text;
+}
+
+static void wipe_text(char *text)
+{
+    if (text != NULL) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
+}
+
+/* The script's keys and arguments for `m` (sealed payload last). */
+struct enq_args {
+    char kh[GW_KEY_HASH_LEN];
+    char dedupe[160];
+    char lane[160];
+    char ttl[16];
+    char nb[32];
+    const char *argv[16];
+    size_t lens[16];
+    int n;
+};
+
+static void build_args(struct enq_args *a, const struct gw_outmsg *m, const unsigned char *sealed,
+                       size_t sealed_len)
+{
+    int n = 0;
+
+    snprintf(a->dedupe, sizeof a->dedupe, "js:out:{%s}:e:%s", m->number, a->kh);
+    gw_outbox_lane_key(m->number, m->lane, a->lane, sizeof a->lane);
+    snprintf(a->ttl, sizeof a->ttl, "%d", GW_OUT_DEDUPE_S);
+    snprintf(a->nb, sizeof a->nb, "%lld", (long long)m->not_before_ms);
+    a->argv[n++] = a->dedupe;
+    a->argv[n++] = a->lane;
+    a->argv[n++] = a->ttl;
+    a->argv[n++] = "k";
+    a->argv[n++] = a->kh;
+    a->argv[n++] = "m";
+    a->argv[n++] = m->mid;
+    a->argv[n++] = "b";
+    a->argv[n++] = m->broadcast != NULL ? m->broadcast : "";
+    a->argv[n++] = "nb";
+    a->argv[n++] = a->nb;
+    a->argv[n++] = "a";
+    a->argv[n++] = "0";
+    a->argv[n++] = "p";
+    for (int i = 0; i < n; i++)
+        a->lens[i] = strlen(a->argv[i]);
+    a->argv[n] = (const char *)sealed;
+    a->lens[n++] = sealed_len;
+    a->n = n;
+}
+
+int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
+                      const struct gw_outmsg *m, int *duplicate, struct core_err *err)
+{
+    struct enq_args a;
+    unsigned char *sealed;
+    size_t sealed_len = 0;
+    redisReply *rep;
+    char *text;
+    int rc;
+
+    if (duplicate != NULL)
+        *duplicate = 0;
+    if (check_msg(m, err) != 0)
+        return -1;
+    gw_outbox_key_hash(m->key, a.kh);
+    text = payload_text(m, err);
+    if (text == NULL)
+        return -1;
+    sealed = seal_text(keys, a.kh, text, &sealed_len, err);
+    wipe_text(text);
     if (sealed == NULL)
         return -1;
-    snprintf(dedupe, sizeof dedupe, "js:out:{%s}:e:%s", m->number, kh);
-    gw_outbox_lane_key(m->number, m->lane, lane, sizeof lane);
-    snprintf(ttl, sizeof ttl, "%d", GW_OUT_DEDUPE_S);
-    snprintf(nb, sizeof nb, "%lld", (long long)m->not_before_ms);
-    argv[n++] = dedupe;
-    argv[n++] = lane;
-    argv[n++] = ttl;
-    argv[n++] = "k";
-    argv[n++] = kh;
-    argv[n++] = "m";
-    argv[n++] = m->mid;
-    argv[n++] = "b";
-    argv[n++] = m->broadcast != NULL ? m->broadcast : "";
-    argv[n++] = "nb";
-    argv[n++] = nb;
-    argv[n++] = "a";
-    argv[n++] = "0";
-    argv[n++] = "p";
-    for (int i = 0; i < n; i++)
-        lens[i] = strlen(argv[i]);
-    argv[n] = (const char *)sealed;
-    lens[n++] = sealed_len;
-    rc = core_redis_eval(r, &enqueue_script, 2, n, argv, lens, &rep, err);
+    build_args(&a, m, sealed, sealed_len);
+    rc = core_redis_eval(r, &enqueue_script, 2, a.n, a.argv, a.lens, &rep, err);
     free(sealed);
     if (rc != 0)
         return -1;
@@ -155,4 +214,239 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
         *duplicate = core_redis_int(rep) == 0;
     freeReplyObject(rep);
     return 0;
+}
+
+/*
+ * The batch form: messages of one business number (all keys in its hash
+ * slot), KEYS = (dedupe, lane) per message, ARGV[1] = dedupe ttl, then per
+ * message its key hash, member, broadcast, not-before and sealed payload
+ * (the stream fields of enqueue_script, whose names live in the script).
+ * Returns one 1 (queued) or 0 (duplicate) per message.
+ */
+#define BATCH_VALUES 5
+#define BATCH_CHUNK 128
+
+static struct core_redis_script batch_script = {
+    "outbox_enqueue_batch",
+    "local out = {}\n"
+    "for i = 1, #KEYS / 2 do\n"
+    "  if redis.call('SET', KEYS[2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "    local b = 1 + (i - 1) * 5\n"
+    "    redis.call('XADD', KEYS[2 * i], '*', 'k', ARGV[b + 1], 'm', ARGV[b + 2],\n"
+    "               'b', ARGV[b + 3], 'nb', ARGV[b + 4], 'a', '0', 'p', ARGV[b + 5])\n"
+    "    out[i] = 1\n"
+    "  else\n"
+    "    out[i] = 0\n"
+    "  end\n"
+    "end\n"
+    "return out\n",
+    ""};
+
+/* Positions in enq_args.argv of the values the batch script takes. */
+static const int batch_value_at[BATCH_VALUES] = {4, 6, 8, 10, 14};
+
+/* One chunk being built: the messages' arguments and sealed payloads. */
+struct chunk {
+    struct enq_args a[BATCH_CHUNK];
+    unsigned char *sealed[BATCH_CHUNK];
+    size_t first; /* index of a[0] in the batch */
+    size_t m;
+};
+
+static void chunk_clear(struct chunk *c)
+{
+    for (size_t i = 0; i < c->m; i++)
+        free(c->sealed[i]);
+    c->m = 0;
+}
+
+/* Queue the chunk's EVALSHA (keys of all messages, then their values). */
+static int chunk_append(struct core_redis *r, struct chunk *c, struct core_err *err)
+{
+    size_t argc = 2 * c->m + 1 + BATCH_VALUES * c->m;
+    const char **argv = core_calloc(argc, sizeof *argv);
+    size_t *lens = core_calloc(argc, sizeof *lens);
+    size_t k = 0;
+    int rc;
+
+    for (size_t i = 0; i < c->m; i++) {
+        argv[k] = c->a[i].argv[0];
+        lens[k++] = c->a[i].lens[0];
+        argv[k] = c->a[i].argv[1];
+        lens[k++] = c->a[i].lens[1];
+    }
+    argv[k] = c->a[0].argv[2]; /* ttl */
+    lens[k++] = c->a[0].lens[2];
+    for (size_t i = 0; i < c->m; i++) {
+        for (int f = 0; f < BATCH_VALUES; f++) {
+            argv[k] = c->a[i].argv[batch_value_at[f]];
+            lens[k++] = c->a[i].lens[batch_value_at[f]];
+        }
+    }
+    rc = core_redis_eval_append(r, &batch_script, (int)(2 * c->m), (int)k, argv, lens, err);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+/* Replies of the chunks queued so far, read in order. */
+struct replies {
+    size_t *first; /* index in the batch of each chunk's first message */
+    size_t *size;  /* messages per chunk */
+    size_t queued; /* chunks appended */
+    size_t read;   /* replies read */
+    int dead;      /* the connection was reset: the other replies are gone */
+};
+
+/* Read the next reply into status[]; errors set *rc (first one wins). */
+static void read_reply(struct core_redis *r, struct replies *q, signed char *status, int *rc,
+                       int *noscript, struct core_err *err)
+{
+    redisReply *rep = NULL;
+    struct core_err e2;
+    size_t i = q->read++;
+
+    if (core_redis_get_reply(r, &rep, &e2) != 0) {
+        if (core_redis_err_is(&e2, "NOSCRIPT")) {
+            *noscript = 1;
+        } else if (*rc == 0) {
+            *rc = -1;
+            if (err != NULL)
+                *err = e2;
+        }
+        if (e2.code == CORE_EX_UNAVAILABLE)
+            q->dead = 1;
+        return;
+    }
+    for (size_t k = 0; rep->type == REDIS_REPLY_ARRAY && k < rep->elements && k < q->size[i];
+         k++) {
+        /* a message queued by an earlier pass keeps its answer */
+        if (status[q->first[i] + k] < 0)
+            status[q->first[i] + k] = rep->element[k]->integer == 1 ? 1 : 0;
+    }
+    freeReplyObject(rep);
+}
+
+/* Send chunk `c`; then read replies until one chunk is left in flight, so
+ * that Redis runs a chunk while the next one is sealed. */
+static int send_chunk(struct core_redis *r, struct chunk *c, struct replies *q,
+                      signed char *status, int *noscript, struct core_err *err)
+{
+    int rc = chunk_append(r, c, err);
+
+    if (rc == 0) {
+        q->first[q->queued] = c->first;
+        q->size[q->queued++] = c->m;
+    }
+    chunk_clear(c);
+    while (rc == 0 && !q->dead && q->read + 1 < q->queued)
+        read_reply(r, q, status, &rc, noscript, err);
+    return rc != 0 || q->dead ? -1 : 0;
+}
+
+/* One pass over the batch: chunks of one number, each one EVALSHA, one in
+ * flight while the next is built. *noscript is set when Redis had
+ * forgotten the script (the caller reloads it and runs the batch again). */
+static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
+                        const struct gw_outmsg *msgs, size_t n, signed char *status,
+                        int *noscript, struct core_err *err)
+{
+    struct chunk *c = core_calloc(1, sizeof *c);
+    struct replies q;
+    const json_t *last_msg = NULL;
+    const json_t *last_fb = NULL;
+    char *text = NULL;
+    size_t i;
+    int rc = 0;
+
+    memset(&q, 0, sizeof q);
+    q.first = core_calloc(n + 1, sizeof *q.first);
+    q.size = core_calloc(n + 1, sizeof *q.size);
+    *noscript = 0;
+    for (i = 0; i < n && rc == 0; i++) {
+        struct enq_args *a;
+        size_t sealed_len = 0;
+
+        if (c->m > 0 &&
+            (c->m == BATCH_CHUNK || strcmp(msgs[i].number, msgs[c->first].number) != 0)) {
+            rc = send_chunk(r, c, &q, status, noscript, err);
+            if (rc != 0)
+                break;
+        }
+        if (c->m == 0)
+            c->first = i;
+        if (text == NULL || msgs[i].message != last_msg || msgs[i].fallback != last_fb) {
+            wipe_text(text);
+            text = payload_text(&msgs[i], err);
+            if (text == NULL) {
+                rc = -1;
+                break;
+            }
+            last_msg = msgs[i].message;
+            last_fb = msgs[i].fallback;
+        }
+        a = &c->a[c->m];
+        gw_outbox_key_hash(msgs[i].key, a->kh);
+        c->sealed[c->m] = seal_text(keys, a->kh, text, &sealed_len, err);
+        if (c->sealed[c->m] == NULL) {
+            rc = -1;
+            break;
+        }
+        build_args(a, &msgs[i], c->sealed[c->m], sealed_len);
+        c->m++;
+    }
+    if (rc == 0 && c->m > 0)
+        rc = send_chunk(r, c, &q, status, noscript, err);
+    chunk_clear(c);
+    free(c);
+    wipe_text(text);
+    /* read every reply that was queued, even after a failure */
+    while (!q.dead && q.read < q.queued)
+        read_reply(r, &q, status, &rc, noscript, err);
+    free(q.first);
+    free(q.size);
+    if (rc == 0 && (*noscript || q.dead))
+        rc = -1;
+    return rc;
+}
+
+int gw_outbox_enqueue_batch(struct core_redis *r, const struct cry_keys *keys,
+                            const struct gw_outmsg *msgs, size_t n, int *duplicates,
+                            size_t *queued, struct core_err *err)
+{
+    signed char *status;
+    int noscript = 0;
+    int rc = -1;
+    size_t i;
+
+    if (queued != NULL)
+        *queued = 0;
+    for (i = 0; i < n; i++) {
+        if (duplicates != NULL)
+            duplicates[i] = 0;
+        if (check_msg(&msgs[i], err) != 0)
+            return core_err_wrap(err, "message %zu", i);
+    }
+    status = core_malloc(n + 1);
+    memset(status, -1, n + 1);
+    for (int pass = 0; pass < 2; pass++) {
+        rc = enqueue_pass(r, keys, msgs, n, status, &noscript, err);
+        if (rc == 0 || !noscript)
+            break;
+        /* Redis restarted and lost the script: every message is keyed, so
+         * running the whole batch again queues only what is missing. */
+        core_redis_script_forget(&batch_script);
+        rc = core_err_set(err, CORE_EX_UNAVAILABLE,
+                          "outbox: the enqueue script keeps vanishing");
+    }
+    if (rc == 0) {
+        for (i = 0; i < n; i++) {
+            if (duplicates != NULL)
+                duplicates[i] = status[i] == 0;
+            if (queued != NULL && status[i] == 1)
+                (*queued)++;
+        }
+    }
+    free(status);
+    return rc;
 }

@@ -62,6 +62,19 @@ struct gw_outmsg {
 int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
                       const struct gw_outmsg *m, int *duplicate, struct core_err *err);
 
+/*
+ * Queue `n` messages through one pipeline (fan-outs: broadcasts, relays).
+ * Same rules as gw_outbox_enqueue for each message; consecutive messages
+ * that share their `message` and `fallback` pointers are serialised once.
+ * duplicates[i] (the array may be NULL) is set to 1 for a key that was
+ * already queued; *queued (may be NULL) gets the number newly queued. All
+ * messages are checked before anything is sent. On -1 some messages may be
+ * queued and others not: run the same batch again (keys make it safe).
+ */
+int gw_outbox_enqueue_batch(struct core_redis *r, const struct cry_keys *keys,
+                            const struct gw_outmsg *msgs, size_t n, int *duplicates,
+                            size_t *queued, struct core_err *err);
+
 /* The hash of an idempotency key, as used in Redis key names. */
 void gw_outbox_key_hash(const char *key, char out[GW_KEY_HASH_LEN]);
 

@@ -10,7 +10,7 @@
  * upserted: re-importing the same file changes nothing, a changed row is
  * updated (including a move to another parent).
  *
- * Column layout per level: docs/hierarchy.md.
+ * Column layout per level: docs/hierarchy.md; officers: docs/broadcasts.md.
  */
 #ifndef JANSEVA_GROUPS_IMPORT_H
 #define JANSEVA_GROUPS_IMPORT_H
@@ -20,6 +20,9 @@
 #include "groups/hier.h"
 
 #include <stdio.h>
+
+struct cry_identity;
+struct cry_audit;
 
 struct grp_import_opts {
     enum grp_kind kind;
@@ -50,5 +53,25 @@ void grp_import_opts_init(struct grp_import_opts *o, enum grp_kind kind);
 int grp_import(struct core_redis *r, const char *path, const char *data, size_t len,
                const struct grp_import_opts *o, FILE *problems, struct grp_import_result *res,
                struct core_err *err);
+
+/*
+ * Import officers (kind "officer"): columns code, unit, role
+ * (beat|sho|district|hq), name (designation), phone (the officer's WhatsApp
+ * number with country code; spaces, hyphens and a leading + are ignored).
+ * Validated like the levels above, plus: the unit exists and is of the
+ * role's level, no phone twice in the file, no phone that already belongs
+ * to another officer code. Problems never quote a phone number.
+ *
+ * Each phone goes through the identity registry (`ident`): only its sealed
+ * form and blind index are stored. An officer whose code is known with
+ * another phone is moved to the new number (the old record is removed).
+ * Every created or changed officer is audited (`audit`, actor `actor`)
+ * as officer.register / officer.update. `o->kind` is ignored. Same return
+ * values as grp_import.
+ */
+int grp_import_officers(struct core_redis *r, struct cry_identity *ident, struct cry_audit *audit,
+                        const char *actor, const char *path, const char *data, size_t len,
+                        const struct grp_import_opts *o, FILE *problems,
+                        struct grp_import_result *res, struct core_err *err);
 
 #endif

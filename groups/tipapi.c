@@ -2,6 +2,7 @@
  * groups/tipapi.c - the tips HTTP API (see tipapi.h).
  */
 #include "groups/tipapi.h"
+#include "groups/officer.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -248,7 +249,20 @@ static void handle(struct grp_tipapi *api, struct core_redis *r, const struct co
 
     core_err_clear(&err);
     if (officer != NULL) {
-        if (grp_tip_viewer_officer(r, officer, &v, &err) != 0) {
+        struct grp_officer o;
+        int found;
+
+        /* the same header as the broadcast API: the officer's code */
+        found = grp_off_find_code(r, officer, &o, &err);
+        if (found < 0) {
+            error_answer(resp, status_of(&err), "service unavailable");
+            return;
+        }
+        if (found == 0) {
+            error_answer(resp, 403, "unknown officer");
+            return;
+        }
+        if (grp_tip_viewer_officer(r, o.mid, &v, &err) != 0) {
             error_answer(resp, err.code == CORE_EX_NOPERM ? 403 : status_of(&err),
                          err.code == CORE_EX_NOPERM ? "this officer has no access to tips"
                                                     : "service unavailable");

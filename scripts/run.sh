@@ -46,6 +46,7 @@ add_setting() { grep -q "^$1 = " "$conf" || printf '%s = %s\n' "$1" "$2" >>"$con
 sim_port=${JANSEVA_SIM_PORT:-8091}
 add_setting access_token "sandbox-$(rand 12)"
 add_setting graph_url "http://127.0.0.1:$sim_port/v25.0"
+add_setting api_token "$(rand 16)"
 
 redis_pid=""
 sim_pid=""
@@ -73,6 +74,7 @@ dir $var/redis
 appendonly yes
 appendfsync everysec
 aclfile $var/users.acl
+hash-max-listpack-value 128
 daemonize no
 logfile $var/redis.log
 RCONF
@@ -93,6 +95,11 @@ keys_dir=${JANSEVA_KEYS_DIR:-$(val keys_dir)}
 if [[ -n "$keys_dir" && ! -e "$keys_dir" ]]; then
   echo "run: no key directory yet: creating sandbox keys in $keys_dir (janseva keys init)"
   "$bin" keys init --config "$conf" --dir "$keys_dir"
+fi
+if [[ -z "${JANSEVA_REDIS:-}" ]]; then
+  # Sample officers (their numbers are sealed with the keys, so after them).
+  "$bin" import --config "$conf" --kind officer "$root/data/sample-hierarchy/officer.csv" \
+    | sed 's/^/run: sample officers: /'
 fi
 
 port=${JANSEVA_HTTP_PORT:-$(val http_port)}
@@ -123,6 +130,10 @@ cat <<MSG
     $build/janseva send --config var/janseva.conf --to 919800000001 --text "नमस्ते" --wait 10
   What the simulator received:   curl -s '127.0.0.1:$sim_port/_sim/sends?limit=5'
   Or post a raw signed webhook:  scripts/post-webhook.sh "गाँव में चोरी हुई है"
+  An officer's alert (preview, then confirm; docs/broadcasts.md):
+    $build/janseva broadcast create --config var/janseva.conf --officer SHO-DNP --text "…"
+  The dashboard API:  curl -H "Authorization: Bearer \$(sed -n 's/^api_token = //p' var/janseva.conf)" \\
+                           127.0.0.1:$port/api/units/PAT-DNP/reach
 
   Ctrl-C stops the service, the simulator and the private Redis.
 

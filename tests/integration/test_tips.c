@@ -180,10 +180,12 @@ static void tip_add(const char *wa, const char *cid, const char *fields,
     free(w);
 }
 
+/* An officer whose code is its member id (valid as a code: 32 hex digits). */
 static void officer_record(const char *mid, const char *role, const char *unit)
 {
-    freeReplyObject(th_redis_cmd(&F->s.redis, "HSET js:off:{%s} role %s unit %s name test", mid,
-                                 role, unit));
+    freeReplyObject(th_redis_cmd(&F->s.redis, "HSET js:off:{%s} role %s unit %s name test code %s",
+                                 mid, role, unit, mid));
+    freeReplyObject(th_redis_cmd(&F->s.redis, "HSET js:off:codes %s %s", mid, mid));
 }
 
 static void unit(const char *code, const char *kind, const char *parent)
