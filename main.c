@@ -21,6 +21,7 @@
 #include "gateway/ops.h"
 #include "gateway/router.h"
 #include "groups/cli.h"
+#include "groups/dialogue.h"
 #include "moderation/cli.h"
 
 #include <curl/curl.h>
@@ -149,6 +150,8 @@ static int cmd_serve(int argc, char **argv)
     struct cry_identity *identity = NULL;
     struct cry_upkeep *upkeep = NULL;
     struct gw_dispatch *dispatch = NULL;
+    struct grp_dialogue *dialogue = NULL;
+    struct grp_dlg_opts dopts;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -252,6 +255,10 @@ static int cmd_serve(int argc, char **argv)
         /* First: every later handler sees ctx->member_id. */
         gw_router_add_handler(router, "identity", cry_identity_handler, identity);
         gw_router_add_handler(router, "delivery", gw_delivery_handler, keys);
+        /* Then the citizens' dialogue: it answers in the member's language. */
+        grp_dlg_opts_from_cfg(&dopts, &cfg);
+        dialogue = grp_dlg_new(&dopts, keys, identity);
+        gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
         if (gw_router_start(router, &err) != 0)
             goto fail;
     }
@@ -268,6 +275,7 @@ static int cmd_serve(int argc, char **argv)
         gw_router_metrics_init();
         cry_identity_metrics_init();
         cry_audit_metrics_init();
+        grp_dlg_metrics_init();
         core_metrics_add_collector(gw_router_collect, pool);
         if (dispatch != NULL) {
             gw_dispatch_metrics_init();
@@ -291,6 +299,7 @@ out:
     core_httpd_free(httpd);
     gw_ingress_free(ingress);
     gw_router_free(router);
+    grp_dlg_free(dialogue);
     gw_dispatch_free(dispatch);
     cry_upkeep_stop(upkeep);
     cry_identity_free(identity);

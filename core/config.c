@@ -80,6 +80,10 @@ static const struct spec specs[] = {
      3600000, "wait this long for a status webhook before resending an unconfirmed send"},
     {"dispatch_pause_ms", T_INT, F(dispatch_pause_ms), "60000", 100, 3600000,
      "first pause of a number after an account error (190, 368, 133010); doubles to 10 min"},
+    {"dialogue_state_ttl_s", T_INT, F(dialogue_state_ttl_s), "1800", 60, 604800,
+     "an unfinished dialogue step (choosing a village, ...) is forgotten after this long"},
+    {"join_radius_km", T_INT, F(join_radius_km), "10", 1, 100,
+     "villages and mohallas offered for a shared location lie within this distance"},
     {"roles", T_STR, F(roles), "all", 0, 0, "serve roles: all, or a list of http,router,dispatch"},
 };
 
