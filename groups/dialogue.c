@@ -206,13 +206,13 @@ static const struct kw_word kw_words[] = {
 #define N_KW_WORDS (sizeof kw_words / sizeof kw_words[0])
 
 static const char *const kw_names[GRP_KW_COUNT] = {
-    "", "stop", "help", "lang", "join", "move", "menu", "tip", "alert", "report", "hindi",
-    "english",
+    "",     "stop", "help",  "lang",   "join",  "move",
+    "menu", "tip",  "alert", "report", "hindi", "english",
 };
 
 static const char *const yes_words[] = {
-    "yes", "y", "ok", "okay", "haan", "han", "ha", "haa", "ji", "ji haan", "ji han",
-    "हाँ", "हां", "हा", "जी", "जी हाँ", "ठीक है", "theek hai", "thik hai",
+    "yes",    "y",  "ok", "okay", "haan", "han",   "ha",    "haa",       "ji",       "ji haan",
+    "ji han", "हाँ", "हां", "हा",   "जी",   "जी हाँ", "ठीक है", "theek hai", "thik hai",
 };
 
 static const char *const no_words[] = {
@@ -221,8 +221,8 @@ static const char *const no_words[] = {
 
 /* Words allowed around the digits of a PIN code. */
 static const char *const pin_words[] = {
-    "pin", "pincode", "code", "no", "number", "is", "my", "mera", "hai",
-    "पिन", "पिनकोड", "कोड", "नंबर", "मेरा", "है",
+    "pin", "pincode", "code",   "no",  "number", "is",  "my", "mera",
+    "hai", "पिन",     "पिनकोड", "कोड", "नंबर",    "मेरा", "है",
 };
 
 #define N_YES (sizeof yes_words / sizeof yes_words[0])
@@ -387,8 +387,8 @@ int grp_dlg_pincode(const char *text, size_t len, char pin[7])
         size_t w;
         int all_digits = 1;
 
-        while (buf[i] != '\0' && buf[i] != ' ' && buf[i] != '-' && buf[i] != ':' &&
-               buf[i] != '.' && buf[i] != ',')
+        while (buf[i] != '\0' && buf[i] != ' ' && buf[i] != '-' && buf[i] != ':' && buf[i] != '.' &&
+               buf[i] != ',')
             i++;
         w = i - start;
         for (size_t k = start; k < i; k++)
@@ -486,8 +486,7 @@ const struct grp_lookup *grp_dlg_lookup(struct grp_dlg *d)
         core_err_clear(&err);
         d->lookup = grp_lookup_cache_get(d->dlg->lookup, d->redis, &err);
         if (d->lookup == NULL)
-            core_log_warn("dialogue", d->ctx->req_id, "hierarchy index unavailable: %s",
-                          err.msg);
+            core_log_warn("dialogue", d->ctx->req_id, "hierarchy index unavailable: %s", err.msg);
     }
     return d->lookup;
 }
@@ -524,8 +523,7 @@ const char *grp_dlg_keep(struct grp_dlg *d, char *s)
     return s;
 }
 
-const char *grp_dlg_text(struct grp_dlg *d, const char *id, const char *const args[],
-                         size_t nargs)
+const char *grp_dlg_text(struct grp_dlg *d, const char *id, const char *const args[], size_t nargs)
 {
     return grp_dlg_keep(d, grp_text_fmt(d->member.lang, id, args, nargs));
 }
@@ -572,22 +570,22 @@ json_t *grp_dlg_buttons_json(const char *body, const struct grp_dlg_option *butt
     for (size_t i = 0; i < n; i++) {
         if (!valid_id(buttons[i].id, GRP_DLG_BUTTON_ID_MAX))
             continue;
-        json_array_append_new(
-            arr, json_pack("{s:s,s:{s:s,s:o}}", "type", "reply", "reply", "id", buttons[i].id,
-                           "title", clipped(buttons[i].title, GRP_TEXT_BUTTON_MAX)));
+        json_array_append_new(arr, json_pack("{s:s,s:{s:s,s:o}}", "type", "reply", "reply", "id",
+                                             buttons[i].id, "title",
+                                             clipped(buttons[i].title, GRP_TEXT_BUTTON_MAX)));
     }
     if (json_array_size(arr) == 0) {
         json_decref(arr);
         return NULL;
     }
-    msg = json_pack("{s:s,s:{s:s,s:{s:o},s:{s:o}}}", "type", "interactive", "interactive",
-                    "type", "button", "body", "text", clipped(body, GRP_TEXT_BODY_MAX), "action",
-                    "buttons", arr);
+    msg = json_pack("{s:s,s:{s:s,s:{s:o},s:{s:o}}}", "type", "interactive", "interactive", "type",
+                    "button", "body", "text", clipped(body, GRP_TEXT_BODY_MAX), "action", "buttons",
+                    arr);
     return msg;
 }
 
-json_t *grp_dlg_list_json(const char *body, const char *button,
-                          const struct grp_dlg_option *rows, size_t n)
+json_t *grp_dlg_list_json(const char *body, const char *button, const struct grp_dlg_option *rows,
+                          size_t n)
 {
     json_t *arr = json_array();
     json_t *msg;
@@ -616,10 +614,9 @@ json_t *grp_dlg_list_json(const char *body, const char *button,
         json_decref(arr);
         return NULL;
     }
-    msg = json_pack("{s:s,s:{s:s,s:{s:o},s:{s:o,s:[{s:o}]}}}", "type", "interactive",
-                    "interactive", "type", "list", "body", "text",
-                    clipped(body, GRP_TEXT_LONG_MAX), "action", "button",
-                    clipped(button, GRP_TEXT_BUTTON_MAX), "sections", "rows", arr);
+    msg = json_pack("{s:s,s:{s:s,s:{s:o},s:{s:o,s:[{s:o}]}}}", "type", "interactive", "interactive",
+                    "type", "list", "body", "text", clipped(body, GRP_TEXT_LONG_MAX), "action",
+                    "button", clipped(button, GRP_TEXT_BUTTON_MAX), "sections", "rows", arr);
     return msg;
 }
 
@@ -693,8 +690,8 @@ int grp_dlg_reply_text(struct grp_dlg *d, const char *body)
                                            clipped(body, GRP_TEXT_LONG_MAX), "preview_url", 0));
 }
 
-int grp_dlg_reply_buttons(struct grp_dlg *d, const char *body,
-                          const struct grp_dlg_option *buttons, size_t n)
+int grp_dlg_reply_buttons(struct grp_dlg *d, const char *body, const struct grp_dlg_option *buttons,
+                          size_t n)
 {
     json_t *j = grp_dlg_buttons_json(body, buttons, n);
 

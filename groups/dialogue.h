@@ -55,12 +55,12 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#define GRP_DLG_ROWS_MAX 10     /* rows of one list message (WhatsApp) */
-#define GRP_DLG_PAGE 9          /* rows of a page when a "More" row follows */
-#define GRP_DLG_BUTTONS_MAX 3   /* reply buttons of one message (WhatsApp) */
-#define GRP_DLG_ROW_ID_MAX 200  /* list row id (WhatsApp) */
+#define GRP_DLG_ROWS_MAX 10    /* rows of one list message (WhatsApp) */
+#define GRP_DLG_PAGE 9         /* rows of a page when a "More" row follows */
+#define GRP_DLG_BUTTONS_MAX 3  /* reply buttons of one message (WhatsApp) */
+#define GRP_DLG_ROW_ID_MAX 200 /* list row id (WhatsApp) */
 #define GRP_DLG_BUTTON_ID_MAX 256
-#define GRP_DLG_KEYWORD_MAX 64  /* longer messages are never keywords */
+#define GRP_DLG_KEYWORD_MAX 64 /* longer messages are never keywords */
 
 /* ---- keywords ---- */
 
@@ -165,18 +165,18 @@ struct grp_dlg_scratch;
  * through groups/member and answer only through the reply helpers. */
 struct grp_dlg {
     struct grp_dialogue *dlg;
-    struct gw_router_ctx *ctx;  /* Redis connection, event key, member id, req id */
-    struct core_redis *redis;   /* = ctx->redis */
+    struct gw_router_ctx *ctx; /* Redis connection, event key, member id, req id */
+    struct core_redis *redis;  /* = ctx->redis */
     const struct gw_event *ev;
-    struct grp_member member;   /* loaded before dispatch */
-    enum grp_keyword kw;        /* the event's keyword, or NONE */
-    enum grp_dlg_route route;   /* set before on_message() */
-    const char *text;           /* ev->text, or "" */
-    const char *reply_id;       /* ev->reply_id, or "" */
-    int64_t now;                /* Unix seconds */
+    struct grp_member member; /* loaded before dispatch */
+    enum grp_keyword kw;      /* the event's keyword, or NONE */
+    enum grp_dlg_route route; /* set before on_message() */
+    const char *text;         /* ev->text, or "" */
+    const char *reply_id;     /* ev->reply_id, or "" */
+    int64_t now;              /* Unix seconds */
     struct core_err *err;
-    int n_replies;              /* replies queued so far for this event */
-    int n_dup;                  /* of them, found already queued (a replayed event) */
+    int n_replies; /* replies queued so far for this event */
+    int n_dup;     /* of them, found already queued (a replayed event) */
     /* private */
     const struct grp_lookup *lookup;
     struct grp_dlg_scratch *scratch;
@@ -211,12 +211,11 @@ struct mod_engine *grp_dlg_moderation(const struct grp_dlg *d);
  * The catalogue text `id` in the member's language with args (may be NULL
  * when nargs is 0). The string lives until the event is handled.
  */
-const char *grp_dlg_text(struct grp_dlg *d, const char *id, const char *const args[],
-                         size_t nargs);
+const char *grp_dlg_text(struct grp_dlg *d, const char *id, const char *const args[], size_t nargs);
 
 /* The same with arguments inline: GRP_DLG_TEXT(d, "join.done", name, label). */
-#define GRP_DLG_TEXT(d, id, ...)                                                                  \
-    grp_dlg_text((d), (id), (const char *const[]){__VA_ARGS__},                                   \
+#define GRP_DLG_TEXT(d, id, ...)                                                                   \
+    grp_dlg_text((d), (id), (const char *const[]){__VA_ARGS__},                                    \
                  sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 /* A copy of `s` that lives until the event is handled (for built strings). */
@@ -233,8 +232,8 @@ struct grp_dlg_option {
 int grp_dlg_reply_text(struct grp_dlg *d, const char *body);
 
 /* 1-3 reply buttons (body clipped to 1024). */
-int grp_dlg_reply_buttons(struct grp_dlg *d, const char *body,
-                          const struct grp_dlg_option *buttons, size_t n);
+int grp_dlg_reply_buttons(struct grp_dlg *d, const char *body, const struct grp_dlg_option *buttons,
+                          size_t n);
 
 /* A list of 1-10 rows in one section (body clipped to 4096; `button` is the
  * label of the button that opens it, clipped to 20). */
@@ -269,8 +268,8 @@ void grp_dlg_page(size_t n, size_t offset, size_t *first, size_t *count, int *mo
  * Build the Graph body of a list message (new reference), applying every
  * limit (rows, clipping, unique ids). NULL when n is 0.
  */
-json_t *grp_dlg_list_json(const char *body, const char *button,
-                          const struct grp_dlg_option *rows, size_t n);
+json_t *grp_dlg_list_json(const char *body, const char *button, const struct grp_dlg_option *rows,
+                          size_t n);
 
 /* The same for reply buttons; NULL when n is 0 or more than 3. */
 json_t *grp_dlg_buttons_json(const char *body, const struct grp_dlg_option *buttons, size_t n);

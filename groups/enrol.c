@@ -63,7 +63,7 @@ static const char *place_name(struct grp_dlg *d, const char *code)
     /* imported after the index was built: ask Redis */
     if (grp_unit_get(d->redis, code, &u, &err) == 1) {
         s = core_strdup(d->member.lang == GRP_LANG_HI && u.name_hi[0] != '\0' ? u.name_hi
-                                                                               : u.name_en);
+                                                                              : u.name_en);
         grp_unit_cleanup(&u);
         return grp_dlg_keep(d, s);
     }
@@ -141,22 +141,20 @@ static size_t menu_rows(struct grp_dlg *d, struct grp_dlg_option *rows)
     int tip = grp_dlg_flow("tip") != NULL;
 
     if (!is_member(d))
-        rows[n++] = (struct grp_dlg_option){"kw:join", T(d, "menu.join.row"),
-                                            T(d, "menu.join.desc")};
-    rows[n++] = (struct grp_dlg_option){"kw:report", T(d, "menu.report.row"),
-                                        T(d, "menu.report.desc")};
+        rows[n++] =
+            (struct grp_dlg_option){"kw:join", T(d, "menu.join.row"), T(d, "menu.join.desc")};
+    rows[n++] =
+        (struct grp_dlg_option){"kw:report", T(d, "menu.report.row"), T(d, "menu.report.desc")};
     rows[n++] = (struct grp_dlg_option){"kw:tip", T(d, "menu.tip.row"),
                                         T(d, tip ? "menu.tip.desc" : "menu.tip_soon.desc")};
     if (is_member(d))
-        rows[n++] = (struct grp_dlg_option){"kw:move", T(d, "menu.move.row"),
-                                            T(d, "menu.move.desc")};
-    rows[n++] = (struct grp_dlg_option){"kw:help", T(d, "menu.help.row"),
-                                        T(d, "menu.help.desc")};
-    rows[n++] = (struct grp_dlg_option){"kw:lang", T(d, "menu.lang.row"),
-                                        T(d, "menu.lang.desc")};
+        rows[n++] =
+            (struct grp_dlg_option){"kw:move", T(d, "menu.move.row"), T(d, "menu.move.desc")};
+    rows[n++] = (struct grp_dlg_option){"kw:help", T(d, "menu.help.row"), T(d, "menu.help.desc")};
+    rows[n++] = (struct grp_dlg_option){"kw:lang", T(d, "menu.lang.row"), T(d, "menu.lang.desc")};
     if (is_member(d))
-        rows[n++] = (struct grp_dlg_option){"kw:stop", T(d, "menu.stop.row"),
-                                            T(d, "menu.stop.desc")};
+        rows[n++] =
+            (struct grp_dlg_option){"kw:stop", T(d, "menu.stop.row"), T(d, "menu.stop.desc")};
     return n;
 }
 
@@ -180,9 +178,9 @@ static int menu(struct grp_dlg *d)
 {
     struct grp_dlg_option rows[8];
     size_t n = menu_rows(d, rows);
-    const char *body = is_member(d) ? GRP_DLG_TEXT(d, "menu.body_member",
-                                                   place_name(d, d->member.group))
-                                    : T(d, "menu.body");
+    const char *body = is_member(d)
+                           ? GRP_DLG_TEXT(d, "menu.body_member", place_name(d, d->member.group))
+                           : T(d, "menu.body");
 
     if (grp_dlg_reply_list(d, body, T(d, "menu.list"), rows, n) != 0)
         return -1;
@@ -232,9 +230,8 @@ static int lang_set(struct grp_dlg *d, enum grp_lang lang)
 /* STOP: out of the group at once, then the one confirmation. */
 static int stop(struct grp_dlg *d)
 {
-    const char *group = d->member.group[0] != '\0' && is_member(d)
-                            ? place_name(d, d->member.group)
-                            : NULL;
+    const char *group =
+        d->member.group[0] != '\0' && is_member(d) ? place_name(d, d->member.group) : NULL;
 
     if (grp_member_leave(d->redis, d->member.mid, d->err) != 0)
         return -1;
@@ -299,15 +296,14 @@ static struct grp_dlg_option *locality_rows(struct grp_dlg *d, const struct grp_
         rows[i].title = grp_place_name(p[i], d->member.lang);
         if (tenth_km != NULL && tenth_km[i] >= 0) {
             const struct grp_place *t = grp_lookup_ancestor(grp_dlg_lookup(d), p[i], GRP_THANA);
-            const struct grp_place *ds =
-                grp_lookup_ancestor(grp_dlg_lookup(d), p[i], GRP_DISTRICT);
+            const struct grp_place *ds = grp_lookup_ancestor(grp_dlg_lookup(d), p[i], GRP_DISTRICT);
             char km[24];
 
             snprintf(km, sizeof km, "%d.%d", tenth_km[i] / 10, tenth_km[i] % 10);
             if (t != NULL && ds != NULL)
-                rows[i].desc = GRP_DLG_TEXT(d, "join.near.desc", km,
-                                            grp_place_name(t, d->member.lang),
-                                            grp_place_name(ds, d->member.lang));
+                rows[i].desc =
+                    GRP_DLG_TEXT(d, "join.near.desc", km, grp_place_name(t, d->member.lang),
+                                 grp_place_name(ds, d->member.lang));
             else
                 rows[i].desc = where;
         } else {
@@ -362,8 +358,8 @@ static int offer_kept(struct grp_dlg *d, const char *body_id, json_t *dd, size_t
 }
 
 /* Keep results in the state and offer their first page. */
-static int offer_results(struct grp_dlg *d, const char *body_id,
-                         const struct grp_place *const *p, const int *tenth_km, size_t n)
+static int offer_results(struct grp_dlg *d, const char *body_id, const struct grp_place *const *p,
+                         const int *tenth_km, size_t n)
 {
     json_t *dd = json_pack("{s:s,s:[],s:s}", "k", "c", "c", "b", body_id);
     json_t *codes = json_object_get(dd, "c");
@@ -602,13 +598,12 @@ static int by_menu(struct grp_dlg *d, const char *code, size_t offset)
     snprintf(more, sizeof more, "join:more:u:%s:", code);
     if (u != NULL && (u->kind == GRP_THANA || u->kind == GRP_BEAT)) {
         /* the last level: localities, each asking to confirm */
-        rc = offer(d, GRP_DLG_TEXT(d, "join.pick_locality", grp_place_name(u, d->member.lang)),
-                   v, NULL, n, offset, more);
+        rc = offer(d, GRP_DLG_TEXT(d, "join.pick_locality", grp_place_name(u, d->member.lang)), v,
+                   NULL, n, offset, more);
         free(v);
         if (rc < 0)
             return -1;
-        return set_ds(d, "join:pick", json_pack("{s:s,s:s}", "k", "u", "u", code)) != 0 ? -1
-                                                                                       : 1;
+        return set_ds(d, "join:pick", json_pack("{s:s,s:s}", "k", "u", "u", code)) != 0 ? -1 : 1;
     }
     if (n == 0) {
         free(v);
@@ -697,13 +692,13 @@ static int accept(struct grp_dlg *d, const char *code)
     grp_member_label(&after, d->member.lang, label, sizeof label);
     if (grp_dlg_reply_text(d, GRP_DLG_TEXT(d, "join.done", place_name(d, code), label)) != 0)
         return -1;
-    if (grp_member_join(d->redis, d->member.mid, code, grp_text_consent_version(), d->now,
-                        &moved, d->err) != 0) {
+    if (grp_member_join(d->redis, d->member.mid, code, grp_text_consent_version(), d->now, &moved,
+                        d->err) != 0) {
         if (d->err->code == CORE_EX_NOINPUT) {
             /* removed between the check and the join: rare; the next
              * message finds the member without a group */
-            core_log_warn("enrol", d->ctx->req_id, "member %s: locality %s vanished",
-                          d->member.mid, code);
+            core_log_warn("enrol", d->ctx->req_id, "member %s: locality %s vanished", d->member.mid,
+                          code);
             core_err_clear(d->err);
             return 1;
         }
@@ -711,9 +706,10 @@ static int accept(struct grp_dlg *d, const char *code)
     }
     if (d->n_dup == 0) {
         core_metric_inc(moved ? &m_moves : &m_joins);
-        core_log_kv(CORE_LOG_INFO, "enrol", d->ctx->req_id, moved ? "member moved" : "member joined",
-                    json_pack("{s:s,s:s,s:s,s:s}", "member", d->member.mid, "group", code,
-                              "from", d->member.group, "consent", grp_text_consent_version()));
+        core_log_kv(CORE_LOG_INFO, "enrol", d->ctx->req_id,
+                    moved ? "member moved" : "member joined",
+                    json_pack("{s:s,s:s,s:s,s:s}", "member", d->member.mid, "group", code, "from",
+                              d->member.group, "consent", grp_text_consent_version()));
     }
     return 1;
 }
@@ -801,13 +797,11 @@ static int on_reply(struct grp_dlg *d)
         json_t *dd = d->member.dd[0] != '\0' ? json_loads(d->member.dd, 0, NULL) : NULL;
         int rc;
 
-        if (strcmp(d->member.ds, "join:pick") == 0 &&
-            json_is_array(json_object_get(dd, "c"))) {
+        if (strcmp(d->member.ds, "join:pick") == 0 && json_is_array(json_object_get(dd, "c"))) {
             const char *b = json_string_value(json_object_get(dd, "b"));
 
-            rc = offer_kept(d, b != NULL && strncmp(b, "join.pick_", 10) == 0 ? b
-                                                                            : "join.pick_name",
-                            dd, off);
+            rc = offer_kept(
+                d, b != NULL && strncmp(b, "join.pick_", 10) == 0 ? b : "join.pick_name", dd, off);
             json_decref(dd);
             return rc;
         }

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEY_MAX 256      /* bytes of one match key */
-#define SPAN_MAX 63      /* bytes of one compared span (spaces removed) */
+#define KEY_MAX 256 /* bytes of one match key */
+#define SPAN_MAX 63 /* bytes of one compared span (spaces removed) */
 #define ARENA_CHUNK (1u << 20)
-#define LOAD_BATCH 2000  /* HMGETs per pipeline round trip */
+#define LOAD_BATCH 2000 /* HMGETs per pipeline round trip */
 
 /* ======================= the index ======================= */
 
@@ -34,13 +34,13 @@ struct grp_lookup {
     struct grp_place *p;
     size_t n;
     size_t cap;
-    int32_t *slots;      /* code hash table: index + 1, 0 = empty */
+    int32_t *slots; /* code hash table: index + 1, 0 = empty */
     size_t n_slots;
     int32_t *child_start; /* CSR children: child_start[i]..child_start[i+1] in child */
     int32_t *child;
-    char **parent_code;  /* until finish */
+    char **parent_code; /* until finish */
     struct arena_chunk *arena;
-    atomic_int refs;     /* when owned by a cache */
+    atomic_int refs; /* when owned by a cache */
     long long version;
 };
 
@@ -134,9 +134,9 @@ static uint8_t type_rank(const char *type)
     return 1;
 }
 
-void grp_lookup_add(struct grp_lookup *lk, const char *code, enum grp_kind kind,
-                    const char *parent, const char *name_en, const char *name_hi,
-                    const char *pin, const char *type, long population)
+void grp_lookup_add(struct grp_lookup *lk, const char *code, enum grp_kind kind, const char *parent,
+                    const char *name_en, const char *name_hi, const char *pin, const char *type,
+                    long population)
 {
     struct grp_place *p;
 
@@ -173,10 +173,10 @@ void grp_lookup_add(struct grp_lookup *lk, const char *code, enum grp_kind kind,
 
 /* Words a citizen adds around a name ("mera gaon haldi chhapra hai"). */
 static const char *const filler_words[] = {
-    "gaon",  "gaaon", "gaav", "gaanv", "gav",  "ganv",    "village", "vill", "mohalla",
-    "muhalla", "mohala", "mera", "meri", "my", "is",      "hai",     "ka",   "ki",
-    "ke",    "of",    "naam", "name", "the",  "गाँव",     "गांव",     "गाव",   "मोहल्ला",
-    "मुहल्ला", "मेरा",   "मेरी",  "है",    "का",    "की",      "के",      "नाम",
+    "gaon",    "gaaon",  "gaav", "gaanv", "gav", "ganv", "village", "vill", "mohalla",
+    "muhalla", "mohala", "mera", "meri",  "my",  "is",   "hai",     "ka",   "ki",
+    "ke",      "of",     "naam", "name",  "the", "गाँव",  "गांव",     "गाव",  "मोहल्ला",
+    "मुहल्ला",   "मेरा",    "मेरी",  "है",     "का",  "की",   "के",       "नाम",
 };
 
 struct keyset {
@@ -394,8 +394,8 @@ const char *grp_place_name(const struct grp_place *p, enum grp_lang lang)
     return p->name_en[0] != '\0' ? p->name_en : p->code;
 }
 
-const struct grp_place *grp_lookup_ancestor(const struct grp_lookup *lk,
-                                            const struct grp_place *p, enum grp_kind kind)
+const struct grp_place *grp_lookup_ancestor(const struct grp_lookup *lk, const struct grp_place *p,
+                                            enum grp_kind kind)
 {
     int guard = 0;
 
@@ -531,8 +531,8 @@ static int distance(const char *a, size_t la, const char *b, size_t lb, int skel
             int v = min3(prev[j] + indel(a[i - 1], skel), cur[j - 1] + indel(b[j - 1], skel),
                          prev[j - 1] + sub);
 
-            if (i > 1 && j > 1 && ca == (unsigned char)b[j - 2] &&
-                (unsigned char)a[i - 2] == cb && pp[j - 2] + 2 < v)
+            if (i > 1 && j > 1 && ca == (unsigned char)b[j - 2] && (unsigned char)a[i - 2] == cb &&
+                pp[j - 2] + 2 < v)
                 v = pp[j - 2] + 2;
             cur[j] = v;
             if (v < row_min)
@@ -717,8 +717,7 @@ static size_t squeeze(const char *k, char *out)
 }
 
 size_t grp_lookup_search(const struct grp_lookup *lk, const char *query, size_t len,
-                         const char *const *only, size_t n_only, struct grp_match *out,
-                         size_t max)
+                         const char *const *only, size_t n_only, struct grp_match *out, size_t max)
 {
     struct mod_norm norm;
     struct keyset ks;
@@ -813,8 +812,7 @@ static int load_kind(struct core_redis *r, struct grp_lookup *lk, enum grp_kind 
     return 0;
 }
 
-struct grp_lookup *grp_lookup_load(struct core_redis *r, long long *version,
-                                   struct core_err *err)
+struct grp_lookup *grp_lookup_load(struct core_redis *r, long long *version, struct core_err *err)
 {
     struct grp_lookup *lk;
     redisReply *rep;
@@ -926,8 +924,8 @@ const struct grp_lookup *grp_lookup_cache_get(struct grp_lookup_cache *c, struct
         pthread_mutex_unlock(&c->mu);
         return lk;
     }
-    core_log_info("groups", NULL, "hierarchy index built: %zu units, version %lld, %lld ms",
-                  lk->n, ver, (long long)(core_mono_ms() - t0));
+    core_log_info("groups", NULL, "hierarchy index built: %zu units, version %lld, %lld ms", lk->n,
+                  ver, (long long)(core_mono_ms() - t0));
     take(lk); /* the cache's reference */
     pthread_mutex_lock(&c->mu);
     old = c->cur;

@@ -49,10 +49,10 @@ struct grp_place {
     const char *name_en;
     const char *name_hi; /* "" when the unit has no Hindi name */
     enum grp_kind kind;
-    int32_t parent;      /* index of the parent in the index, -1 for none */
-    char pin[8];         /* "" when unknown */
-    uint8_t type_rank;   /* 0 village/town/ward, 1 habitation/other, 2 polling station */
-    int32_t population;  /* -1 unknown */
+    int32_t parent;     /* index of the parent in the index, -1 for none */
+    char pin[8];        /* "" when unknown */
+    uint8_t type_rank;  /* 0 village/town/ward, 1 habitation/other, 2 polling station */
+    int32_t population; /* -1 unknown */
     /* match keys (localities only), see above; NULL when the name has none */
     const char *key_lat;
     const char *key_dev;
@@ -70,9 +70,9 @@ struct grp_lookup *grp_lookup_new(void);
  * locality type ("village", ...; NULL = village); `population` -1 when
  * unknown. A code added twice keeps the first.
  */
-void grp_lookup_add(struct grp_lookup *lk, const char *code, enum grp_kind kind,
-                    const char *parent, const char *name_en, const char *name_hi,
-                    const char *pin, const char *type, long population);
+void grp_lookup_add(struct grp_lookup *lk, const char *code, enum grp_kind kind, const char *parent,
+                    const char *name_en, const char *name_hi, const char *pin, const char *type,
+                    long population);
 
 /* Resolve parents, compute the match keys and the children lists. */
 void grp_lookup_finish(struct grp_lookup *lk);
@@ -82,8 +82,7 @@ void grp_lookup_finish(struct grp_lookup *lk);
  * receives js:hier:ver (0 when unset). Returns a finished index, or NULL
  * on a Redis error.
  */
-struct grp_lookup *grp_lookup_load(struct core_redis *r, long long *version,
-                                   struct core_err *err);
+struct grp_lookup *grp_lookup_load(struct core_redis *r, long long *version, struct core_err *err);
 
 /* Free an index built by hand (not one from a cache: release those). */
 void grp_lookup_free(struct grp_lookup *lk);
@@ -101,8 +100,8 @@ const struct grp_place *grp_lookup_find(const struct grp_lookup *lk, const char 
 const char *grp_place_name(const struct grp_place *p, enum grp_lang lang);
 
 /* The nearest ancestor of `p` (or `p` itself) of `kind`, or NULL. */
-const struct grp_place *grp_lookup_ancestor(const struct grp_lookup *lk,
-                                            const struct grp_place *p, enum grp_kind kind);
+const struct grp_place *grp_lookup_ancestor(const struct grp_lookup *lk, const struct grp_place *p,
+                                            enum grp_kind kind);
 
 /*
  * The choices of a menu level, sorted by name in `lang`:
@@ -129,8 +128,7 @@ struct grp_match {
  * a query with no letters).
  */
 size_t grp_lookup_search(const struct grp_lookup *lk, const char *query, size_t len,
-                         const char *const *only, size_t n_only, struct grp_match *out,
-                         size_t max);
+                         const char *const *only, size_t n_only, struct grp_match *out, size_t max);
 
 /* ---- the shared, self-refreshing index ---- */
 

@@ -97,8 +97,7 @@ static int64_t to_i64(const redisReply *v)
 {
     int64_t x = 0;
 
-    if (v == NULL || v->type != REDIS_REPLY_STRING ||
-        core_parse_i64n(v->str, v->len, &x) != 0)
+    if (v == NULL || v->type != REDIS_REPLY_STRING || core_parse_i64n(v->str, v->len, &x) != 0)
         return 0;
     return x;
 }
@@ -121,7 +120,7 @@ enum {
     F_COUNT
 };
 
-static const char *const load_fields[F_COUNT] = {"ct", "st", "g",   "lang", "ds", "dd", "cv",
+static const char *const load_fields[F_COUNT] = {"ct",  "st", "g",  "lang", "ds",  "dd", "cv",
                                                  "cts", "jt", "np", "sk",   "lbl", "li", "mg"};
 
 int grp_member_load(struct core_redis *r, const char *mid, struct grp_member *m,
@@ -244,8 +243,8 @@ int grp_member_set_lang(struct core_redis *r, const char *mid, enum grp_lang lan
     return core_redis_cmdf(r, NULL, err, "HSET %s lang %s", key, grp_lang_code(lang));
 }
 
-int grp_member_set_dialogue(struct core_redis *r, const char *mid, const char *ds,
-                            const json_t *dd, int64_t now, struct core_err *err)
+int grp_member_set_dialogue(struct core_redis *r, const char *mid, const char *ds, const json_t *dd,
+                            int64_t now, struct core_err *err)
 {
     char key[CRY_MID_LEN + 8];
     json_t *j;
@@ -335,8 +334,8 @@ int grp_member_join(struct core_redis *r, const char *mid, const char *code, con
     if (m.group[0] != '\0' && strcmp(m.group, code) == 0 &&
         (m.st == GRP_MEMBER_ACTIVE || m.st == GRP_MEMBER_MUTED)) {
         /* already there: renew the consent, end the dialogue */
-        return core_redis_cmdf(r, NULL, err, "HSET %s cv %s cts %s lbl %s", key, cv, snow,
-                               label) != 0
+        return core_redis_cmdf(r, NULL, err, "HSET %s cv %s cts %s lbl %s", key, cv, snow, label) !=
+                       0
                    ? -1
                    : core_redis_cmdf(r, NULL, err, "HDEL %s ds dd", key);
     }
@@ -348,8 +347,8 @@ int grp_member_join(struct core_redis *r, const char *mid, const char *code, con
             *moved = 1;
     }
     /* 3. the record */
-    if (core_redis_cmdf(r, NULL, err, "HSET %s g %s st active jt %s cv %s cts %s lbl %s", key,
-                        code, snow, cv, snow, label) != 0)
+    if (core_redis_cmdf(r, NULL, err, "HSET %s g %s st active jt %s cv %s cts %s lbl %s", key, code,
+                        snow, cv, snow, label) != 0)
         return -1;
     return core_redis_cmdf(r, NULL, err, "HDEL %s ds dd", key);
 }

@@ -45,11 +45,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define GRP_DS_MAX 48          /* dialogue state name, NUL included */
-#define GRP_DD_MAX 2048        /* dialogue data (JSON text), NUL included */
-#define GRP_CV_MAX 16          /* consent version, NUL included */
-#define GRP_LABEL_CODE_LEN 5   /* "K7Q2" + NUL */
-#define GRP_LABEL_MAX 64       /* "सदस्य K7Q2" with room to spare */
+#define GRP_DS_MAX 48        /* dialogue state name, NUL included */
+#define GRP_DD_MAX 2048      /* dialogue data (JSON text), NUL included */
+#define GRP_CV_MAX 16        /* consent version, NUL included */
+#define GRP_LABEL_CODE_LEN 5 /* "K7Q2" + NUL */
+#define GRP_LABEL_MAX 64     /* "सदस्य K7Q2" with room to spare */
 
 enum grp_member_state {
     GRP_MEMBER_NEW = 0,   /* wrote, never welcomed (absent st) */
@@ -64,21 +64,21 @@ enum grp_member_state {
 /* A member as loaded. Plain data; nothing to free. */
 struct grp_member {
     char mid[CRY_MID_LEN];
-    bool exists;                   /* the record exists (identity created it) */
+    bool exists; /* the record exists (identity created it) */
     enum grp_member_state st;
-    char group[GRP_CODE_MAX + 1];  /* g, "" when none */
+    char group[GRP_CODE_MAX + 1]; /* g, "" when none */
     enum grp_lang lang;
-    char ds[GRP_DS_MAX];           /* "" when idle */
-    char dd[GRP_DD_MAX];           /* JSON object text, "" when none */
-    int64_t ds_time;               /* "t" of dd: when ds was set (0 unknown) */
-    char cv[GRP_CV_MAX];           /* "" when never consented */
+    char ds[GRP_DS_MAX]; /* "" when idle */
+    char dd[GRP_DD_MAX]; /* JSON object text, "" when none */
+    int64_t ds_time;     /* "t" of dd: when ds was set (0 unknown) */
+    char cv[GRP_CV_MAX]; /* "" when never consented */
     int64_t cts;
     int64_t jt;
     long long np;
     long long sk;
     char label[GRP_LABEL_CODE_LEN]; /* lbl, else derived from the mid */
-    int64_t li;                    /* last inbound (identity's li), 0 unknown */
-    char merged_into[CRY_MID_LEN]; /* identity's mg, "" normally */
+    int64_t li;                     /* last inbound (identity's li), 0 unknown */
+    char merged_into[CRY_MID_LEN];  /* identity's mg, "" normally */
 };
 
 /* ---- names ---- */
@@ -129,8 +129,8 @@ int grp_member_set_lang(struct core_redis *r, const char *mid, enum grp_lang lan
  * borrowed; "t" = now is added), or clear both when ds is NULL or "". The
  * text of dd must stay under GRP_DD_MAX bytes (else -1, CORE_EX_DATAERR).
  */
-int grp_member_set_dialogue(struct core_redis *r, const char *mid, const char *ds,
-                            const json_t *dd, int64_t now, struct core_err *err);
+int grp_member_set_dialogue(struct core_redis *r, const char *mid, const char *ds, const json_t *dd,
+                            int64_t now, struct core_err *err);
 
 /*
  * Set the membership state, keeping the invariant above: active and muted

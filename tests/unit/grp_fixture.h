@@ -16,8 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const grp_fixture_kinds[] = {"state", "district", "thana", "beat",
-                                                "locality"};
+static const char *const grp_fixture_kinds[] = {"state", "district", "thana", "beat", "locality"};
 
 static inline const char *grp_fixture_src(void)
 {
@@ -45,8 +44,8 @@ static inline struct grp_lookup *grp_fixture_lookup(void)
         struct core_csv c;
         struct core_err err;
         int col[10];
-        static const char *const names[10] = {"code", "parent", "name_en", "name_hi", "pincode",
-                                              "type", "population", "", "", ""};
+        static const char *const names[10] = {"code", "parent",     "name_en", "name_hi", "pincode",
+                                              "type", "population", "",        "",        ""};
         int rc;
         int header = 1;
 

@@ -49,17 +49,26 @@ static void expect_best(const struct grp_lookup *lk, const char *q, const char *
     const char *got = best(lk, q);
 
     if (strcmp(got, code) != 0)
-        fail_msg("query \"%s\": best match %s, want %s", q, got[0] != '\0' ? got : "(none)",
-                 code);
+        fail_msg("query \"%s\": best match %s, want %s", q, got[0] != '\0' ? got : "(none)", code);
 }
 
 static void test_same_village_every_spelling(void **state)
 {
     static const char *const spellings[] = {
-        "हल्दी छपरा",        "Haldi Chhapra",   "haldi chhapra",  "haldi chapra",
-        "HALDI CHAPARA",    "haldichhapra",    "hladi chhapra",  "haldi chhpra",
-        "हलदी छपड़ा",         "हल्दी छपरा गाँव",   "mera gaon haldi chapra hai",
-        "  Haldi-Chhapra!", "haldee chapra",   "halde chapra",
+        "हल्दी छपरा",
+        "Haldi Chhapra",
+        "haldi chhapra",
+        "haldi chapra",
+        "HALDI CHAPARA",
+        "haldichhapra",
+        "hladi chhapra",
+        "haldi chhpra",
+        "हलदी छपड़ा",
+        "हल्दी छपरा गाँव",
+        "mera gaon haldi chapra hai",
+        "  Haldi-Chhapra!",
+        "haldee chapra",
+        "halde chapra",
     };
 
     for (size_t i = 0; i < sizeof spellings / sizeof spellings[0]; i++)
@@ -123,8 +132,8 @@ static void test_nothing_close(void **state)
 static void test_only_and_limits(void **state)
 {
     const struct grp_lookup *lk = *state;
-    static const char *const gaya[] = {"BDG-W05", "BKR-01", "SJT-01", "MCR-01", "BTR-01",
-                                       "SLP-01",  "NOPE-1", "GAY"};
+    static const char *const gaya[] = {"BDG-W05", "BKR-01", "SJT-01", "MCR-01",
+                                       "BTR-01",  "SLP-01", "NOPE-1", "GAY"};
     struct grp_match m[9];
     size_t n;
 
@@ -172,8 +181,7 @@ static void test_ranking(void **state)
     assert_string_equal(m[2].place->code, "HAB-1");
     assert_string_equal(m[3].place->code, "PS-2");
     for (size_t i = 4; i < n; i++)
-        assert_true(strcmp(m[i].place->code, "V-3") == 0 ||
-                    strcmp(m[i].place->code, "V-4") == 0 ||
+        assert_true(strcmp(m[i].place->code, "V-3") == 0 || strcmp(m[i].place->code, "V-4") == 0 ||
                     strcmp(m[i].place->code, "PS-1") == 0);
     assert_string_equal(grp_lookup_find(lk, "V-1")->name_en, "Pipra");
     grp_lookup_free(lk);

@@ -218,10 +218,10 @@ static void test_join_move_leave(void **state)
     load(f, MID_A, &m);
     assert_int_equal(m.st, GRP_MEMBER_ACTIVE);
     assert_string_equal(m.group, "HLD-01");
-    assert_int_equal(m.jt, 100); /* joined once */
-    assert_string_equal(m.cv, "c2");  /* consent renewed */
+    assert_int_equal(m.jt, 100);     /* joined once */
+    assert_string_equal(m.cv, "c2"); /* consent renewed */
     assert_int_equal(m.cts, 150);
-    assert_string_equal(m.ds, "");   /* dialogue over */
+    assert_string_equal(m.ds, ""); /* dialogue over */
     assert_true(grp_member_receives(&m, "HLD-01"));
     assert_false(grp_member_receives(&m, "SRP-01"));
     assert_int_equal(count(f, "HLD-01"), 1);
@@ -329,9 +329,8 @@ static void test_states_keep_the_invariant(void **state)
     for (int i = 0; i < GRP_MEMBER_STATE_COUNT; i++) {
         enum grp_member_state st;
 
-        assert_int_equal(grp_member_state_parse(grp_member_state_name((enum grp_member_state)i),
-                                                &st),
-                         0);
+        assert_int_equal(
+            grp_member_state_parse(grp_member_state_name((enum grp_member_state)i), &st), 0);
         assert_int_equal(st, i);
     }
     assert_int_equal(grp_member_state_parse("gone", &m.st), -1);
@@ -403,8 +402,7 @@ static void test_nothing_personal(void **state)
     json_t *dd = json_pack("{s:s}", "k", "u");
     redisReply *rep;
 
-    ok(grp_member_join(f->r, MID_A, "HLD-01", grp_text_consent_version(), 100, NULL, &err),
-       &err);
+    ok(grp_member_join(f->r, MID_A, "HLD-01", grp_text_consent_version(), 100, NULL, &err), &err);
     ok(grp_member_set_lang(f->r, MID_A, GRP_LANG_EN, &err), &err);
     ok(grp_member_set_dialogue(f->r, MID_A, "join:pick", dd, 5, &err), &err);
     ok(grp_member_count_post(f->r, MID_A, &err), &err);
