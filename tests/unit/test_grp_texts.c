@@ -282,8 +282,9 @@ static void test_ids_used_in_code_exist(void **state)
                    (strchr("abcdefghijklmnopqrstuvwxyz0123456789_.", *q) != NULL))
                 lit[k++] = *q++;
             lit[k] = '\0';
+            /* a literal ending in '.' or '_' is a prefix, not an id */
             if (*q != '"' || k == 0 || (dot = strchr(lit, '.')) == NULL || dot == lit ||
-                dot[1] == '\0')
+                dot[1] == '\0' || lit[k - 1] == '.' || lit[k - 1] == '_')
                 continue;
             memcpy(ns, lit, (size_t)(dot - lit));
             ns[dot - lit] = '\0';
