@@ -259,6 +259,7 @@ static int cmd_serve(int argc, char **argv)
         grp_dlg_opts_from_cfg(&dopts, &cfg);
         dialogue = grp_dlg_new(&dopts, keys, identity);
         gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
+        grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
             goto fail;
     }

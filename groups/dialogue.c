@@ -427,13 +427,16 @@ struct grp_dialogue {
     struct cry_identity *identity;
     struct grp_lookup_cache *lookup;
     struct mod_engine *moderation;
+    pthread_t warm; /* builds the hierarchy index at start */
+    int warm_started;
+    struct core_redis_opts warm_redis;
 };
 
 void grp_dlg_opts_default(struct grp_dlg_opts *o)
 {
     o->state_ttl_s = 1800;
     o->join_radius_km = 10;
-    o->lookup_check_ms = 1000;
+    o->lookup_check_ms = 0;
 }
 
 void grp_dlg_opts_from_cfg(struct grp_dlg_opts *o, const struct core_cfg *cfg)
@@ -465,10 +468,39 @@ void grp_dlg_set_moderation(struct grp_dialogue *dlg, struct mod_engine *engine)
     dlg->moderation = engine;
 }
 
+static void *warm_up(void *ud)
+{
+    struct grp_dialogue *dlg = ud;
+    struct core_redis *r = core_redis_new(&dlg->warm_redis);
+    struct core_err err;
+    const struct grp_lookup *lk;
+
+    core_err_clear(&err);
+    lk = grp_lookup_cache_get(dlg->lookup, r, &err);
+    if (lk == NULL)
+        core_log_warn("dialogue", NULL,
+                      "hierarchy index not built at start (%s); it will be "
+                      "built on first use",
+                      err.msg);
+    grp_lookup_release(lk);
+    core_redis_free(r);
+    return NULL;
+}
+
+void grp_dlg_warm_up(struct grp_dialogue *dlg, const struct core_redis_opts *redis)
+{
+    if (dlg->warm_started)
+        return;
+    dlg->warm_redis = *redis;
+    dlg->warm_started = pthread_create(&dlg->warm, NULL, warm_up, dlg) == 0;
+}
+
 void grp_dlg_free(struct grp_dialogue *dlg)
 {
     if (dlg == NULL)
         return;
+    if (dlg->warm_started)
+        pthread_join(dlg->warm, NULL);
     grp_lookup_cache_free(dlg->lookup);
     free(dlg);
 }

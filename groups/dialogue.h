@@ -113,10 +113,10 @@ struct grp_dialogue;
 struct grp_dlg_opts {
     int state_ttl_s;     /* a dialogue state older than this is forgotten */
     int join_radius_km;  /* localities offered for a shared location */
-    int lookup_check_ms; /* how often js:hier:ver is looked at */
+    int lookup_check_ms; /* js:hier:ver is looked at most this often (0: every use) */
 };
 
-/* Defaults: 1800 s, 10 km, 1000 ms. */
+/* Defaults: 1800 s, 10 km, 0 ms. */
 void grp_dlg_opts_default(struct grp_dlg_opts *o);
 
 /* From the service settings (dialogue_state_ttl_s, join_radius_km). */
@@ -136,7 +136,15 @@ struct grp_dialogue *grp_dlg_new(const struct grp_dlg_opts *o, const struct cry_
 struct mod_engine;
 void grp_dlg_set_moderation(struct grp_dialogue *dlg, struct mod_engine *engine);
 
-/* Free; NULL is a no-op. */
+/*
+ * Build the hierarchy index now, on a thread of its own with a connection
+ * made from `redis` (copied; its strings must outlive the dialogue), so the
+ * first citizen who searches does not wait for it (a few seconds with the
+ * full Bihar data). Optional; at most once.
+ */
+void grp_dlg_warm_up(struct grp_dialogue *dlg, const struct core_redis_opts *redis);
+
+/* Free (after the warm-up finished); NULL is a no-op. */
 void grp_dlg_free(struct grp_dialogue *dlg);
 
 /* Register the dialogue metrics. */

@@ -20,6 +20,8 @@
 #define SPAN_MAX 63 /* bytes of one compared span (spaces removed) */
 #define ARENA_CHUNK (1u << 20)
 #define LOAD_BATCH 2000 /* HMGETs per pipeline round trip */
+#define ENOUGH 5        /* matches that make the second search pass unneeded, */
+#define GOOD_RANK 3     /* ... with one this good (a whole name, one change) */
 
 /* ======================= the index ======================= */
 
@@ -179,13 +181,13 @@ static const char *const filler_words[] = {
     "मुहल्ला",   "मेरा",    "मेरी",  "है",     "का",  "की",   "के",       "नाम",
 };
 
+/* The four keys of a text: letters of its Latin and of its Devanagari
+ * words, and the skeletons of each (compared across scripts only). */
+enum { K_LAT, K_DEV, K_SKEL_LAT, K_SKEL_DEV, N_KEYS };
+
 struct keyset {
-    char lat[KEY_MAX];
-    size_t lat_len;
-    char dev[KEY_MAX];
-    size_t dev_len;
-    char skel[KEY_MAX];
-    size_t skel_len;
+    char k[N_KEYS][KEY_MAX];
+    size_t len[N_KEYS];
 };
 
 static void key_put(char *k, size_t *len, const char *s, size_t n)
@@ -233,8 +235,10 @@ static void keys_of(const char *t, size_t len, int drop_filler, struct keyset *k
 {
     size_t i = 0;
 
-    ks->lat_len = ks->dev_len = ks->skel_len = 0;
-    ks->lat[0] = ks->dev[0] = ks->skel[0] = '\0';
+    for (int x = 0; x < N_KEYS; x++) {
+        ks->len[x] = 0;
+        ks->k[x][0] = '\0';
+    }
     while (i < len) {
         size_t start = i;
         size_t end;
@@ -268,12 +272,30 @@ static void keys_of(const char *t, size_t len, int drop_filler, struct keyset *k
             else if (c >= 0x0900 && c <= 0x097F)
                 dev[nd++] = (char)(0x80 + (c - 0x0900)); /* one byte per code point */
         }
-        key_put(ks->lat, &ks->lat_len, lat, nl);
-        key_put(ks->dev, &ks->dev_len, dev, nd);
+        key_put(ks->k[K_LAT], &ks->len[K_LAT], lat, nl);
+        key_put(ks->k[K_DEV], &ks->len[K_DEV], dev, nd);
         ns = mod_skeleton(t + start, end - start, sk);
         ns = fold_skeleton(sk, ns);
-        key_put(ks->skel, &ks->skel_len, sk, ns);
+        /* a word is in the script most of its letters are in */
+        if (nd > nl)
+            key_put(ks->k[K_SKEL_DEV], &ks->len[K_SKEL_DEV], sk, ns);
+        else
+            key_put(ks->k[K_SKEL_LAT], &ks->len[K_SKEL_LAT], sk, ns);
     }
+}
+
+/* The letters of a key as a bit set (byte mod 32; collisions only make it
+ * more permissive). A span can only be within d changes of the query if at
+ * most d of the query's letters are missing from the whole key. */
+static uint32_t key_mask(const char *k)
+{
+    uint32_t m = 0;
+
+    for (; k != NULL && *k != '\0'; k++) {
+        if (*k != ' ')
+            m |= 1u << ((unsigned char)*k & 31u);
+    }
+    return m;
 }
 
 static const char *arena_key(struct grp_lookup *lk, const char *k, size_t n)
@@ -284,26 +306,25 @@ static const char *arena_key(struct grp_lookup *lk, const char *k, size_t n)
 static void place_keys(struct grp_lookup *lk, struct grp_place *p, struct mod_norm *norm)
 {
     struct keyset ks;
+    struct keyset hi;
 
-    if (p->name_en[0] != '\0') {
-        mod_norm_run(norm, p->name_en, strlen(p->name_en));
-        keys_of(norm->key, norm->len, 0, &ks);
-        p->key_lat = arena_key(lk, ks.lat, ks.lat_len);
-        p->key_skel_en = arena_key(lk, ks.skel, ks.skel_len);
-        if (p->key_dev == NULL) /* an English name written in Devanagari */
-            p->key_dev = arena_key(lk, ks.dev, ks.dev_len);
-    }
+    mod_norm_run(norm, p->name_en, strlen(p->name_en));
+    keys_of(norm->key, norm->len, 0, &ks);
+    /* the Hindi name adds its words (an English name may be Devanagari too) */
     if (p->name_hi[0] != '\0') {
         mod_norm_run(norm, p->name_hi, strlen(p->name_hi));
-        keys_of(norm->key, norm->len, 0, &ks);
-        p->key_dev = arena_key(lk, ks.dev, ks.dev_len);
-        p->key_skel_hi = arena_key(lk, ks.skel, ks.skel_len);
-        if (p->key_lat == NULL)
-            p->key_lat = arena_key(lk, ks.lat, ks.lat_len);
+        keys_of(norm->key, norm->len, 0, &hi);
+        for (int x = 0; x < N_KEYS; x++) {
+            if (hi.len[x] > 0 && (ks.len[x] == 0 || x == K_DEV || x == K_SKEL_DEV)) {
+                memcpy(ks.k[x], hi.k[x], hi.len[x] + 1);
+                ks.len[x] = hi.len[x];
+            }
+        }
     }
-    if (p->key_skel_hi != NULL && p->key_skel_en != NULL &&
-        strcmp(p->key_skel_hi, p->key_skel_en) == 0)
-        p->key_skel_hi = NULL; /* compared once */
+    for (int x = 0; x < N_KEYS; x++) {
+        p->key[x] = arena_key(lk, ks.k[x], ks.len[x]);
+        p->mask[x] = key_mask(p->key[x]);
+    }
 }
 
 void grp_lookup_finish(struct grp_lookup *lk)
@@ -474,7 +495,7 @@ size_t grp_lookup_menu(const struct grp_lookup *lk, const char *code, enum grp_l
 /* Cheap skeleton substitutions: sounds Hindi spellings swap. */
 static int cheap_pair(unsigned char a, unsigned char b)
 {
-    static const char pairs[][2] = {{'d', 'r'}, {'b', 'v'}, {'n', 'm'}, {'s', 'c'}, {'k', 'q'}};
+    static const char pairs[][2] = {{'d', 'r'}, {'b', 'v'}, {'n', 'm'}};
 
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         if ((a == pairs[i][0] && b == pairs[i][1]) || (a == pairs[i][1] && b == pairs[i][0]))
@@ -483,10 +504,13 @@ static int cheap_pair(unsigned char a, unsigned char b)
     return 0;
 }
 
-/* Adding or removing a letter: an 'h' of the skeleton is half a change. */
+/* Adding or removing a letter; an 'h' is half a change (Hinglish spellers
+ * drop and add aspiration freely: chapra, chhapra; the skeleton keeps it
+ * after vowels: piprahi). */
 static int indel(char c, int skel)
 {
-    return skel && c == 'h' ? 1 : 2;
+    (void)skel;
+    return c == 'h' ? 1 : 2;
 }
 
 static int min3(int a, int b, int c)
@@ -502,10 +526,13 @@ static int min3(int a, int b, int c)
  */
 static int distance(const char *a, size_t la, const char *b, size_t lb, int skel, int bound)
 {
+    enum { INF = 1 << 20 };
     int rows[3][SPAN_MAX + 2];
     int *pp = rows[0];
     int *prev = rows[1];
     int *cur = rows[2];
+    /* a path leaving the diagonal band |i - j| <= w costs more than bound */
+    size_t w = (size_t)bound; /* an 'h' costs 1 */
     size_t i;
     size_t j;
 
@@ -513,18 +540,24 @@ static int distance(const char *a, size_t la, const char *b, size_t lb, int skel
         la = SPAN_MAX;
     if (lb > SPAN_MAX)
         lb = SPAN_MAX;
-    if ((la > lb ? la - lb : lb - la) > (size_t)bound)
+    if ((la > lb ? la - lb : lb - la) > w)
         return bound + 1;
+    for (j = 0; j <= lb + 1; j++)
+        pp[j] = prev[j] = cur[j] = INF;
     prev[0] = 0;
-    for (j = 1; j <= lb; j++)
+    for (j = 1; j <= lb && j <= w; j++)
         prev[j] = prev[j - 1] + indel(b[j - 1], skel);
     for (i = 1; i <= la; i++) {
+        size_t lo = i > w ? i - w : 1;
+        size_t hi = i + w < lb ? i + w : lb;
         int row_min;
         int *t;
 
-        cur[0] = prev[0] + indel(a[i - 1], skel);
+        cur[0] = i <= w ? prev[0] + indel(a[i - 1], skel) : INF;
+        if (lo > 1)
+            cur[lo - 1] = INF;
         row_min = cur[0];
-        for (j = 1; j <= lb; j++) {
+        for (j = lo; j <= hi; j++) {
             unsigned char ca = (unsigned char)a[i - 1];
             unsigned char cb = (unsigned char)b[j - 1];
             int sub = ca == cb ? 0 : (skel && cheap_pair(ca, cb) ? 1 : 2);
@@ -538,6 +571,8 @@ static int distance(const char *a, size_t la, const char *b, size_t lb, int skel
             if (v < row_min)
                 row_min = v;
         }
+        if (hi < lb)
+            cur[hi + 1] = INF;
         if (row_min > bound)
             return bound + 1;
         t = pp;
@@ -545,7 +580,7 @@ static int distance(const char *a, size_t la, const char *b, size_t lb, int skel
         prev = cur;
         cur = t;
     }
-    return prev[lb];
+    return prev[lb] > bound ? bound + 1 : prev[lb];
 }
 
 /* Allowed distance (half changes) for a key of `n` bytes without spaces. */
@@ -597,10 +632,12 @@ static size_t span(const char *k, const struct words *w, size_t a, size_t b, cha
 }
 
 struct query {
-    char key[3][SPAN_MAX + 1]; /* lat, dev, skel without spaces */
-    size_t len[3];
-    size_t words[3];
-    int bound[3];
+    char key[N_KEYS][SPAN_MAX + 1]; /* without spaces */
+    size_t len[N_KEYS];
+    size_t words[N_KEYS];
+    int bound[N_KEYS];
+    uint32_t mask[N_KEYS];
+    int first_letter; /* only spans starting with the query's first letter */
 };
 
 /*
@@ -608,29 +645,51 @@ struct query {
  * words of about the query's word count; the whole name scores best, then
  * spans at its start, then spans inside. -1 when nothing is close enough.
  */
-static int match_key(const struct query *q, int qi, const char *k, int skel)
+static int match_key(const struct query *q, int qi, const char *k, uint32_t mask, int skel)
 {
     struct words w;
     char buf[SPAN_MAX + 1];
     int best = -1;
     size_t lo;
     size_t hi;
+    /* half changes per missing letter: an edit (2), or a cheap skeleton one (1) */
+    int missing = __builtin_popcount(q->mask[qi] & ~mask) * (skel ? 1 : 2);
 
-    if (k == NULL || q->len[qi] == 0)
+    if (k == NULL || q->len[qi] == 0 || missing > q->bound[qi])
         return -1;
     split_words(k, &w);
     lo = q->words[qi] > 1 ? q->words[qi] - 1 : 1;
     hi = q->words[qi] + 1;
     for (size_t a = 0; a < w.n; a++) {
+        size_t n = 0;
+
+        /* letters of words [a, a + lo - 1) */
+        for (size_t x = a; x + 1 < a + lo && x < w.n; x++)
+            n += w.end[x] - w.start[x];
         for (size_t cnt = lo; cnt <= hi && a + cnt <= w.n; cnt++) {
-            size_t n = span(k, &w, a, a + cnt, buf);
             int tier = (a == 0 && cnt == w.n) ? 0 : (a == 0 ? 1 : 2);
             int d;
             int rank;
 
-            if ((n > q->len[qi] ? n - q->len[qi] : q->len[qi] - n) > (size_t)q->bound[qi])
+            size_t m;
+
+            n += w.end[a + cnt - 1] - w.start[a + cnt - 1];
+            /* long names and queries are compared on their first SPAN_MAX
+             * letters; a length the query cannot reach within its bound
+             * needs no copy and no DP (an 'h' costs 1, other letters 2) */
+            m = n > SPAN_MAX ? SPAN_MAX : n;
+            if ((m > q->len[qi] ? m - q->len[qi] : q->len[qi] - m) > (size_t)q->bound[qi])
                 continue;
-            d = distance(q->key[qi], q->len[qi], buf, n, skel, q->bound[qi]);
+            /* a short skeleton says little: whole names and first words only */
+            if (skel && q->len[qi] < 3 && tier == 2)
+                continue;
+            if (best >= 0 && tier * 3 >= best)
+                continue; /* cannot beat what this name already scored */
+            if (q->first_letter && k[w.start[a]] != q->key[qi][0] &&
+                !(skel && cheap_pair((unsigned char)k[w.start[a]], (unsigned char)q->key[qi][0])))
+                continue;
+            span(k, &w, a, a + cnt, buf);
+            d = distance(q->key[qi], q->len[qi], buf, m, skel, q->bound[qi]);
             if (d > q->bound[qi])
                 continue;
             /* the skeleton is lossy: the same distance in letters ranks higher */
@@ -663,23 +722,23 @@ static int better(const struct grp_match *a, const struct grp_match *b)
 static void consider(const struct query *q, const struct grp_place *p, struct grp_match *out,
                      size_t max, size_t *n)
 {
-    int r;
+    /* same script by letters; across scripts by skeleton */
+    static const int pairs[N_KEYS][3] = {
+        {K_LAT, K_LAT, 0},
+        {K_DEV, K_DEV, 0},
+        {K_SKEL_DEV, K_SKEL_LAT, 1}, /* a Devanagari query, a Latin name */
+        {K_SKEL_LAT, K_SKEL_DEV, 1}, /* a Latin query, a Devanagari name */
+    };
     int best = -1;
     struct grp_match m;
     size_t i;
 
-    r = match_key(q, 0, p->key_lat, 0);
-    if (r >= 0)
-        best = r;
-    r = match_key(q, 1, p->key_dev, 0);
-    if (r >= 0 && (best < 0 || r < best))
-        best = r;
-    r = match_key(q, 2, p->key_skel_en, 1);
-    if (r >= 0 && (best < 0 || r < best))
-        best = r;
-    r = match_key(q, 2, p->key_skel_hi, 1);
-    if (r >= 0 && (best < 0 || r < best))
-        best = r;
+    for (int x = 0; x < N_KEYS; x++) {
+        int r = match_key(q, pairs[x][0], p->key[pairs[x][1]], p->mask[pairs[x][1]], pairs[x][2]);
+
+        if (r >= 0 && (best < 0 || r < best))
+            best = r;
+    }
     if (best < 0)
         return;
     m.place = p;
@@ -732,30 +791,37 @@ size_t grp_lookup_search(const struct grp_lookup *lk, const char *query, size_t 
     mod_norm_run(&norm, query, len);
     keys_of(norm.key, norm.len, 1, &ks);
     mod_norm_cleanup(&norm);
-    q.words[0] = count_words(ks.lat);
-    q.words[1] = count_words(ks.dev);
-    q.words[2] = count_words(ks.skel);
-    q.len[0] = squeeze(ks.lat, q.key[0]);
-    q.len[1] = squeeze(ks.dev, q.key[1]);
-    q.len[2] = squeeze(ks.skel, q.key[2]);
-    q.bound[0] = bound_letters(q.len[0]);
-    q.bound[1] = bound_letters(q.len[1]);
-    q.bound[2] = bound_skel(q.len[2]);
-    /* a query needs two letters at least */
-    if (q.len[0] + q.len[1] < 2)
-        return 0;
-    if (only != NULL) {
-        for (size_t i = 0; i < n_only; i++) {
-            const struct grp_place *p = grp_lookup_find(lk, only[i]);
-
-            if (p != NULL && p->kind == GRP_LOCALITY)
-                consider(&q, p, out, max, &n);
-        }
-        return n;
+    for (int x = 0; x < N_KEYS; x++) {
+        q.words[x] = count_words(ks.k[x]);
+        q.len[x] = squeeze(ks.k[x], q.key[x]);
+        q.bound[x] = x == K_LAT || x == K_DEV ? bound_letters(q.len[x]) : bound_skel(q.len[x]);
+        q.mask[x] = key_mask(q.key[x]);
     }
-    for (size_t i = 0; i < lk->n; i++) {
-        if (lk->p[i].kind == GRP_LOCALITY)
-            consider(&q, &lk->p[i], out, max, &n);
+    /* a query needs two letters at least */
+    if (q.len[K_LAT] + q.len[K_DEV] < 2)
+        return 0;
+    /*
+     * Two passes: people rarely get the first letter of their village
+     * wrong, and requiring it skips most comparisons; when that finds few
+     * names, everything is compared.
+     */
+    for (q.first_letter = 1; q.first_letter >= 0; q.first_letter--) {
+        n = 0;
+        if (only != NULL) {
+            for (size_t i = 0; i < n_only; i++) {
+                const struct grp_place *p = grp_lookup_find(lk, only[i]);
+
+                if (p != NULL && p->kind == GRP_LOCALITY)
+                    consider(&q, p, out, max, &n);
+            }
+        } else {
+            for (size_t i = 0; i < lk->n; i++) {
+                if (lk->p[i].kind == GRP_LOCALITY)
+                    consider(&q, &lk->p[i], out, max, &n);
+            }
+        }
+        if (n > 0 && out[0].rank <= GOOD_RANK && (n >= ENOUGH || n >= max))
+            break;
     }
     return n;
 }
@@ -850,7 +916,7 @@ struct grp_lookup_cache *grp_lookup_cache_new(int check_ms)
 
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->build_mu, NULL);
-    c->check_ms = check_ms > 0 ? check_ms : 1000;
+    c->check_ms = check_ms >= 0 ? check_ms : 0;
     return c;
 }
 
@@ -906,7 +972,22 @@ const struct grp_lookup *grp_lookup_cache_get(struct grp_lookup_cache *c, struct
     }
     ver = rep->type == REDIS_REPLY_STRING ? core_redis_int(rep) : 0;
     freeReplyObject(rep);
-    pthread_mutex_lock(&c->build_mu);
+    pthread_mutex_lock(&c->mu);
+    if (c->cur != NULL && c->cur->version == ver) {
+        lk = take(c->cur);
+        pthread_mutex_unlock(&c->mu);
+        return lk;
+    }
+    pthread_mutex_unlock(&c->mu);
+    /* another thread is building: serve the index we have meanwhile */
+    if (pthread_mutex_trylock(&c->build_mu) != 0) {
+        pthread_mutex_lock(&c->mu);
+        lk = take(c->cur);
+        pthread_mutex_unlock(&c->mu);
+        if (lk != NULL)
+            return lk;
+        pthread_mutex_lock(&c->build_mu);
+    }
     pthread_mutex_lock(&c->mu);
     if (c->cur != NULL && c->cur->version == ver) {
         lk = take(c->cur);

@@ -53,11 +53,11 @@ struct grp_place {
     char pin[8];        /* "" when unknown */
     uint8_t type_rank;  /* 0 village/town/ward, 1 habitation/other, 2 polling station */
     int32_t population; /* -1 unknown */
-    /* match keys (localities only), see above; NULL when the name has none */
-    const char *key_lat;
-    const char *key_dev;
-    const char *key_skel_en;
-    const char *key_skel_hi;
+    /* match keys (localities only): letters of the Latin words, letters of
+     * the Devanagari words (a byte per code point), the skeletons of each;
+     * NULL when there are none. mask: the letters of each key. */
+    const char *key[4];
+    uint32_t mask[4];
 };
 
 /* ---- building ---- */
@@ -134,7 +134,9 @@ size_t grp_lookup_search(const struct grp_lookup *lk, const char *query, size_t 
 
 struct grp_lookup_cache;
 
-/* A cache that checks js:hier:ver at most every `check_ms`. Never fails. */
+/* A cache that checks js:hier:ver at most every `check_ms` (0: on every
+ * get, one GET). While one thread rebuilds, the others keep the index they
+ * had. Never fails. */
 struct grp_lookup_cache *grp_lookup_cache_new(int check_ms);
 
 /* Free the cache (no index may still be held). NULL is a no-op. */
