@@ -979,15 +979,9 @@ const struct grp_lookup *grp_lookup_cache_get(struct grp_lookup_cache *c, struct
         return lk;
     }
     pthread_mutex_unlock(&c->mu);
-    /* another thread is building: serve the index we have meanwhile */
-    if (pthread_mutex_trylock(&c->build_mu) != 0) {
-        pthread_mutex_lock(&c->mu);
-        lk = take(c->cur);
-        pthread_mutex_unlock(&c->mu);
-        if (lk != NULL)
-            return lk;
-        pthread_mutex_lock(&c->build_mu);
-    }
+    /* one thread builds; the others wait for it rather than answer from an
+     * index that misses what was just imported */
+    pthread_mutex_lock(&c->build_mu);
     pthread_mutex_lock(&c->mu);
     if (c->cur != NULL && c->cur->version == ver) {
         lk = take(c->cur);

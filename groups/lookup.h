@@ -135,8 +135,8 @@ size_t grp_lookup_search(const struct grp_lookup *lk, const char *query, size_t 
 struct grp_lookup_cache;
 
 /* A cache that checks js:hier:ver at most every `check_ms` (0: on every
- * get, one GET). While one thread rebuilds, the others keep the index they
- * had. Never fails. */
+ * get, one GET). When it changed, one thread rebuilds and the others that
+ * need the index wait for it. Never fails. */
 struct grp_lookup_cache *grp_lookup_cache_new(int check_ms);
 
 /* Free the cache (no index may still be held). NULL is a no-op. */
