@@ -390,6 +390,8 @@ static int by_location(struct grp_dlg *d)
     size_t n = 0;
     size_t k = 0;
 
+    if (lk == NULL)
+        return core_err_set(d->err, CORE_EX_UNAVAILABLE, "enrol: no hierarchy index");
     core_metric_inc(&m_search_loc);
     if (grp_nearest(d->redis, d->ev->latitude, d->ev->longitude,
                     (double)grp_dlg_opts(d)->join_radius_km, GRP_ENROL_RESULTS_MAX, near, &n,
@@ -450,6 +452,8 @@ static long pin_places(struct grp_dlg *d, const char *pin, const struct grp_plac
     size_t with_coords = 0;
 
     *out = NULL;
+    if (lk == NULL)
+        return core_err_set(d->err, CORE_EX_UNAVAILABLE, "enrol: no hierarchy index");
     if (grp_by_pincode(d->redis, pin, &codes, &nc, d->err) != 0)
         return -1;
     p = core_calloc(nc + GRP_DLG_ROWS_MAX + 1, sizeof *p);

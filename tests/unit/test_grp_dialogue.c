@@ -1067,6 +1067,66 @@ static void test_name_results_page_and_none(void **state)
     expect_text(f, "join.name_none", GRP_LANG_HI);
 }
 
+/* Redis gone: a transient failure the router retries, never a crash or an
+ * answer made up without state. */
+static void test_redis_down_is_transient(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_router_ctx ctx;
+    struct gw_event ev;
+    struct core_err err;
+
+    say(f, WA1, "नमस्ते");
+    json_decref(one_reply(f));
+    memset(&ctx, 0, sizeof ctx);
+    ctx.redis = f->r;
+    ctx.entry_id = "1-1";
+    ctx.req_id = "test";
+    snprintf(ctx.event_key, sizeof ctx.event_key, "%032x", 999u);
+    mid_of(f, WA1, ctx.member_id);
+    memset(&ev, 0, sizeof ev);
+    ev.kind = GW_EVENT_MESSAGE;
+    ev.phone_number_id = PN;
+    ev.from = WA1;
+    ev.type = "text";
+    ev.text = "haldi chapra";
+    th_redis_stop(&f->redis, 1);
+    core_err_clear(&err);
+    assert_int_equal(grp_dlg_handler(f->dlg, &ctx, &ev, &err), -1);
+    assert_int_equal(err.code, CORE_EX_UNAVAILABLE);
+    /* statuses and events without a member never touch Redis */
+    ev.kind = GW_EVENT_STATUS;
+    assert_int_equal(grp_dlg_handler(f->dlg, &ctx, &ev, &err), 0);
+    ev.kind = GW_EVENT_MESSAGE;
+    {
+        char mid[CRY_MID_LEN];
+
+        memcpy(mid, ctx.member_id, sizeof mid);
+        ctx.member_id[0] = '\0';
+        assert_int_equal(grp_dlg_handler(f->dlg, &ctx, &ev, &err), 0);
+        memcpy(ctx.member_id, mid, sizeof mid);
+    }
+    /* back (AOF kept everything): the same event is answered, once */
+    assert_int_equal(th_redis_start(&f->redis, f->dir), 0);
+    {
+        int rc = -1;
+
+        for (int i = 0; i < 100 && rc != 0; i++) {
+            core_err_clear(&err);
+            rc = grp_dlg_handler(f->dlg, &ctx, &ev, &err);
+            if (rc != 0)
+                th_sleep_ms(50);
+        }
+        assert_int_equal(rc, 0);
+    }
+    {
+        json_t *m = one_reply(f);
+
+        assert_string_equal(row_id(m, 0), "join:loc:HLD-01");
+        json_decref(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1086,6 +1146,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_posts_of_active_members, setup, teardown),
         cmocka_unit_test_setup_teardown(test_states_expire_and_forged_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_results_page_and_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redis_down_is_transient, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
