@@ -97,140 +97,27 @@ void grp_dlg_metrics_init(void)
 
 /* ======================= keywords ======================= */
 
-struct kw_word {
-    enum grp_keyword kw;
-    const char *word;
-};
-
-/* As typed; normalised once (kw_init) like every message. */
-static const struct kw_word kw_words[] = {
-    {GRP_KW_STOP, "stop"},
-    {GRP_KW_STOP, "stop all"},
-    {GRP_KW_STOP, "unsubscribe"},
-    {GRP_KW_STOP, "रोकें"},
-    {GRP_KW_STOP, "रोको"},
-    {GRP_KW_STOP, "रोकिए"},
-    {GRP_KW_STOP, "रोक दें"},
-    {GRP_KW_STOP, "रुकें"},
-    {GRP_KW_STOP, "रुको"},
-    {GRP_KW_STOP, "रुकिए"},
-    {GRP_KW_STOP, "बंद करें"},
-    {GRP_KW_STOP, "बंद करो"},
-    {GRP_KW_STOP, "बंद कीजिए"},
-    {GRP_KW_STOP, "rokein"},
-    {GRP_KW_STOP, "roken"},
-    {GRP_KW_STOP, "roke"},
-    {GRP_KW_STOP, "roko"},
-    {GRP_KW_STOP, "rukein"},
-    {GRP_KW_STOP, "ruken"},
-    {GRP_KW_STOP, "ruko"},
-    {GRP_KW_STOP, "band karo"},
-    {GRP_KW_STOP, "band karein"},
-    {GRP_KW_STOP, "band karen"},
-    {GRP_KW_HELP, "help"},
-    {GRP_KW_HELP, "मदद"},
-    {GRP_KW_HELP, "मदद करें"},
-    {GRP_KW_HELP, "सहायता"},
-    {GRP_KW_HELP, "madad"},
-    {GRP_KW_HELP, "sahayata"},
-    {GRP_KW_LANG, "lang"},
-    {GRP_KW_LANG, "language"},
-    {GRP_KW_LANG, "भाषा"},
-    {GRP_KW_LANG, "भाषा बदलें"},
-    {GRP_KW_LANG, "bhasha"},
-    {GRP_KW_LANG, "bhasa"},
-    {GRP_KW_HINDI, "hindi"},
-    {GRP_KW_HINDI, "हिंदी"},
-    {GRP_KW_HINDI, "हिंदी में"},
-    {GRP_KW_HINDI, "hindi me"},
-    {GRP_KW_HINDI, "hindi mein"},
-    {GRP_KW_ENGLISH, "english"},
-    {GRP_KW_ENGLISH, "in english"},
-    {GRP_KW_ENGLISH, "अंग्रेज़ी"},
-    {GRP_KW_ENGLISH, "अंग्रेजी में"},
-    {GRP_KW_ENGLISH, "इंग्लिश"},
-    {GRP_KW_ENGLISH, "angrezi"},
-    {GRP_KW_ENGLISH, "angreji"},
-    {GRP_KW_JOIN, "join"},
-    {GRP_KW_JOIN, "join group"},
-    {GRP_KW_JOIN, "start"},
-    {GRP_KW_JOIN, "जुड़ें"},
-    {GRP_KW_JOIN, "जुड़े"},
-    {GRP_KW_JOIN, "जुड़ना"},
-    {GRP_KW_JOIN, "जुड़ना है"},
-    {GRP_KW_JOIN, "जोड़ें"},
-    {GRP_KW_JOIN, "जोड़ो"},
-    {GRP_KW_JOIN, "समूह से जुड़ें"},
-    {GRP_KW_JOIN, "ग्रुप से जुड़ें"},
-    {GRP_KW_JOIN, "शुरू"},
-    {GRP_KW_JOIN, "शुरू करें"},
-    {GRP_KW_JOIN, "judein"},
-    {GRP_KW_JOIN, "juden"},
-    {GRP_KW_JOIN, "jude"},
-    {GRP_KW_JOIN, "judna"},
-    {GRP_KW_JOIN, "jodo"},
-    {GRP_KW_MOVE, "move"},
-    {GRP_KW_MOVE, "बदलें"},
-    {GRP_KW_MOVE, "बदलो"},
-    {GRP_KW_MOVE, "समूह बदलें"},
-    {GRP_KW_MOVE, "ग्रुप बदलें"},
-    {GRP_KW_MOVE, "change group"},
-    {GRP_KW_MOVE, "group change"},
-    {GRP_KW_MOVE, "badlein"},
-    {GRP_KW_MOVE, "badlen"},
-    {GRP_KW_MOVE, "badlo"},
-    {GRP_KW_MOVE, "group badlo"},
-    {GRP_KW_MOVE, "group badlein"},
-    {GRP_KW_MENU, "menu"},
-    {GRP_KW_MENU, "main menu"},
-    {GRP_KW_MENU, "मेनू"},
-    {GRP_KW_MENU, "मेन्यू"},
-    {GRP_KW_MENU, "मुख्य मेनू"},
-    {GRP_KW_MENU, "विकल्प"},
-    {GRP_KW_MENU, "options"},
-    {GRP_KW_TIP, "tip"},
-    {GRP_KW_TIP, "secret tip"},
-    {GRP_KW_TIP, "गुप्त सूचना"},
-    {GRP_KW_TIP, "गुप्त सूचना दें"},
-    {GRP_KW_TIP, "gupt suchna"},
-    {GRP_KW_TIP, "gupt soochna"},
-    {GRP_KW_ALERT, "alert"},
-    {GRP_KW_ALERT, "उद्घोषणा"},
-    {GRP_KW_ALERT, "udghoshna"},
-    {GRP_KW_REPORT, "report"},
-    {GRP_KW_REPORT, "complaint"},
-    {GRP_KW_REPORT, "शिकायत"},
-    {GRP_KW_REPORT, "shikayat"},
-};
-
-#define N_KW_WORDS (sizeof kw_words / sizeof kw_words[0])
-
 static const char *const kw_names[GRP_KW_COUNT] = {
     "",     "stop", "help",  "lang",   "join",  "move",
     "menu", "tip",  "alert", "report", "hindi", "english",
 };
 
-static const char *const yes_words[] = {
-    "yes",    "y",  "ok", "okay", "haan", "han",   "ha",    "haa",       "ji",       "ji haan",
-    "ji han", "हाँ", "हां", "हा",   "जी",   "जी हाँ", "ठीक है", "theek hai", "thik hai",
+/* The words of groups/texts/words.tsv, normalised like every message. */
+struct kw_word {
+    enum grp_keyword kw;
+    char *norm;
 };
 
-static const char *const no_words[] = {
-    "no", "n", "nahi", "nahin", "nhi", "na", "नहीं", "ना", "जी नहीं",
+struct word_list {
+    char **w;
+    size_t n;
 };
 
-/* Words allowed around the digits of a PIN code. */
-static const char *const pin_words[] = {
-    "pin", "pincode", "code",   "no",  "number", "is",  "my", "mera",
-    "hai", "पिन",     "पिनकोड", "कोड", "नंबर",    "मेरा", "है",
-};
-
-#define N_YES (sizeof yes_words / sizeof yes_words[0])
-#define N_NO (sizeof no_words / sizeof no_words[0])
-
-static char *kw_norm[N_KW_WORDS];
-static char *yes_norm[N_YES];
-static char *no_norm[N_NO];
+static struct kw_word *kw_words;
+static size_t n_kw_words;
+static struct word_list yes_words;
+static struct word_list no_words;
+static struct word_list pin_words;
 static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
 
 /*
@@ -286,18 +173,50 @@ static char *norm_copy(struct mod_norm *n, const char *w)
     return core_strdup(buf);
 }
 
+static void list_add(struct word_list *l, char *w)
+{
+    l->w = core_realloc(l->w, (l->n + 1) * sizeof *l->w);
+    l->w[l->n++] = w;
+}
+
+static void kw_add(void *ud, const char *kind, const char *word)
+{
+    struct mod_norm *n = ud;
+
+    if (strcmp(kind, "yes") == 0) {
+        list_add(&yes_words, norm_copy(n, word));
+    } else if (strcmp(kind, "no") == 0) {
+        list_add(&no_words, norm_copy(n, word));
+    } else if (strcmp(kind, "pin") == 0) {
+        list_add(&pin_words, norm_copy(n, word));
+    } else {
+        for (int i = 1; i < GRP_KW_COUNT; i++) {
+            if (strcmp(kind, kw_names[i]) != 0)
+                continue;
+            kw_words = core_realloc(kw_words, (n_kw_words + 1) * sizeof *kw_words);
+            kw_words[n_kw_words].kw = (enum grp_keyword)i;
+            kw_words[n_kw_words].norm = norm_copy(n, word);
+            n_kw_words++;
+        }
+    }
+}
+
 static void kw_init(void)
 {
     struct mod_norm n;
 
     mod_norm_init(&n);
-    for (size_t i = 0; i < N_KW_WORDS; i++)
-        kw_norm[i] = norm_copy(&n, kw_words[i].word);
-    for (size_t i = 0; i < N_YES; i++)
-        yes_norm[i] = norm_copy(&n, yes_words[i]);
-    for (size_t i = 0; i < N_NO; i++)
-        no_norm[i] = norm_copy(&n, no_words[i]);
+    grp_text_words(kw_add, &n);
     mod_norm_cleanup(&n);
+}
+
+static int in_list(const struct word_list *l, const char *w, size_t n)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (strlen(l->w[i]) == n && memcmp(l->w[i], w, n) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 const char *grp_keyword_name(enum grp_keyword kw)
@@ -320,8 +239,8 @@ enum grp_keyword grp_dlg_keyword(const char *text, size_t len)
     mod_norm_cleanup(&n);
     if (rc != 0 || buf[0] == '\0')
         return GRP_KW_NONE;
-    for (size_t i = 0; i < N_KW_WORDS; i++) {
-        if (strcmp(buf, kw_norm[i]) == 0) {
+    for (size_t i = 0; i < n_kw_words; i++) {
+        if (strcmp(buf, kw_words[i].norm) == 0) {
             kw = kw_words[i].kw;
             break;
         }
@@ -354,14 +273,10 @@ int grp_dlg_yes_no(const char *text, size_t len)
     mod_norm_cleanup(&n);
     if (rc != 0)
         return -1;
-    for (size_t i = 0; i < N_YES; i++) {
-        if (strcmp(buf, yes_norm[i]) == 0)
-            return 1;
-    }
-    for (size_t i = 0; i < N_NO; i++) {
-        if (strcmp(buf, no_norm[i]) == 0)
-            return 0;
-    }
+    if (in_list(&yes_words, buf, strlen(buf)))
+        return 1;
+    if (in_list(&no_words, buf, strlen(buf)))
+        return 0;
     return -1;
 }
 
@@ -377,6 +292,7 @@ int grp_dlg_pincode(const char *text, size_t len, char pin[7])
     pin[0] = '\0';
     if (text == NULL || len == 0)
         return 0;
+    pthread_once(&kw_once, kw_init);
     mod_norm_init(&n);
     if (short_form(&n, text, len, buf, sizeof buf) != 0)
         ok = 0;
@@ -401,13 +317,7 @@ int grp_dlg_pincode(const char *text, size_t len, char pin[7])
                 nd += w;
             }
         } else if (w > 0) {
-            int known = 0;
-
-            for (size_t k = 0; k < sizeof pin_words / sizeof pin_words[0]; k++) {
-                if (strlen(pin_words[k]) == w && memcmp(pin_words[k], buf + start, w) == 0)
-                    known = 1;
-            }
-            ok = known;
+            ok = in_list(&pin_words, buf + start, w);
         }
         while (buf[i] == ' ' || buf[i] == '-' || buf[i] == ':' || buf[i] == '.' || buf[i] == ',')
             i++;

@@ -173,13 +173,31 @@ void grp_lookup_add(struct grp_lookup *lk, const char *code, enum grp_kind kind,
 
 /* ======================= match keys ======================= */
 
-/* Words a citizen adds around a name ("mera gaon haldi chhapra hai"). */
-static const char *const filler_words[] = {
-    "gaon",    "gaaon",  "gaav", "gaanv", "gav", "ganv", "village", "vill", "mohalla",
-    "muhalla", "mohala", "mera", "meri",  "my",  "is",   "hai",     "ka",   "ki",
-    "ke",      "of",     "naam", "name",  "the", "गाँव",  "गांव",     "गाव",  "मोहल्ला",
-    "मुहल्ला",   "मेरा",    "मेरी",  "है",     "का",  "की",   "के",       "नाम",
-};
+/* Words a citizen adds around a name ("mera gaon haldi chhapra hai"):
+ * "filler" in groups/texts/words.tsv, normalised once. */
+static char **fillers;
+static size_t n_fillers;
+static pthread_once_t fillers_once = PTHREAD_ONCE_INIT;
+
+static void filler_add(void *ud, const char *kind, const char *word)
+{
+    struct mod_norm *n = ud;
+
+    if (strcmp(kind, "filler") != 0)
+        return;
+    mod_norm_run(n, word, strlen(word));
+    fillers = core_realloc(fillers, (n_fillers + 1) * sizeof *fillers);
+    fillers[n_fillers++] = core_strdup(n->key);
+}
+
+static void fillers_init(void)
+{
+    struct mod_norm n;
+
+    mod_norm_init(&n);
+    grp_text_words(filler_add, &n);
+    mod_norm_cleanup(&n);
+}
 
 /* The four keys of a text: letters of its Latin and of its Devanagari
  * words, and the skeletons of each (compared across scripts only). */
@@ -219,8 +237,9 @@ static size_t fold_skeleton(char *s, size_t n)
 
 static int is_filler(const char *w, size_t n)
 {
-    for (size_t i = 0; i < sizeof filler_words / sizeof filler_words[0]; i++) {
-        if (strlen(filler_words[i]) == n && memcmp(filler_words[i], w, n) == 0)
+    pthread_once(&fillers_once, fillers_init);
+    for (size_t i = 0; i < n_fillers; i++) {
+        if (strlen(fillers[i]) == n && memcmp(fillers[i], w, n) == 0)
             return 1;
     }
     return 0;

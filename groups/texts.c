@@ -24,6 +24,7 @@ struct table {
 };
 
 static struct table tables[GRP_LANG_COUNT];
+static struct table words; /* id = kind, text = word, in file order */
 static char consent_version[GRP_TEXT_VERSION_LEN];
 static struct core_buf problems;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -81,7 +82,7 @@ static char *unescape(const char *s, size_t n, const char *file, size_t line)
     return core_buf_steal(&b);
 }
 
-static void parse_file(const struct grp_text_file *f, struct table *t)
+static void parse_file(const struct grp_text_file *f, struct table *t, int sorted)
 {
     const char *p = f->data;
     const char *end = f->data + f->len;
@@ -112,6 +113,8 @@ static void parse_file(const struct grp_text_file *f, struct table *t)
         }
         p = nl != NULL ? nl + 1 : end;
     }
+    if (!sorted)
+        return;
     qsort(t->e, t->n, sizeof *t->e, cmp_entry);
     for (size_t i = 1; i < t->n; i++) {
         if (strcmp(t->e[i - 1].id, t->e[i].id) == 0)
@@ -165,6 +168,10 @@ static void load(void)
         const char *dot = strchr(grp_text_files[i].name, '.');
         size_t n = dot != NULL ? (size_t)(dot - grp_text_files[i].name) : 0;
 
+        if (strcmp(grp_text_files[i].name, "words.tsv") == 0) {
+            parse_file(&grp_text_files[i], &words, 0);
+            continue;
+        }
         if (n == 0 || n >= sizeof code) {
             core_buf_printf(&problems, "%s: file name is not LANG.tsv\n", grp_text_files[i].name);
             continue;
@@ -175,7 +182,7 @@ static void load(void)
             core_buf_printf(&problems, "%s: unknown language\n", grp_text_files[i].name);
             continue;
         }
-        parse_file(&grp_text_files[i], &tables[lang]);
+        parse_file(&grp_text_files[i], &tables[lang], 1);
     }
     compute_consent_version();
 }
@@ -186,6 +193,13 @@ static void ensure_loaded(void)
 }
 
 /* ======================= lookups ======================= */
+
+void grp_text_words(void (*fn)(void *ud, const char *kind, const char *word), void *ud)
+{
+    ensure_loaded();
+    for (size_t i = 0; i < words.n; i++)
+        fn(ud, words.e[i].id, words.e[i].text);
+}
 
 const char *grp_text_raw(enum grp_lang lang, const char *id)
 {

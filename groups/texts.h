@@ -3,8 +3,9 @@
  * citizen, in Hindi (the default) and English.
  *
  * The catalogue lives in groups/texts/hi.tsv and en.tsv (ID<TAB>TEXT, `\n`
- * for a line break, {1}..{9} placeholders) and is compiled into the binary
- * by groups/texts/embed.sh (groups/texts_data.c). C code never holds a
+ * for a line break, {1}..{9} placeholders), next to words.tsv (the words
+ * recognised in what citizens type), and is compiled into the binary by
+ * groups/texts/embed.sh (groups/texts_data.c). C code never holds a
  * citizen-facing sentence: it names a text by id ("join.done") and fills
  * its placeholders.
  *
@@ -91,6 +92,16 @@ size_t grp_text_clip(char *s, size_t max);
  * groups/texts/` finds the wording of any version. Static string.
  */
 const char *grp_text_consent_version(void);
+
+/* ---- word lists ---- */
+
+/*
+ * The words janseva recognises in what citizens type (groups/texts/
+ * words.tsv: keywords in both scripts, yes/no answers, words around a PIN
+ * code, fillers of a village-name search): fn(ud, kind, word) for every
+ * entry, in file order. Strings are static.
+ */
+void grp_text_words(void (*fn)(void *ud, const char *kind, const char *word), void *ud);
 
 /* ---- for tests and tools ---- */
 

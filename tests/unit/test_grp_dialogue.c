@@ -40,9 +40,35 @@ static void expect_kw(const char *text, enum grp_keyword kw)
         fail_msg("\"%s\": keyword %s, want %s", text, grp_keyword_name(got), grp_keyword_name(kw));
 }
 
+struct word_check {
+    int n;
+};
+
+/* Every word of words.tsv means what its line says. */
+static void check_word(void *ud, const char *kind, const char *word)
+{
+    struct word_check *c = ud;
+
+    c->n++;
+    if (strcmp(kind, "yes") == 0 || strcmp(kind, "no") == 0) {
+        if (grp_dlg_yes_no(word, strlen(word)) != (kind[0] == 'y'))
+            fail_msg("\"%s\" is not read as %s", word, kind);
+        return;
+    }
+    if (strcmp(kind, "pin") == 0 || strcmp(kind, "filler") == 0)
+        return;
+    if (strcmp(grp_keyword_name(grp_dlg_keyword(word, strlen(word))), kind) != 0)
+        fail_msg("\"%s\" is not the keyword %s but %s", word, kind,
+                 grp_keyword_name(grp_dlg_keyword(word, strlen(word))));
+}
+
 static void test_keywords(void **state)
 {
+    struct word_check c = {0};
+
     (void)state;
+    grp_text_words(check_word, &c);
+    assert_true(c.n > 100);
     expect_kw("STOP", GRP_KW_STOP);
     expect_kw("stop", GRP_KW_STOP);
     expect_kw("Stop!", GRP_KW_STOP);

@@ -38,7 +38,7 @@ static void test_embedded_equals_files(void **state)
     struct dirent *de;
 
     (void)state;
-    assert_int_equal(grp_text_nfiles, 2);
+    assert_int_equal(grp_text_nfiles, 3); /* hi.tsv, en.tsv, words.tsv */
     for (i = 0; i < grp_text_nfiles; i++) {
         size_t len;
         char *data;
@@ -309,6 +309,63 @@ static void test_ids_used_in_code_exist(void **state)
     printf("text ids named in groups/*.c: %zu checked\n", checked);
 }
 
+struct words_seen {
+    int n;
+    int deva[20];
+    int latin[20];
+    char last[200][80];
+};
+
+static const char *const word_kinds[] = {"stop",    "help", "lang",  "join",   "move",
+                                         "menu",    "tip",  "alert", "report", "hindi",
+                                         "english", "yes",  "no",    "pin",    "filler"};
+
+static void word_seen(void *ud, const char *kind, const char *word)
+{
+    struct words_seen *w = ud;
+    size_t k;
+    char key[80];
+
+    for (k = 0; k < sizeof word_kinds / sizeof word_kinds[0]; k++) {
+        if (strcmp(kind, word_kinds[k]) == 0)
+            break;
+    }
+    if (k == sizeof word_kinds / sizeof word_kinds[0])
+        fail_msg("words.tsv: unknown kind \"%s\"", kind);
+    if (word[0] == '\0')
+        fail_msg("words.tsv: empty word for %s", kind);
+    if ((unsigned char)word[0] >= 0x80)
+        w->deva[k]++;
+    else
+        w->latin[k]++;
+    snprintf(key, sizeof key, "%s\t%s", kind, word);
+    for (int i = 0; i < w->n && i < 200; i++) {
+        if (strcmp(w->last[i], key) == 0)
+            fail_msg("words.tsv: %s \"%s\" twice", kind, word);
+    }
+    if (w->n < 200)
+        snprintf(w->last[w->n], sizeof w->last[w->n], "%s", key);
+    w->n++;
+}
+
+/* The word lists: known kinds, no repeats, and every keyword in both
+ * scripts (a citizen types रोकें or STOP). */
+static void test_words(void **state)
+{
+    struct words_seen *w = calloc(1, sizeof *w);
+
+    (void)state;
+    grp_text_words(word_seen, w);
+    assert_true(w->n > 100);
+    for (size_t k = 0; k < sizeof word_kinds / sizeof word_kinds[0]; k++) {
+        if (w->deva[k] + w->latin[k] == 0)
+            fail_msg("words.tsv: no word for %s", word_kinds[k]);
+        if (k < 11 && (w->deva[k] == 0 || w->latin[k] == 0))
+            fail_msg("words.tsv: keyword %s is not in both scripts", word_kinds[k]);
+    }
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_clip),
         cmocka_unit_test(test_consent_version),
         cmocka_unit_test(test_ids_used_in_code_exist),
+        cmocka_unit_test(test_words),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
