@@ -29,6 +29,7 @@
 #include "groups/tipcli.h"
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
+#include "groups/dialogue.h"
 #include "moderation/cli.h"
 
 #include <curl/curl.h>
@@ -168,6 +169,8 @@ static int cmd_serve(int argc, char **argv)
     struct grp_bc *bc = NULL;
     struct grp_bc_worker *bc_worker = NULL;
     struct grp_api *api = NULL;
+    struct grp_dialogue *dialogue = NULL;
+    struct grp_dlg_opts dopts;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -300,6 +303,11 @@ static int cmd_serve(int argc, char **argv)
         /* First: every later handler sees ctx->member_id. */
         gw_router_add_handler(router, "identity", cry_identity_handler, identity);
         gw_router_add_handler(router, "delivery", gw_delivery_handler, keys);
+        /* Then the citizens' dialogue: it answers in the member's language. */
+        grp_dlg_opts_from_cfg(&dopts, &cfg);
+        dialogue = grp_dlg_new(&dopts, keys, identity);
+        gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
+        grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
             goto fail;
     }
@@ -335,6 +343,7 @@ static int cmd_serve(int argc, char **argv)
         gw_router_metrics_init();
         cry_identity_metrics_init();
         cry_audit_metrics_init();
+        grp_dlg_metrics_init();
         core_metrics_add_collector(gw_router_collect, pool);
         if (dispatch != NULL) {
             gw_dispatch_metrics_init();
@@ -361,6 +370,7 @@ out:
     grp_bc_worker_stop(bc_worker);
     gw_ingress_free(ingress);
     gw_router_free(router);
+    grp_dlg_free(dialogue);
     gw_dispatch_free(dispatch);
     grp_tipmedia_stop(tipmedia);
     grp_tip_free(tip);

@@ -55,6 +55,8 @@ struct core_cfg {
     int dispatch_window_margin_s; /* treat the 24 h window as closed this much early */
     int dispatch_ambiguous_grace_ms; /* wait for a status before resending an unknown send */
     int dispatch_pause_ms;     /* first pause of a number after 190/368/133010 */
+    int dialogue_state_ttl_s;  /* forget an unfinished dialogue step after this */
+    int join_radius_km;        /* localities offered for a shared location */
     char *roles;              /* serve roles: "all" or a comma list */
     char *api_token;          /* bearer token of the HTTP API (dashboard); unset = API off */
     char *api_operator;       /* operator name the API token acts as (audit actor) */

@@ -1,0 +1,463 @@
+/*
+ * groups/member.c - member state and group membership (see member.h).
+ *
+ * Order of the steps (each idempotent; a crash between two of them is
+ * finished by repeating the call, which the router does by replaying the
+ * event):
+ *   join/move: 1. add to the new set (+n)  2. remove from the old set (-n)
+ *              3. write g, st, jt, consent, label; clear the dialogue
+ *              Until 3, the record still names the old group, so a repeat
+ *              knows which set to leave.
+ *   leave:     1. st = left (relays check it)  2. remove from the set (-n)
+ *              3. forget g and the dialogue
+ */
+#include "groups/member.h"
+#include "core/mem.h"
+#include "core/util.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[GRP_MEMBER_STATE_COUNT] = {
+    "new", "enrolling", "active", "left", "muted", "banned",
+};
+
+const char *grp_member_state_name(enum grp_member_state st)
+{
+    return (unsigned)st < GRP_MEMBER_STATE_COUNT ? state_names[st] : "new";
+}
+
+int grp_member_state_parse(const char *s, enum grp_member_state *out)
+{
+    int i;
+
+    for (i = 0; i < GRP_MEMBER_STATE_COUNT; i++) {
+        if (s != NULL && strcmp(s, state_names[i]) == 0) {
+            *out = (enum grp_member_state)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void grp_member_label_code(const char *mid, char out[GRP_LABEL_CODE_LEN])
+{
+    static const char alphabet[] = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    static const char domain[] = "janseva label v1";
+    crypto_generichash_state st;
+    unsigned char h[8];
+    uint32_t v;
+    int i;
+
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)domain, sizeof domain - 1);
+    crypto_generichash_update(&st, (const unsigned char *)mid, strlen(mid));
+    crypto_generichash_final(&st, h, sizeof h);
+    v = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+    for (i = 0; i < GRP_LABEL_CODE_LEN - 1; i++) {
+        out[i] = alphabet[v & 31u];
+        v >>= 5;
+    }
+    out[GRP_LABEL_CODE_LEN - 1] = '\0';
+}
+
+void grp_member_label(const struct grp_member *m, enum grp_lang lang, char *out, size_t n)
+{
+    char code[GRP_LABEL_CODE_LEN];
+    const char *args[1];
+    char *s;
+
+    if (m->label[0] != '\0')
+        memcpy(code, m->label, sizeof code);
+    else
+        grp_member_label_code(m->mid, code);
+    args[0] = code;
+    s = grp_text_fmt(lang, "member.label", args, 1);
+    snprintf(out, n, "%s", s);
+    free(s);
+}
+
+/* ======================= loading ======================= */
+
+static void copy_str(char *dst, size_t cap, const redisReply *v)
+{
+    size_t n;
+
+    dst[0] = '\0';
+    if (v == NULL || v->type != REDIS_REPLY_STRING)
+        return;
+    n = v->len < cap - 1 ? v->len : cap - 1;
+    memcpy(dst, v->str, n);
+    dst[n] = '\0';
+}
+
+static int64_t to_i64(const redisReply *v)
+{
+    int64_t x = 0;
+
+    if (v == NULL || v->type != REDIS_REPLY_STRING || core_parse_i64n(v->str, v->len, &x) != 0)
+        return 0;
+    return x;
+}
+
+enum {
+    F_CT,
+    F_ST,
+    F_G,
+    F_LANG,
+    F_DS,
+    F_DD,
+    F_CV,
+    F_CTS,
+    F_JT,
+    F_NP,
+    F_SK,
+    F_LBL,
+    F_LI,
+    F_MG,
+    F_COUNT
+};
+
+static const char *const load_fields[F_COUNT] = {"ct",  "st", "g",  "lang", "ds",  "dd", "cv",
+                                                 "cts", "jt", "np", "sk",   "lbl", "li", "mg"};
+
+int grp_member_load(struct core_redis *r, const char *mid, struct grp_member *m,
+                    struct core_err *err)
+{
+    const char *argv[2 + F_COUNT];
+    char key[CRY_MID_LEN + 8];
+    redisReply *rep;
+    redisReply *const *e;
+    char tmp[32];
+    int n = 0;
+
+    memset(m, 0, sizeof *m);
+    snprintf(m->mid, sizeof m->mid, "%s", mid);
+    cry_identity_member_key(mid, key, sizeof key);
+    argv[n++] = "HMGET";
+    argv[n++] = key;
+    for (int i = 0; i < F_COUNT; i++)
+        argv[n++] = load_fields[i];
+    if (core_redis_cmdv(r, n, argv, NULL, &rep, err) != 0)
+        return -1;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != F_COUNT) {
+        freeReplyObject(rep);
+        return core_err_set(err, CORE_EX_SOFTWARE, "member: unexpected HMGET reply");
+    }
+    e = rep->element;
+    m->exists = e[F_CT]->type == REDIS_REPLY_STRING;
+    copy_str(tmp, sizeof tmp, e[F_ST]);
+    if (grp_member_state_parse(tmp, &m->st) != 0)
+        m->st = GRP_MEMBER_NEW;
+    copy_str(m->group, sizeof m->group, e[F_G]);
+    copy_str(tmp, sizeof tmp, e[F_LANG]);
+    if (grp_lang_parse(tmp, &m->lang) != 0)
+        m->lang = GRP_LANG_HI;
+    copy_str(m->ds, sizeof m->ds, e[F_DS]);
+    copy_str(m->dd, sizeof m->dd, e[F_DD]);
+    copy_str(m->cv, sizeof m->cv, e[F_CV]);
+    m->cts = to_i64(e[F_CTS]);
+    m->jt = to_i64(e[F_JT]);
+    m->np = to_i64(e[F_NP]);
+    m->sk = to_i64(e[F_SK]);
+    copy_str(m->label, sizeof m->label, e[F_LBL]);
+    m->li = to_i64(e[F_LI]);
+    copy_str(m->merged_into, sizeof m->merged_into, e[F_MG]);
+    freeReplyObject(rep);
+    if (m->dd[0] != '\0') {
+        json_t *j = json_loads(m->dd, 0, NULL);
+
+        if (json_is_object(j))
+            m->ds_time = (int64_t)json_integer_value(json_object_get(j, "t"));
+        json_decref(j);
+    }
+    if (m->label[0] == '\0')
+        grp_member_label_code(mid, m->label);
+    return 0;
+}
+
+bool grp_member_receives(const struct grp_member *m, const char *code)
+{
+    return (m->st == GRP_MEMBER_ACTIVE || m->st == GRP_MEMBER_MUTED) && m->group[0] != '\0' &&
+           code != NULL && strcmp(m->group, code) == 0;
+}
+
+/* ======================= set membership ======================= */
+
+/* KEYS[1] js:u:{CODE}:mem, KEYS[2] js:u:{CODE}; ARGV[1] mid.
+ * -1: not a locality; 1 added; 0 already there. */
+static struct core_redis_script add_script = {
+    "member_add",
+    "if redis.call('HGET', KEYS[2], 'k') ~= 'locality' then return -1 end\n"
+    "if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then\n"
+    "  redis.call('HINCRBY', KEYS[2], 'n', 1)\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n",
+    ""};
+
+/* Same keys. 1 removed; 0 was not there. */
+static struct core_redis_script remove_script = {
+    "member_remove",
+    "if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then\n"
+    "  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HINCRBY', KEYS[2], 'n', -1) end\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n",
+    ""};
+
+static int set_op(struct core_redis *r, struct core_redis_script *s, const char *code,
+                  const char *mid, long long *result, struct core_err *err)
+{
+    char set[GRP_CODE_MAX + 16];
+    char unit[GRP_CODE_MAX + 16];
+    const char *argv[3];
+    redisReply *rep;
+
+    if (!grp_code_ok(code, strlen(code)))
+        return core_err_set(err, CORE_EX_DATAERR, "member: bad group code");
+    snprintf(set, sizeof set, "js:u:{%s}:mem", code);
+    snprintf(unit, sizeof unit, "js:u:{%s}", code);
+    argv[0] = set;
+    argv[1] = unit;
+    argv[2] = mid;
+    if (core_redis_eval(r, s, 2, 3, argv, NULL, &rep, err) != 0)
+        return -1;
+    *result = core_redis_int(rep);
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* ======================= changing ======================= */
+
+int grp_member_set_lang(struct core_redis *r, const char *mid, enum grp_lang lang,
+                        struct core_err *err)
+{
+    char key[CRY_MID_LEN + 8];
+
+    cry_identity_member_key(mid, key, sizeof key);
+    if (lang == GRP_LANG_HI)
+        return core_redis_cmdf(r, NULL, err, "HDEL %s lang", key);
+    return core_redis_cmdf(r, NULL, err, "HSET %s lang %s", key, grp_lang_code(lang));
+}
+
+int grp_member_set_dialogue(struct core_redis *r, const char *mid, const char *ds, const json_t *dd,
+                            int64_t now, struct core_err *err)
+{
+    char key[CRY_MID_LEN + 8];
+    json_t *j;
+    char *text;
+    int rc;
+
+    cry_identity_member_key(mid, key, sizeof key);
+    if (ds == NULL || ds[0] == '\0')
+        return core_redis_cmdf(r, NULL, err, "HDEL %s ds dd", key);
+    if (strlen(ds) >= GRP_DS_MAX || (dd != NULL && !json_is_object(dd)))
+        return core_err_set(err, CORE_EX_DATAERR, "member: bad dialogue state");
+    j = dd != NULL ? json_deep_copy(dd) : json_object();
+    json_object_set_new(j, "t", json_integer((json_int_t)now));
+    text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (text == NULL || strlen(text) >= GRP_DD_MAX) {
+        free(text);
+        return core_err_set(err, CORE_EX_DATAERR, "member: dialogue data too large");
+    }
+    rc = core_redis_cmdf(r, NULL, err, "HSET %s ds %s dd %s", key, ds, text);
+    free(text);
+    return rc;
+}
+
+int grp_member_set_state(struct core_redis *r, const char *mid, enum grp_member_state st,
+                         struct core_err *err)
+{
+    struct grp_member m;
+    char key[CRY_MID_LEN + 8];
+    long long res;
+
+    if ((unsigned)st >= GRP_MEMBER_STATE_COUNT)
+        return core_err_set(err, CORE_EX_DATAERR, "member: bad state");
+    if (st == GRP_MEMBER_LEFT)
+        return grp_member_leave(r, mid, err);
+    if (grp_member_load(r, mid, &m, err) != 0)
+        return -1;
+    cry_identity_member_key(mid, key, sizeof key);
+    switch (st) {
+    case GRP_MEMBER_NEW:
+    case GRP_MEMBER_ENROLLING:
+        if (m.group[0] != '\0')
+            return core_err_set(err, CORE_EX_DATAERR,
+                                "member: %s is only for members without a group",
+                                grp_member_state_name(st));
+        break;
+    case GRP_MEMBER_ACTIVE:
+    case GRP_MEMBER_MUTED:
+        if (m.group[0] != '\0' && set_op(r, &add_script, m.group, mid, &res, err) != 0)
+            return -1;
+        break;
+    case GRP_MEMBER_BANNED:
+    default:
+        /* state first, so a relay that reads it stops at once */
+        if (core_redis_cmdf(r, NULL, err, "HSET %s st %s", key, grp_member_state_name(st)) != 0)
+            return -1;
+        if (m.group[0] != '\0' && set_op(r, &remove_script, m.group, mid, &res, err) != 0)
+            return -1;
+        return 0;
+    }
+    return core_redis_cmdf(r, NULL, err, "HSET %s st %s", key, grp_member_state_name(st));
+}
+
+int grp_member_join(struct core_redis *r, const char *mid, const char *code, const char *cv,
+                    int64_t now, int *moved, struct core_err *err)
+{
+    struct grp_member m;
+    char key[CRY_MID_LEN + 8];
+    char snow[24];
+    char label[GRP_LABEL_CODE_LEN];
+    long long res;
+
+    if (moved != NULL)
+        *moved = 0;
+    if (!grp_code_ok(code, strlen(code)))
+        return core_err_set(err, CORE_EX_DATAERR, "member: bad group code");
+    if (grp_member_load(r, mid, &m, err) != 0)
+        return -1;
+    cry_identity_member_key(mid, key, sizeof key);
+    snprintf(snow, sizeof snow, "%lld", (long long)now);
+    grp_member_label_code(mid, label);
+    /* 1. into the new set (checks that it is a locality) */
+    if (set_op(r, &add_script, code, mid, &res, err) != 0)
+        return -1;
+    if (res < 0)
+        return core_err_set(err, CORE_EX_NOINPUT, "member: %s is not a locality", code);
+    if (m.group[0] != '\0' && strcmp(m.group, code) == 0 &&
+        (m.st == GRP_MEMBER_ACTIVE || m.st == GRP_MEMBER_MUTED)) {
+        /* already there: renew the consent, end the dialogue */
+        return core_redis_cmdf(r, NULL, err, "HSET %s cv %s cts %s lbl %s", key, cv, snow, label) !=
+                       0
+                   ? -1
+                   : core_redis_cmdf(r, NULL, err, "HDEL %s ds dd", key);
+    }
+    /* 2. out of the old one */
+    if (m.group[0] != '\0' && strcmp(m.group, code) != 0) {
+        if (set_op(r, &remove_script, m.group, mid, &res, err) != 0)
+            return -1;
+        if (moved != NULL && (m.st == GRP_MEMBER_ACTIVE || m.st == GRP_MEMBER_MUTED))
+            *moved = 1;
+    }
+    /* 3. the record */
+    if (core_redis_cmdf(r, NULL, err, "HSET %s g %s st active jt %s cv %s cts %s lbl %s", key, code,
+                        snow, cv, snow, label) != 0)
+        return -1;
+    return core_redis_cmdf(r, NULL, err, "HDEL %s ds dd", key);
+}
+
+int grp_member_leave(struct core_redis *r, const char *mid, struct core_err *err)
+{
+    struct grp_member m;
+    char key[CRY_MID_LEN + 8];
+    long long res;
+
+    if (grp_member_load(r, mid, &m, err) != 0)
+        return -1;
+    cry_identity_member_key(mid, key, sizeof key);
+    if (core_redis_cmdf(r, NULL, err, "HSET %s st left", key) != 0)
+        return -1;
+    if (m.group[0] != '\0' && set_op(r, &remove_script, m.group, mid, &res, err) != 0)
+        return -1;
+    return core_redis_cmdf(r, NULL, err, "HDEL %s g ds dd", key);
+}
+
+int grp_member_count_post(struct core_redis *r, const char *mid, struct core_err *err)
+{
+    char key[CRY_MID_LEN + 8];
+
+    cry_identity_member_key(mid, key, sizeof key);
+    return core_redis_cmdf(r, NULL, err, "HINCRBY %s np 1", key);
+}
+
+/* ======================= groups ======================= */
+
+long long grp_member_group_count(struct core_redis *r, const char *code, struct core_err *err)
+{
+    char unit[GRP_CODE_MAX + 16];
+    redisReply *rep;
+    long long n;
+
+    snprintf(unit, sizeof unit, "js:u:{%s}", code);
+    if (core_redis_cmdf(r, &rep, err, "HGET %s n", unit) != 0)
+        return -1;
+    n = rep->type == REDIS_REPLY_STRING ? core_redis_int(rep) : 0;
+    freeReplyObject(rep);
+    return n < 0 ? 0 : n;
+}
+
+int grp_member_in_group(struct core_redis *r, const char *code, const char *mid,
+                        struct core_err *err)
+{
+    char set[GRP_CODE_MAX + 16];
+    redisReply *rep;
+    long long n;
+
+    snprintf(set, sizeof set, "js:u:{%s}:mem", code);
+    if (core_redis_cmdf(r, &rep, err, "SISMEMBER %s %s", set, mid) != 0)
+        return -1;
+    n = core_redis_int(rep);
+    freeReplyObject(rep);
+    return n == 1;
+}
+
+int grp_member_group_scan(struct core_redis *r, const char *code, char cursor[GRP_CURSOR_MAX],
+                          size_t batch, int (*fn)(void *ud, const char *const *mids, size_t n),
+                          void *ud, struct core_err *err)
+{
+    char set[GRP_CODE_MAX + 16];
+    char count[24];
+    const char **mids = NULL;
+    size_t cap = 0;
+
+    snprintf(set, sizeof set, "js:u:{%s}:mem", code);
+    snprintf(count, sizeof count, "%zu", batch > 0 ? batch : 100);
+    if (cursor[0] == '\0')
+        snprintf(cursor, GRP_CURSOR_MAX, "0");
+    for (;;) {
+        redisReply *rep;
+        const redisReply *items;
+        size_t n = 0;
+        int rc = 0;
+
+        if (core_redis_cmdf(r, &rep, err, "SSCAN %s %s COUNT %s", set, cursor, count) != 0) {
+            free(mids);
+            return -1;
+        }
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+            rep->element[0]->type != REDIS_REPLY_STRING ||
+            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(rep);
+            free(mids);
+            return core_err_set(err, CORE_EX_SOFTWARE, "member: unexpected SSCAN reply");
+        }
+        items = rep->element[1];
+        if (items->elements > cap) {
+            cap = items->elements;
+            mids = core_realloc(mids, cap * sizeof *mids);
+        }
+        for (size_t i = 0; i < items->elements; i++) {
+            if (items->element[i]->type == REDIS_REPLY_STRING)
+                mids[n++] = items->element[i]->str;
+        }
+        if (n > 0)
+            rc = fn(ud, mids, n);
+        snprintf(cursor, GRP_CURSOR_MAX, "%s", rep->element[0]->str);
+        freeReplyObject(rep);
+        if (rc != 0) {
+            free(mids);
+            return rc;
+        }
+        if (strcmp(cursor, "0") == 0)
+            break;
+    }
+    free(mids);
+    return 0;
+}
