@@ -80,12 +80,15 @@ CORE_COUNTER(m_unknown, "janseva_dialogue_messages_total", "route=\"unknown\"",
              "messages handled by the dialogue, by what decided their handling");
 CORE_COUNTER(m_replies, "janseva_dialogue_replies_total", NULL,
              "replies queued by the dialogue (a replayed event queues none)");
+CORE_COUNTER(m_failed, "janseva_dialogue_failures_total", NULL,
+             "Messages the dialogue could not handle for a reason other than an outage (logged)");
 CORE_COUNTER(m_posts, "janseva_dialogue_posts_total", NULL,
              "messages of active members received as group posts");
 
 void grp_dlg_metrics_init(void)
 {
     core_metrics_register(&m_keyword);
+    core_metrics_register(&m_failed);
     core_metrics_register(&m_reply);
     core_metrics_register(&m_state);
     core_metrics_register(&m_membership);
@@ -858,5 +861,15 @@ int grp_dlg_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_event *
                           grp_keyword_name(d.kw), "replies", d.n_replies, "rc", rc));
     scratch_free(&d);
     grp_lookup_release(d.lookup);
+    if (rc < 0 && err->code != CORE_EX_UNAVAILABLE && err->code != CORE_EX_TEMPFAIL) {
+        /* Not a passing outage: retrying cannot help (the router would try
+         * ten times, then dead-letter the whole webhook). Log and move on. */
+        core_metric_inc(&m_failed);
+        core_log_kv(CORE_LOG_ERROR, "dialogue", ctx->req_id, "message not handled",
+                    json_pack("{s:s,s:s,s:s}", "event", ctx->event_key, "member",
+                              ctx->member_id, "error", err->msg));
+        core_err_clear(err);
+        return 0;
+    }
     return rc < 0 ? -1 : 0;
 }

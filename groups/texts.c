@@ -20,6 +20,7 @@ struct entry {
 
 struct table {
     struct entry *e;
+    size_t cap; /* entries allocated */
     size_t n;
 };
 
@@ -87,7 +88,6 @@ static void parse_file(const struct grp_text_file *f, struct table *t, int sorte
     const char *p = f->data;
     const char *end = f->data + f->len;
     size_t line = 0;
-    size_t cap = 0;
 
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -102,9 +102,9 @@ static void parse_file(const struct grp_text_file *f, struct table *t, int sorte
             if (tab == NULL || tab == p || tab + 1 >= eol) {
                 core_buf_printf(&problems, "%s:%zu: not ID<TAB>TEXT\n", f->name, line);
             } else {
-                if (t->n == cap) {
-                    cap = cap != 0 ? 2 * cap : 64;
-                    t->e = core_realloc(t->e, cap * sizeof *t->e);
+                if (t->n == t->cap) { /* the table may already hold other files */
+                    t->cap = t->cap != 0 ? 2 * t->cap : 64;
+                    t->e = core_realloc(t->e, t->cap * sizeof *t->e);
                 }
                 t->e[t->n].id = core_strndup(p, (size_t)(tab - p));
                 t->e[t->n].text = unescape(tab + 1, (size_t)(eol - tab - 1), f->name, line);
@@ -165,18 +165,26 @@ static void load(void)
     for (i = 0; i < grp_text_nfiles; i++) {
         enum grp_lang lang;
         char code[8];
-        const char *dot = strchr(grp_text_files[i].name, '.');
-        size_t n = dot != NULL ? (size_t)(dot - grp_text_files[i].name) : 0;
+        const char *name = grp_text_files[i].name;
+        const char *dot = strchr(name, '.');
+        const char *start = name;
+        size_t n;
 
-        if (strcmp(grp_text_files[i].name, "words.tsv") == 0) {
+        if (strcmp(name, "words.tsv") == 0) {
             parse_file(&grp_text_files[i], &words, 0);
             continue;
         }
+        /* LANG.tsv or PART_LANG.tsv (tip_hi.tsv, broadcast_en.tsv): one catalogue */
+        for (const char *p = name; dot != NULL && p < dot; p++) {
+            if (*p == '_')
+                start = p + 1;
+        }
+        n = dot != NULL ? (size_t)(dot - start) : 0;
         if (n == 0 || n >= sizeof code) {
-            core_buf_printf(&problems, "%s: file name is not LANG.tsv\n", grp_text_files[i].name);
+            core_buf_printf(&problems, "%s: file name is not LANG.tsv or PART_LANG.tsv\n", name);
             continue;
         }
-        memcpy(code, grp_text_files[i].name, n);
+        memcpy(code, start, n);
         code[n] = '\0';
         if (grp_lang_parse(code, &lang) != 0) {
             core_buf_printf(&problems, "%s: unknown language\n", grp_text_files[i].name);

@@ -1,94 +1,26 @@
 /*
- * groups/tiptext.c - the tip line's text catalogue (see tiptext.h).
+ * groups/tiptext.c - the tip line's texts, a view on the shared catalogue
+ * (see tiptext.h).
  */
 #include "groups/tiptext.h"
-#include "core/mem.h"
+#include "groups/texts.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define MAX_TEXTS 64
-
-struct entry {
-    char *id;
-    char *text;
-};
-
-struct lang_table {
-    const char *lang;
-    struct entry e[MAX_TEXTS];
-    size_t n;
-};
-
-static struct lang_table tables[2] = {{"hi", {{NULL, NULL}}, 0}, {"en", {{NULL, NULL}}, 0}};
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-/* One line "id<TAB>text" into the table; "\n" (two characters) -> newline. */
-static void add_line(struct lang_table *t, const char *p, size_t n)
+static enum grp_lang lang_of(const char *lang)
 {
-    const char *tab = memchr(p, '\t', n);
-    char *text;
-    size_t k = 0;
+    enum grp_lang l = GRP_LANG_HI;
 
-    if (tab == NULL || tab == p || t->n == MAX_TEXTS || p[0] == '#')
-        return;
-    text = core_malloc(n + 1);
-    for (const char *q = tab + 1; q < p + n; q++) {
-        if (q[0] == '\\' && q + 1 < p + n && q[1] == 'n') {
-            text[k++] = '\n';
-            q++;
-        } else {
-            text[k++] = *q;
-        }
-    }
-    text[k] = '\0';
-    t->e[t->n].id = core_strndup(p, (size_t)(tab - p));
-    t->e[t->n].text = text;
-    t->n++;
-}
-
-static void load(void)
-{
-    for (size_t f = 0; f < grp_tiptext_nfiles; f++) {
-        const struct grp_tiptext_file *file = &grp_tiptext_files[f];
-        struct lang_table *t = NULL;
-        const char *p = file->data;
-        const char *end = file->data + file->len;
-
-        for (size_t i = 0; i < 2; i++) {
-            if (strcmp(tables[i].lang, file->lang) == 0)
-                t = &tables[i];
-        }
-        if (t == NULL)
-            continue;
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-
-            if (n > 0 && p[n - 1] == '\r')
-                n--;
-            add_line(t, p, n);
-            p = nl != NULL ? nl + 1 : end;
-        }
-    }
-}
-
-static const struct lang_table *table(const char *lang)
-{
-    pthread_once(&once, load);
-    return lang != NULL && strcmp(lang, "en") == 0 ? &tables[1] : &tables[0];
+    if (lang != NULL)
+        grp_lang_parse(lang, &l);
+    return l;
 }
 
 const char *grp_tiptext_get(const char *lang, const char *id)
 {
-    const struct lang_table *t = table(lang);
-
-    for (size_t i = 0; id != NULL && i < t->n; i++) {
-        if (strcmp(t->e[i].id, id) == 0)
-            return t->e[i].text;
-    }
-    return NULL;
+    if (id == NULL || strncmp(id, "tip.", 4) != 0)
+        return NULL;
+    return grp_text_raw(lang_of(lang), id);
 }
 
 int grp_tiptext_format(const char *lang, const char *id, const char *const *args, size_t nargs,
@@ -113,14 +45,25 @@ int grp_tiptext_format(const char *lang, const char *id, const char *const *args
     return 0;
 }
 
-size_t grp_tiptext_count(const char *lang)
-{
-    return table(lang)->n;
-}
-
 const char *grp_tiptext_id_at(const char *lang, size_t i)
 {
-    const struct lang_table *t = table(lang);
+    enum grp_lang l = lang_of(lang);
+    size_t n = grp_text_count(l);
 
-    return i < t->n ? t->e[i].id : NULL;
+    for (size_t k = 0; k < n; k++) {
+        const char *id = grp_text_id_at(l, k);
+
+        if (strncmp(id, "tip.", 4) == 0 && i-- == 0)
+            return id;
+    }
+    return NULL;
+}
+
+size_t grp_tiptext_count(const char *lang)
+{
+    size_t n = 0;
+
+    while (grp_tiptext_id_at(lang, n) != NULL)
+        n++;
+    return n;
 }

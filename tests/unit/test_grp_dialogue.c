@@ -1095,6 +1095,37 @@ static void test_name_results_page_and_none(void **state)
 
 /* Redis gone: a transient failure the router retries, never a crash or an
  * answer made up without state. */
+/* A member whose record is inconsistent (a group but state "new", e.g. set
+ * by hand): the dialogue cannot act on it, and must not pretend it is a
+ * passing outage (the router would retry ten times, then dead-letter the
+ * whole webhook). It logs, answers nothing more and returns 0. */
+static void test_permanent_problem_is_not_retried(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_router_ctx ctx;
+    struct gw_event ev;
+    struct core_err err;
+
+    say(f, WA1, "नमस्ते");
+    json_decref(one_reply(f));
+    memset(&ctx, 0, sizeof ctx);
+    ctx.redis = f->r;
+    ctx.entry_id = "1-2";
+    ctx.req_id = "test";
+    snprintf(ctx.event_key, sizeof ctx.event_key, "%032x", 998u);
+    mid_of(f, WA1, ctx.member_id);
+    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} g HLD-01 st new", ctx.member_id));
+    memset(&ev, 0, sizeof ev);
+    ev.kind = GW_EVENT_MESSAGE;
+    ev.phone_number_id = PN;
+    ev.from = WA1;
+    ev.type = "text";
+    ev.text = "haldi chapra";
+    core_err_clear(&err);
+    assert_int_equal(grp_dlg_handler(f->dlg, &ctx, &ev, &err), 0);
+    assert_int_equal(err.code, 0);
+}
+
 static void test_redis_down_is_transient(void **state)
 {
     struct fixture *f = *state;
@@ -1173,6 +1204,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_states_expire_and_forged_ids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_results_page_and_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redis_down_is_transient, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_permanent_problem_is_not_retried, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

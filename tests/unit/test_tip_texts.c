@@ -20,31 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *src(void)
-{
-    const char *s = getenv("JANSEVA_TEST_SRC");
-
-    return s != NULL && s[0] != '\0' ? s : ".";
-}
-
-static void test_embedded_equals_files(void **state)
-{
-    (void)state;
-    assert_int_equal(grp_tiptext_nfiles, 2);
-    for (size_t i = 0; i < grp_tiptext_nfiles; i++) {
-        char path[4096];
-        size_t len = 0;
-        char *data;
-
-        snprintf(path, sizeof path, "%s/groups/%s", src(), grp_tiptext_files[i].name);
-        data = th_read_file(path, &len);
-        assert_non_null(data);
-        if (len != grp_tiptext_files[i].len || memcmp(data, grp_tiptext_files[i].data, len) != 0)
-            fail_msg("%s differs from the embedded copy: run groups/texts/embed-tip.sh", path);
-        free(data);
-    }
-}
-
 /* Code points of valid UTF-8, or -1. */
 static long utf8_chars(const char *s)
 {
@@ -169,7 +144,6 @@ static void test_intro_is_honest(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_embedded_equals_files),
         cmocka_unit_test(test_both_languages),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_intro_is_honest),
