@@ -30,7 +30,10 @@
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
 #include "groups/dialogue.h"
+#include "groups/post.h"
+#include "groups/review.h"
 #include "moderation/cli.h"
+#include "moderation/engine.h"
 
 #include <curl/curl.h>
 #include <getopt.h>
@@ -51,7 +54,8 @@ static const char serve_help[] =
     "\n"
     "Roles (default all; JANSEVA_ROLES):\n"
     "  http    webhook endpoint (GET/POST /webhook), /healthz, /readyz, /metrics,\n"
-    "          the tips API /api/tips (needs JANSEVA_API_TOKEN)\n"
+    "          the tips API /api/tips, the review and inbox API /api/review,\n"
+    "          /api/inbox (need JANSEVA_API_TOKEN)\n"
     "  router  consume the ingress stream and route every webhook event; fetch\n"
     "          tip media\n"
     "  dispatch  send queued messages through the Graph API (needs\n"
@@ -171,6 +175,9 @@ static int cmd_serve(int argc, char **argv)
     struct grp_api *api = NULL;
     struct grp_dialogue *dialogue = NULL;
     struct grp_dlg_opts dopts;
+    struct mod_engine *moderation = NULL;
+    struct grp_posts *posts = NULL;
+    struct grp_review_api *review_api = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
     struct rlimit nocore = {0, 0};
@@ -296,6 +303,17 @@ static int cmd_serve(int argc, char **argv)
     /* the broadcast engine: the worker, the API and (router) the officers' ALERT flow */
     if (want_broadcast || want_router || (want_http && core_cfg_is_set(cfg.api_token)))
         bc = grp_bc_new(&cfg, keys, audit);
+    /* group posts: the moderation engine (router: every post; http: the
+     * moderators' feedback through the review API) */
+    if (want_router || (want_http && core_cfg_is_set(cfg.api_token))) {
+        struct mod_opts mo;
+
+        mod_opts_default(&mo);
+        moderation = mod_engine_new(&mo, &err);
+        if (moderation == NULL)
+            goto fail;
+        posts = grp_posts_new(&cfg, keys, audit, moderation);
+    }
     if (want_router) {
         router = gw_router_new(&cfg);
         gw_router_set_hash_key(router, cry_keys_get(keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
@@ -306,6 +324,8 @@ static int cmd_serve(int argc, char **argv)
         /* Then the citizens' dialogue: it answers in the member's language. */
         grp_dlg_opts_from_cfg(&dopts, &cfg);
         dialogue = grp_dlg_new(&dopts, keys, identity);
+        grp_dlg_set_moderation(dialogue, moderation);
+        grp_dlg_set_posts(dialogue, posts);
         gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
         grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
@@ -335,6 +355,9 @@ static int cmd_serve(int argc, char **argv)
         grp_tipmedia_metrics_init();
         grp_tiprv_metrics_init();
         api = grp_api_new(&cfg, bc, pool);
+        review_api = grp_review_api_new(&cfg, posts, pool);
+        if (review_api != NULL)
+            grp_review_api_register(review_api, httpd);
         if (api != NULL)
             grp_api_register(api, httpd);
         else
@@ -344,6 +367,7 @@ static int cmd_serve(int argc, char **argv)
         cry_identity_metrics_init();
         cry_audit_metrics_init();
         grp_dlg_metrics_init();
+        grp_post_metrics_init();
         core_metrics_add_collector(gw_router_collect, pool);
         if (dispatch != NULL) {
             gw_dispatch_metrics_init();
@@ -367,10 +391,13 @@ out:
     core_httpd_free(httpd);
     grp_tipapi_free(tipapi);
     grp_api_free(api);
+    grp_review_api_free(review_api);
     grp_bc_worker_stop(bc_worker);
     gw_ingress_free(ingress);
     gw_router_free(router);
     grp_dlg_free(dialogue);
+    grp_posts_free(posts);
+    mod_engine_free(moderation);
     gw_dispatch_free(dispatch);
     grp_tipmedia_stop(tipmedia);
     grp_tip_free(tip);
@@ -438,6 +465,8 @@ static const struct command commands[] = {
     {"import", grp_cli_import, "import a level of the police hierarchy, or officers, from CSV"},
     {"broadcast", grp_cli_broadcast, "officer alerts: preview, create, confirm, status, cancel"},
     {"keys", cry_cli_keys, "key directory: init, status, rotate, init-reveal"},
+    {"review", grp_review_cli_main, "held group posts: list, show, approve, reject"},
+    {"inbox", grp_review_inbox_cli_main, "the police inbox of a thana: reports from groups"},
     {"tip", grp_tipcli_main, "secret tips: cases, replies, the two-custodian reveal"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},
     {"config", cmd_config, "check the settings and print them (secrets masked)"},

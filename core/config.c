@@ -124,6 +124,12 @@ static const struct spec specs[] = {
      "custodians must approve a reveal request within this many seconds"},
     {"tip_reply_template", T_STR, F(tip_reply_template), "janseva_notice", 0, 0,
      "approved template (one body parameter) announcing a tip reply outside the 24 h window"},
+    {"post_template", T_STR, F(post_template), "janseva_group_post", 0, 0,
+     "template of a relayed group post outside the 24-hour window ({{1}} group, {{2}} label, "
+     "{{3}} text)"},
+    {"post_daily_budget_inr", T_MONEY, F(post_daily_budget), "50", 0,
+     1000000L * CORE_CFG_MONEY_SCALE,
+     "INR one group's relayed posts may cost per day (templates outside the window); 0: none"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])

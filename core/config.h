@@ -77,6 +77,8 @@ struct core_cfg {
     int tip_relay_keep_days;  /* routing record of a closed case kept this long */
     int tip_reveal_ttl_s;     /* custodians must approve a reveal within this time */
     char *tip_reply_template; /* template of a tip reply outside the 24 h window */
+    char *post_template;      /* template of a relayed post outside the 24 h window */
+    long post_daily_budget;   /* INR a group's relays may cost per day, 1/10000 units */
 
     /* bookkeeping, not settings */
     char *config_file;                          /* file read, or NULL */

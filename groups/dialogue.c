@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "gateway/outbox.h"
 #include "groups/enrol.h"
+#include "groups/post.h"
 #include "moderation/norm.h"
 #include "moderation/utf8.h"
 
@@ -20,29 +21,13 @@
 /* ======================= the flow registry ======================= */
 
 /*
- * Until the group posts of part B exist, an active member's message is
- * acknowledged honestly (post.received: received, not yet passed on) and
- * counted (np, janseva_dialogue_posts_total). Part B replaces this entry
- * with its grp_post_flow.
- */
-static int post_received(struct grp_dlg *d);
-
-static const struct grp_flow post_received_flow = {
-    .name = "post",
-    .state_prefix = "post:",
-    .reply_prefix = "post:",
-    .on_keyword = NULL,
-    .on_message = post_received,
-};
-
-/*
  * The registry, in dispatch order: keywords go to each on_keyword() in this
  * order; "enrol" first (STOP must always work), "post" last. Add a flow by
  * adding its address here (docs/internals/groups.md, "Adding a flow").
  */
 static const struct grp_flow *const flows[] = {
     &grp_enrol_flow,
-    &post_received_flow,
+    &grp_post_flow, /* last: takes everything an active member writes */
 };
 
 #define N_FLOWS (sizeof flows / sizeof flows[0])
@@ -82,8 +67,6 @@ CORE_COUNTER(m_replies, "janseva_dialogue_replies_total", NULL,
              "replies queued by the dialogue (a replayed event queues none)");
 CORE_COUNTER(m_failed, "janseva_dialogue_failures_total", NULL,
              "Messages the dialogue could not handle for a reason other than an outage (logged)");
-CORE_COUNTER(m_posts, "janseva_dialogue_posts_total", NULL,
-             "messages of active members received as group posts");
 
 void grp_dlg_metrics_init(void)
 {
@@ -94,7 +77,6 @@ void grp_dlg_metrics_init(void)
     core_metrics_register(&m_membership);
     core_metrics_register(&m_unknown);
     core_metrics_register(&m_replies);
-    core_metrics_register(&m_posts);
     grp_enrol_metrics_init();
 }
 
@@ -340,6 +322,7 @@ struct grp_dialogue {
     struct cry_identity *identity;
     struct grp_lookup_cache *lookup;
     struct mod_engine *moderation;
+    struct grp_posts *posts;
     pthread_t warm; /* builds the hierarchy index at start */
     int warm_started;
     struct core_redis_opts warm_redis;
@@ -379,6 +362,11 @@ struct grp_dialogue *grp_dlg_new(const struct grp_dlg_opts *o, const struct cry_
 void grp_dlg_set_moderation(struct grp_dialogue *dlg, struct mod_engine *engine)
 {
     dlg->moderation = engine;
+}
+
+void grp_dlg_set_posts(struct grp_dialogue *dlg, struct grp_posts *posts)
+{
+    dlg->posts = posts;
 }
 
 static void *warm_up(void *ud)
@@ -449,6 +437,11 @@ struct cry_identity *grp_dlg_identity(const struct grp_dlg *d)
 struct mod_engine *grp_dlg_moderation(const struct grp_dlg *d)
 {
     return d->dlg->moderation;
+}
+
+struct grp_posts *grp_dlg_posts(const struct grp_dlg *d)
+{
+    return d->dlg->posts;
 }
 
 /* ======================= per-event scratch ======================= */
@@ -682,23 +675,6 @@ int grp_dlg_reply_location_request(struct grp_dlg *d, const char *body)
                                            "interactive", "type", "location_request_message",
                                            "body", "text", clipped(body, GRP_TEXT_BODY_MAX),
                                            "action", "name", "send_location"));
-}
-
-/* ======================= the post entry (until part B) ======================= */
-
-static int post_received(struct grp_dlg *d)
-{
-    int dup = d->n_dup;
-
-    if (grp_dlg_reply_text(d, grp_dlg_text(d, "post.received", NULL, 0)) != 0)
-        return -1;
-    /* count once: a replayed event finds its reply already queued */
-    if (d->n_dup != dup)
-        return 1;
-    core_metric_inc(&m_posts);
-    if (grp_member_count_post(d->redis, d->member.mid, d->err) != 0)
-        return -1;
-    return 1;
 }
 
 /* ======================= dispatch ======================= */

@@ -137,6 +137,13 @@ struct mod_engine;
 void grp_dlg_set_moderation(struct grp_dialogue *dlg, struct mod_engine *engine);
 
 /*
+ * Give the "post" flow its engine (groups/post.h; borrowed, may be NULL:
+ * posts are then only acknowledged). Before the router starts.
+ */
+struct grp_posts;
+void grp_dlg_set_posts(struct grp_dialogue *dlg, struct grp_posts *posts);
+
+/*
  * Build the hierarchy index now, on a thread of its own with a connection
  * made from `redis` (copied; its strings must outlive the dialogue), so the
  * first citizen who searches does not wait for it (a few seconds with the
@@ -212,6 +219,7 @@ const struct grp_lookup *grp_dlg_lookup(struct grp_dlg *d);
 const struct cry_keys *grp_dlg_keys(const struct grp_dlg *d);
 struct cry_identity *grp_dlg_identity(const struct grp_dlg *d);
 struct mod_engine *grp_dlg_moderation(const struct grp_dlg *d);
+struct grp_posts *grp_dlg_posts(const struct grp_dlg *d);
 
 /* ---- replies ---- */
 

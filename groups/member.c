@@ -377,6 +377,14 @@ int grp_member_count_post(struct core_redis *r, const char *mid, struct core_err
     return core_redis_cmdf(r, NULL, err, "HINCRBY %s np 1", key);
 }
 
+int grp_member_add_strike(struct core_redis *r, const char *mid, struct core_err *err)
+{
+    char key[CRY_MID_LEN + 8];
+
+    cry_identity_member_key(mid, key, sizeof key);
+    return core_redis_cmdf(r, NULL, err, "HINCRBY %s sk 1", key);
+}
+
 /* ======================= groups ======================= */
 
 long long grp_member_group_count(struct core_redis *r, const char *code, struct core_err *err)

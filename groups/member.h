@@ -164,6 +164,10 @@ int grp_member_leave(struct core_redis *r, const char *mid, struct core_err *err
 /* np += 1 (a post was received). Returns 0 or -1. */
 int grp_member_count_post(struct core_redis *r, const char *mid, struct core_err *err);
 
+/* sk += 1 (a post was dropped as hostile, commercial or political).
+ * Returns 0 or -1. */
+int grp_member_add_strike(struct core_redis *r, const char *mid, struct core_err *err);
+
 /* ---- groups ---- */
 
 /* Members of locality `code` (`n` of js:u:{CODE}); 0 when none, -1 on error. */

@@ -1,0 +1,408 @@
+/*
+ * groups/relay.c - fan-out of a post to its group and the relay economics
+ * (see relay.h).
+ */
+#include "groups/relay.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/metrics.h"
+#include "core/util.h"
+#include "crypto/identity.h"
+#include "gateway/outbox.h"
+#include "groups/member.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WINDOW_S 86400    /* WhatsApp's customer-service window */
+#define PARAM_MAX 900     /* characters of the text parameter of the template */
+
+CORE_COUNTER(m_queued, "janseva_post_relays_total", "result=\"queued\"",
+             "relay messages of group posts, by what happened to them");
+CORE_COUNTER(m_dup, "janseva_post_relays_total", "result=\"duplicate\"",
+             "relay messages of group posts, by what happened to them");
+CORE_COUNTER(m_budget, "janseva_post_relays_total", "result=\"over_budget\"",
+             "relay messages of group posts, by what happened to them");
+CORE_COUNTER(m_charged, "janseva_post_relay_templates_total", NULL,
+             "relay messages queued with a charged template (members outside the window)");
+
+void grp_relay_metrics_init(void)
+{
+    core_metrics_register(&m_queued);
+    core_metrics_register(&m_dup);
+    core_metrics_register(&m_budget);
+    core_metrics_register(&m_charged);
+}
+
+void grp_relay_day_key(const char *code, int64_t now_s, char *out, size_t n)
+{
+    time_t t = (time_t)now_s;
+    struct tm tm;
+    char day[16];
+
+    gmtime_r(&t, &tm);
+    strftime(day, sizeof day, "%Y%m%d", &tm);
+    snprintf(out, n, "js:relay:{%s}:%s", code, day);
+}
+
+static long long field_ll(const redisReply *v)
+{
+    int64_t x = 0;
+
+    if (v != NULL && v->type == REDIS_REPLY_STRING)
+        core_parse_i64(v->str, &x);
+    return x;
+}
+
+int grp_relay_day(struct core_redis *r, const char *code, int64_t now_s, long long *cost,
+                  long long *charged, long long *queued, long long *skipped,
+                  struct core_err *err)
+{
+    char key[GRP_CODE_MAX + 40];
+    redisReply *rep;
+
+    grp_relay_day_key(code, now_s, key, sizeof key);
+    if (core_redis_cmdf(r, &rep, err, "HMGET %s cost charged queued skipped", key) != 0)
+        return -1;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
+        if (cost != NULL)
+            *cost = field_ll(rep->element[0]);
+        if (charged != NULL)
+            *charged = field_ll(rep->element[1]);
+        if (queued != NULL)
+            *queued = field_ll(rep->element[2]);
+        if (skipped != NULL)
+            *skipped = field_ll(rep->element[3]);
+    }
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* ======================= messages ======================= */
+
+/* One line for a template parameter (Meta refuses line breaks, tabs and
+ * runs of spaces), clipped. Caller frees. */
+static char *one_line(const char *s, size_t max_chars)
+{
+    size_t n = strlen(s);
+    char *out = core_malloc(n + 4);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i];
+
+        if (c == ' ' && (k == 0 || out[k - 1] == ' '))
+            continue;
+        out[k++] = c;
+    }
+    while (k > 0 && out[k - 1] == ' ')
+        k--;
+    out[k] = '\0';
+    grp_text_clip(out, max_chars);
+    return out;
+}
+
+static const char *str_of(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+
+    return s != NULL ? s : "";
+}
+
+static json_t *template_of(const char *name, enum grp_lang lang, const char *group,
+                           const char *label, const char *text)
+{
+    char *flat = one_line(text[0] != '\0' ? text : "-", PARAM_MAX);
+    json_t *t = json_pack("{s:s,s:{s:s}}", "name", name, "language", "code", grp_lang_code(lang));
+    json_t *ps = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "text", "text", group,
+                           "type", "text", "text", label, "type", "text", "text", flat);
+
+    free(flat);
+    json_object_set_new(t, "components",
+                        json_pack("[{s:s,s:o}]", "type", "body", "parameters", ps));
+    return json_pack("{s:s,s:o}", "type", "template", "template", t);
+}
+
+json_t *grp_relay_message(const struct grp_relay_opts *o, const struct grp_relay_post *p,
+                          enum grp_lang lang, json_t **fallback)
+{
+    const char *type = str_of(p->content, "type");
+    const char *text = str_of(p->content, "text");
+    const char *group = lang == GRP_LANG_EN ? p->name_en : p->name_hi;
+    char label[GRP_LABEL_MAX];
+    char *clipped = core_strdup(text);
+    char *body = NULL;
+    char kind_id[40];
+    json_t *msg = NULL;
+    char *fb_text = NULL;
+
+    if (group == NULL || group[0] == '\0')
+        group = p->name_en != NULL && p->name_en[0] != '\0' ? p->name_en : p->code;
+    {
+        struct grp_member m;
+
+        memset(&m, 0, sizeof m);
+        snprintf(m.label, sizeof m.label, "%s", p->label_code);
+        grp_member_label(&m, lang, label, sizeof label);
+    }
+    grp_text_clip(clipped, GRP_RELAY_TEXT_MAX);
+    if (fallback != NULL)
+        *fallback = NULL;
+    if (strcmp(type, "location") == 0) {
+        json_t *lat = json_object_get(p->content, "lat");
+        json_t *lon = json_object_get(p->content, "lon");
+        const char *args[2] = {label, group};
+
+        if (!json_is_number(lat) || !json_is_number(lon))
+            goto out;
+        body = grp_text_fmt(lang, "post.relay.location", args, 2);
+        grp_text_clip(body, 100);
+        msg = json_pack("{s:s,s:{s:f,s:f,s:s}}", "type", "location", "location", "latitude",
+                        json_number_value(lat), "longitude", json_number_value(lon), "name",
+                        body);
+        if (str_of(p->content, "address")[0] != '\0') {
+            char *addr = core_strdup(str_of(p->content, "address"));
+
+            grp_text_clip(addr, 200);
+            json_object_set_new(json_object_get(msg, "location"), "address", json_string(addr));
+            free(addr);
+        }
+        {
+            char *kind = grp_text_fmt(lang, "post.kind.location", NULL, 0);
+            size_t n = strlen(kind) + 64;
+
+            fb_text = core_malloc(n);
+            snprintf(fb_text, n, "[%s] %.5f, %.5f", kind, json_number_value(lat),
+                     json_number_value(lon));
+            free(kind);
+        }
+    } else if (strcmp(type, "text") == 0) {
+        const char *args[3] = {label, group, clipped};
+
+        if (clipped[0] == '\0')
+            goto out;
+        body = grp_text_fmt(lang, "post.relay", args, 3);
+        msg = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body", body, "preview_url",
+                        0);
+        fb_text = core_strdup(clipped);
+    } else {
+        /* media: the label, the kind and the caption (not re-sent) */
+        char *kind;
+        const char *args[4];
+        size_t n;
+
+        snprintf(kind_id, sizeof kind_id, "post.kind.%s", type);
+        if (grp_text_raw(lang, kind_id) == NULL)
+            snprintf(kind_id, sizeof kind_id, "post.kind.document");
+        kind = grp_text_fmt(lang, kind_id, NULL, 0);
+        args[0] = label;
+        args[1] = group;
+        args[2] = kind;
+        args[3] = clipped;
+        body = grp_text_fmt(lang, "post.relay.media", args, 4);
+        msg = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body", body, "preview_url",
+                        0);
+        n = strlen(kind) + strlen(clipped) + 8;
+        fb_text = core_malloc(n);
+        snprintf(fb_text, n, "[%s] %s", kind, clipped);
+        free(kind);
+    }
+    if (msg != NULL && fallback != NULL && o->template_name != NULL && o->template_name[0] != '\0')
+        *fallback = template_of(o->template_name, lang, group, label, fb_text);
+out:
+    free(fb_text);
+    free(body);
+    free(clipped);
+    return msg;
+}
+
+/* ======================= fan-out ======================= */
+
+struct member_state {
+    int receives; /* active or muted in this group, not merged */
+    int en;
+    int64_t li;
+};
+
+struct fan {
+    struct core_redis *r;
+    const struct cry_keys *keys;
+    const struct grp_relay_opts *o;
+    const struct grp_relay_post *p;
+    int64_t now_s;
+    struct grp_relay_stats *st;
+    struct core_err *err;
+    json_t *msg[2];
+    json_t *fb[2];
+    char day_key[GRP_CODE_MAX + 40];
+};
+
+static int read_states(struct fan *f, const char *const *mids, size_t n, struct member_state *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        char key[CRY_MID_LEN + 16];
+
+        cry_identity_member_key(mids[i], key, sizeof key);
+        if (core_redis_appendf(f->r, f->err, "HMGET %s st g lang li mg", key) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *rep;
+
+        if (core_redis_get_reply(f->r, &rep, f->err) != 0)
+            return -1;
+        memset(&out[i], 0, sizeof out[i]);
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
+            const redisReply *st = rep->element[0];
+            const redisReply *g = rep->element[1];
+            const redisReply *lang = rep->element[2];
+
+            out[i].receives = st->type == REDIS_REPLY_STRING && g->type == REDIS_REPLY_STRING &&
+                              (strcmp(st->str, "active") == 0 || strcmp(st->str, "muted") == 0) &&
+                              strcmp(g->str, f->p->code) == 0 &&
+                              rep->element[4]->type != REDIS_REPLY_STRING;
+            out[i].en = lang->type == REDIS_REPLY_STRING && strcmp(lang->str, "en") == 0;
+            out[i].li = field_ll(rep->element[3]);
+        }
+        freeReplyObject(rep);
+    }
+    return 0;
+}
+
+static int batch(void *ud, const char *const *mids, size_t n)
+{
+    struct fan *f = ud;
+    struct member_state *ms = core_calloc(n + 1, sizeof *ms);
+    struct gw_outmsg *out = core_calloc(n + 1, sizeof *out);
+    char(*keys)[GW_OUT_KEY_MAX + 1] = core_calloc(n + 1, sizeof *keys);
+    int *dup = core_calloc(n + 1, sizeof *dup);
+    int *charged = core_calloc(n + 1, sizeof *charged);
+    size_t nm = 0;
+    long long spent = 0;
+    long new_charged = 0;
+    long new_queued = 0;
+    long skipped = 0;
+    int rc = -1;
+
+    if (read_states(f, mids, n, ms) != 0)
+        goto out;
+    if (grp_relay_day(f->r, f->p->code, f->now_s, &spent, NULL, NULL, NULL, f->err) != 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        int inside;
+
+        if (strcmp(mids[i], f->p->author_mid) == 0 || !cry_identity_is_mid(mids[i]))
+            continue;
+        if (!ms[i].receives) {
+            f->st->not_receiving++;
+            continue;
+        }
+        inside = ms[i].li > 0 && ms[i].li + WINDOW_S - f->o->window_margin_s > f->now_s;
+        out[nm].fallback = f->fb[ms[i].en];
+        if (!inside) {
+            if (f->fb[ms[i].en] == NULL || spent + f->o->price > f->o->budget) {
+                skipped++;
+                continue;
+            }
+            spent += f->o->price;
+            charged[nm] = 1;
+        }
+        snprintf(keys[nm], sizeof keys[nm], "post:%s:%s", f->p->pid, mids[i]);
+        out[nm].key = keys[nm];
+        out[nm].number = f->p->number;
+        out[nm].lane = GW_LANE_BULK;
+        out[nm].mid = mids[i];
+        out[nm].message = f->msg[ms[i].en];
+        nm++;
+    }
+    if (nm > 0 &&
+        gw_outbox_enqueue_batch(f->r, f->keys, out, nm, dup, NULL, f->err) != 0)
+        goto out;
+    for (size_t i = 0; i < nm; i++) {
+        if (dup[i]) {
+            f->st->duplicate++;
+            continue;
+        }
+        new_queued++;
+        new_charged += charged[i];
+    }
+    f->st->queued += new_queued;
+    f->st->charged += new_charged;
+    f->st->cost += (long long)new_charged * f->o->price;
+    f->st->skipped_budget += skipped;
+    core_metric_add(&m_queued, new_queued);
+    core_metric_add(&m_dup, (long long)nm - new_queued);
+    core_metric_add(&m_budget, skipped);
+    core_metric_add(&m_charged, new_charged);
+    if (new_queued > 0 || skipped > 0) {
+        /* record what was newly spent: a replay adds nothing */
+        if (core_redis_appendf(f->r, f->err, "HINCRBY %s cost %lld", f->day_key,
+                               (long long)new_charged * f->o->price) != 0 ||
+            core_redis_appendf(f->r, f->err, "HINCRBY %s charged %ld", f->day_key,
+                               new_charged) != 0 ||
+            core_redis_appendf(f->r, f->err, "HINCRBY %s queued %ld", f->day_key, new_queued) !=
+                0 ||
+            core_redis_appendf(f->r, f->err, "HINCRBY %s skipped %ld", f->day_key, skipped) !=
+                0 ||
+            core_redis_appendf(f->r, f->err, "EXPIRE %s %d", f->day_key, GRP_RELAY_DAY_TTL_S) !=
+                0)
+            goto out;
+        for (int k = 0; k < 5; k++) {
+            redisReply *rep;
+
+            if (core_redis_get_reply(f->r, &rep, f->err) != 0)
+                goto out;
+            freeReplyObject(rep);
+        }
+    }
+    if (skipped > 0)
+        core_log_kv(CORE_LOG_WARN, "relay", NULL, "daily budget reached: members skipped",
+                    json_pack("{s:s,s:s,s:i,s:I}", "post", f->p->pid, "group", f->p->code,
+                              "skipped", (int)skipped, "spent", (json_int_t)spent));
+    rc = 0;
+out:
+    free(ms);
+    free(out);
+    free(keys);
+    free(dup);
+    free(charged);
+    return rc;
+}
+
+int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
+                     const struct grp_relay_opts *o, const struct grp_relay_post *p,
+                     int64_t now_s, struct grp_relay_stats *st, struct core_err *err)
+{
+    struct grp_relay_stats local;
+    struct fan f;
+    char cursor[GRP_CURSOR_MAX] = "0";
+    int rc;
+
+    memset(&local, 0, sizeof local);
+    memset(&f, 0, sizeof f);
+    f.r = r;
+    f.keys = keys;
+    f.o = o;
+    f.p = p;
+    f.now_s = now_s;
+    f.st = st != NULL ? st : &local;
+    f.err = err;
+    grp_relay_day_key(p->code, now_s, f.day_key, sizeof f.day_key);
+    for (int l = 0; l < 2; l++) {
+        f.msg[l] = grp_relay_message(o, p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI, &f.fb[l]);
+        if (f.msg[l] == NULL) {
+            core_log_warn("relay", NULL, "post %s: nothing to relay", p->pid);
+            rc = 0;
+            goto out;
+        }
+    }
+    rc = grp_member_group_scan(r, p->code, cursor, GRP_RELAY_BATCH, batch, &f, err);
+out:
+    for (int l = 0; l < 2; l++) {
+        json_decref(f.msg[l]);
+        json_decref(f.fb[l]);
+    }
+    return rc == 0 ? 0 : -1;
+}

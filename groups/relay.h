@@ -1,0 +1,108 @@
+/*
+ * groups/relay.h - relaying an approved post to the other members of its
+ * village group, and the economics of it (docs/groups.md, "Relay
+ * economics").
+ *
+ * Fan-out: the members of js:u:{CODE}:mem are walked in batches
+ * (grp_member_group_scan); each member's st, g, lang, li and mg are read in
+ * one pipeline, and every member who receives the group's messages
+ * (grp_member_receives: active or muted, in that group, not merged), except
+ * the author, gets one outbox message on the bulk lane with the idempotency
+ * key post:<PID>:<MID>. A replayed event or a repeated approval walks the
+ * group again and queues nothing twice; a crash in the middle is finished
+ * by the repeat (the router retries the event).
+ *
+ * Message: the text in the recipient's language frame (post.relay:
+ * "💬 *सदस्य K7Q2* · हल्दी छपरा" and the text), never a number or a profile
+ * name; a location as a location message named with the label; media as
+ * the label, the kind ("[फ़ोटो]") and the caption (media are not re-sent:
+ * see docs/groups.md).
+ *
+ * Economics: inside a member's 24-hour window (last inbound `li`, closed
+ * dispatch_window_margin_s early) the text is free. Outside it the
+ * dispatcher sends the template fallback (post_template, utility: {{1}}
+ * group, {{2}} label, {{3}} the text on one line), charged price_utility.
+ * Each group has a daily budget (post_daily_budget_inr): before a batch,
+ * the day's cost so far is read from js:relay:{CODE}:DAY (hash: cost in
+ * 1/10000 INR, charged, queued, skipped); a member outside the window whose
+ * template would exceed the budget is skipped (counted, logged), not
+ * queued. Costs are added only for messages newly queued, so a replay
+ * charges nothing twice. Concurrent relays of one group may overshoot the
+ * budget by at most one batch.
+ */
+#ifndef JANSEVA_GROUPS_RELAY_H
+#define JANSEVA_GROUPS_RELAY_H
+
+#include "core/err.h"
+#include "core/redis.h"
+#include "crypto/keys.h"
+#include "groups/hier.h"
+#include "groups/texts.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+#define GRP_RELAY_BATCH 500     /* members per SSCAN batch */
+#define GRP_RELAY_TEXT_MAX 3500 /* characters of a relayed text (the frame needs room) */
+#define GRP_RELAY_DAY_TTL_S (40 * 86400)
+
+/* Settings (strings borrowed). */
+struct grp_relay_opts {
+    const char *template_name; /* post_template */
+    long price;                /* price_utility, 1/10000 INR per template */
+    long budget;               /* post_daily_budget, 1/10000 INR per group and day */
+    int window_margin_s;       /* dispatch_window_margin_s */
+};
+
+/* What to relay. Everything borrowed for the call. */
+struct grp_relay_post {
+    const char *pid;            /* post id */
+    const char *code;           /* the group's locality code */
+    const char *name_hi;        /* its names */
+    const char *name_en;
+    const char *author_mid;     /* never receives it */
+    const char *label_code;     /* "K7Q2" */
+    const char *number;         /* business phone_number_id to send from */
+    const json_t *content;      /* {"type","text","lat","lon","name","address"} */
+};
+
+/* Counts of one fan-out. */
+struct grp_relay_stats {
+    long queued;         /* newly queued */
+    long duplicate;      /* already queued (a replay) */
+    long not_receiving;  /* in the set but not receiving (left, banned, merged) */
+    long skipped_budget; /* outside the window, over the day's budget: not queued */
+    long charged;        /* newly queued with a charged template */
+    long long cost;      /* their estimated cost, 1/10000 INR */
+};
+
+/*
+ * Fan post `p` out to its group. `now_s` is the wall clock in seconds
+ * (window and day). `st` may be NULL. Returns 0, or -1 (Redis:
+ * CORE_EX_UNAVAILABLE; run it again, keys make it safe).
+ */
+int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
+                     const struct grp_relay_opts *o, const struct grp_relay_post *p,
+                     int64_t now_s, struct grp_relay_stats *st, struct core_err *err);
+
+/*
+ * The message a member in `lang` receives (new reference; NULL when the
+ * content has nothing to relay), and its template fallback (new reference
+ * into *fallback, may be NULL when fallback is NULL).
+ */
+json_t *grp_relay_message(const struct grp_relay_opts *o, const struct grp_relay_post *p,
+                          enum grp_lang lang, json_t **fallback);
+
+/* The day key js:relay:{CODE}:YYYYMMDD (UTC) into out. */
+void grp_relay_day_key(const char *code, int64_t now_s, char *out, size_t n);
+
+/* The day's numbers of group `code`: cost (1/10000 INR), charged, queued,
+ * skipped (any may be NULL). Returns 0 or -1. */
+int grp_relay_day(struct core_redis *r, const char *code, int64_t now_s, long long *cost,
+                  long long *charged, long long *queued, long long *skipped,
+                  struct core_err *err);
+
+/* Register the relay metrics. */
+void grp_relay_metrics_init(void);
+
+#endif

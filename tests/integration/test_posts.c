@@ -1,0 +1,486 @@
+/*
+ * tests/integration/test_posts.c - group posts through the real stack
+ * (redis-server, the Cloud API simulator playing citizens and officers,
+ * `janseva serve` with every role): three citizens enrol in Khagaul over
+ * WhatsApp (welcome, then "join:yes:KHG-01"), one in English. A legit
+ * Hindi report is relayed to the other two under the author's label (never
+ * a number or profile name) and reaches the Danapur thana inbox (`janseva
+ * inbox list`); a commercial spam post is dropped with a notice and a
+ * strike, nobody else sees it; a political post is held, listed by
+ * `janseva review list`, approved by the CLI and again through the API
+ * (relayed once; an SHO may not review); an urgent Hindi post ("गोली चली")
+ * reaches the beat officer and the SHO at once; a replayed webhook relays
+ * nothing twice.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "groups/member.h"
+#include "tests/harness/stack.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOKEN "test-api-token-0123456789"
+#define SHO_NUMBER "919800059001"
+#define BO1_NUMBER "919800059002"
+#define WA_A "919811170001" /* Hindi */
+#define WA_B "919811170002" /* Hindi */
+#define WA_C "919811170003" /* English */
+#define PROFILE "Ramesh Kumar Yadav"
+
+static const char *src(void)
+{
+    const char *s = getenv("JANSEVA_TEST_SRC");
+
+    return s != NULL && s[0] != '\0' ? s : ".";
+}
+
+/* ======================= commands ======================= */
+
+static int cli(struct th_stack *s, const char *const args[], char **out)
+{
+    char redis[700];
+    char keys[700];
+    const char *env[] = {redis, keys, "JANSEVA_PHONE_NUMBER_ID=" TH_SIM_PNID,
+                         "JANSEVA_LOG_LEVEL=warn", NULL};
+    const char *argv[24];
+    char *o = NULL;
+    char *err = NULL;
+    size_t n = 0;
+    int rc;
+
+    snprintf(redis, sizeof redis, "JANSEVA_REDIS=%s", s->redis.addr);
+    snprintf(keys, sizeof keys, "JANSEVA_KEYS_DIR=%s", s->app.keys_dir);
+    argv[n++] = th_bin();
+    for (size_t i = 0; args[i] != NULL && n + 1 < sizeof argv / sizeof argv[0]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    rc = th_run(argv, env, NULL, 0, &o, &err);
+    if (rc != 0)
+        fprintf(stderr, "janseva %s: exit %d: %s\n", args[0], rc, err != NULL ? err : "");
+    if (out != NULL)
+        *out = o;
+    else
+        free(o);
+    free(err);
+    return rc;
+}
+
+static long api(struct th_stack *s, const char *method, const char *path, const char *officer,
+                const char *body, json_t **out)
+{
+    char url[256];
+    char off[96];
+    const char *headers[4];
+    size_t n = 0;
+    struct th_http_resp resp;
+    long status;
+
+    snprintf(url, sizeof url, "%s%s", s->app.url, path);
+    headers[n++] = "Authorization: Bearer " TOKEN;
+    if (officer != NULL) {
+        snprintf(off, sizeof off, "X-Janseva-Officer: %s", officer);
+        headers[n++] = off;
+    }
+    headers[n++] = "Content-Type: application/json";
+    headers[n] = NULL;
+    if (th_http(method, url, headers, body, body != NULL ? strlen(body) : 0, &resp) != 0)
+        return -1;
+    status = resp.status;
+    if (out != NULL)
+        *out = json_loadb(resp.body != NULL ? resp.body : "", resp.len, 0, NULL);
+    th_http_resp_free(&resp);
+    return status;
+}
+
+/* ======================= citizens ======================= */
+
+static json_t *inbound(struct th_stack *s, json_t *req)
+{
+    char *body = json_dumps(req, JSON_COMPACT);
+    char *out = NULL;
+    json_t *j;
+
+    json_decref(req);
+    if (th_cloudsim_req(&s->sim, "POST", "/_sim/inbound", body, &out) != 200)
+        fail_msg("inbound refused: %s", out != NULL ? out : "");
+    free(body);
+    j = json_loads(out, 0, NULL);
+    free(out);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "webhook_status")), 200);
+    return j;
+}
+
+static json_t *say(struct th_stack *s, const char *wa, const char *text)
+{
+    return inbound(s, json_pack("{s:s,s:s,s:s}", "from", wa, "name", PROFILE, "text", text));
+}
+
+static void tap(struct th_stack *s, const char *wa, const char *id)
+{
+    json_decref(inbound(s, json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "from", wa, "name",
+                                     PROFILE, "type", "interactive", "reply", "type",
+                                     "button_reply", "id", id, "title", "OK")));
+}
+
+/* Accepted sends to `wa` as compact text of their Graph bodies (UTF-8). */
+static json_t *sent_to(struct th_stack *s, const char *wa)
+{
+    char path[200];
+    json_t *j;
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+
+    snprintf(path, sizeof path, "/_sim/sends?outcome=accepted&limit=1000&to=%s", wa);
+    j = th_cloudsim_json(&s->sim, path);
+    assert_non_null(j);
+    json_array_foreach(json_object_get(j, "sends"), i, e)
+    {
+        json_t *b = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
+        char *t;
+
+        assert_non_null(b);
+        json_object_del(b, "to"); /* the recipient; the rest is what they read */
+        t = json_dumps(b, JSON_COMPACT);
+        json_array_append_new(out, json_string(t));
+        free(t);
+        json_decref(b);
+    }
+    json_decref(j);
+    return out;
+}
+
+/* Sends to `wa` whose body holds `needle`. */
+static size_t count_with(struct th_stack *s, const char *wa, const char *needle)
+{
+    json_t *a = sent_to(s, wa);
+    size_t i;
+    json_t *e;
+    size_t n = 0;
+
+    json_array_foreach(a, i, e)
+    {
+        n += strstr(json_string_value(e), needle) != NULL;
+    }
+    json_decref(a);
+    return n;
+}
+
+/* The newest send to `wa` holding `needle` (caller frees), or NULL. */
+static char *last_with(struct th_stack *s, const char *wa, const char *needle)
+{
+    json_t *a = sent_to(s, wa);
+    size_t i;
+    json_t *e;
+    char *hit = NULL;
+
+    json_array_foreach(a, i, e)
+    {
+        if (strstr(json_string_value(e), needle) != NULL) {
+            free(hit);
+            hit = strdup(json_string_value(e));
+        }
+    }
+    json_decref(a);
+    return hit;
+}
+
+struct want {
+    struct th_stack *s;
+    const char *wa;
+    const char *needle;
+    size_t n;
+};
+
+static int reached(void *ud)
+{
+    struct want *w = ud;
+
+    return count_with(w->s, w->wa, w->needle) >= w->n;
+}
+
+static void wait_for(struct th_stack *s, const char *wa, const char *needle, size_t n)
+{
+    struct want w = {s, wa, needle, n};
+
+    if (th_wait(reached, &w, 15000) != 0)
+        fail_msg("no send #%zu to %s with \"%s\" (log %s)", n, wa, needle, s->app.log_path);
+}
+
+static int quiet(void *ud)
+{
+    struct th_stack *s = ud;
+
+    return th_redis_int(&s->redis, "XLEN js:in") == 0 &&
+           th_redis_int(&s->redis, "XLEN js:out:{%s}:0", TH_SIM_PNID) == 0 &&
+           th_redis_int(&s->redis, "XLEN js:out:{%s}:1", TH_SIM_PNID) == 0 &&
+           th_redis_int(&s->redis, "XLEN js:out:{%s}:2", TH_SIM_PNID) == 0 &&
+           th_redis_int(&s->redis, "ZCARD js:out:{%s}:delay", TH_SIM_PNID) <= 0;
+}
+
+static void wait_quiet(struct th_stack *s)
+{
+    if (th_wait(quiet, s, 15000) != 0)
+        fail_msg("janseva did not settle (log %s)", s->app.log_path);
+}
+
+static void member_of(struct th_stack *s, const char *wa, struct grp_member *m)
+{
+    char mid[CRY_MID_LEN];
+    struct core_err err;
+
+    assert_int_equal(th_stack_member(s, wa, mid), 0);
+    assert_int_equal(grp_member_load(s->r, mid, m, &err), 0);
+}
+
+/* Welcome, then the button of the confirmation: a member of Khagaul. */
+static void enrol(struct th_stack *s, const char *wa, int english)
+{
+    struct grp_member m;
+
+    json_decref(say(s, wa, "नमस्ते"));
+    wait_for(s, wa, "\"type\":\"interactive\"", 1);
+    tap(s, wa, "join:yes:KHG-01");
+    wait_for(s, wa, "\"type\"", 2);
+    if (english) {
+        json_decref(say(s, wa, "english"));
+        wait_for(s, wa, "\"type\"", 3);
+    }
+    wait_quiet(s);
+    member_of(s, wa, &m);
+    assert_int_equal(m.st, GRP_MEMBER_ACTIVE);
+    assert_string_equal(m.group, "KHG-01");
+}
+
+/* No member's number or profile name in what others received. */
+static void no_personal_data(struct th_stack *s, const char *wa)
+{
+    static const char *const bad[] = {WA_A, WA_B, WA_C, "9811170", PROFILE};
+    json_t *a = sent_to(s, wa);
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(a, i, e)
+    {
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+            if (strstr(json_string_value(e), bad[k]) != NULL)
+                fail_msg("personal data in a message to %s: %s", wa, json_string_value(e));
+        }
+    }
+    json_decref(a);
+}
+
+/* ======================= the world ======================= */
+
+static int setup(void **state)
+{
+    static const char *const kinds[] = {"state", "district", "thana", "beat", "locality"};
+    static const char officers[] = "code,unit,role,name,phone\n"
+                                   "SHO-DNP,PAT-DNP,sho,SHO Danapur," SHO_NUMBER "\n"
+                                   "BO-DNP1,PAT-DNP-1,beat,Beat officer Danapur 1," BO1_NUMBER "\n"
+                                   "HQ-1,BR,hq,HQ control room,919800059003\n";
+    const char *env[] = {"JANSEVA_API_TOKEN=" TOKEN, NULL};
+    struct th_stack *s = calloc(1, sizeof *s);
+    char path[4096];
+    char *templates;
+    size_t len = 0;
+
+    if (th_stack_start(s, "posts", NULL, env) != 0)
+        return -1;
+    for (int i = 0; i < 5; i++) {
+        const char *args[] = {"import", "--kind", kinds[i], path, NULL};
+
+        snprintf(path, sizeof path, "%s/data/sample-hierarchy/%s.csv", src(), kinds[i]);
+        if (cli(s, args, NULL) != 0)
+            return -1;
+    }
+    snprintf(path, sizeof path, "%s/officers.csv", s->dir);
+    if (th_write_file(path, officers, strlen(officers)) != 0)
+        return -1;
+    {
+        const char *args[] = {"import", "--kind", "officer", path, NULL};
+
+        if (cli(s, args, NULL) != 0)
+            return -1;
+    }
+    snprintf(path, sizeof path, "%s/data/sandbox/templates.json", src());
+    templates = th_read_file(path, &len);
+    if (templates == NULL ||
+        th_cloudsim_req(&s->sim, "POST", "/_sim/templates", templates, NULL) != 200)
+        return -1;
+    free(templates);
+    *state = s;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct th_stack *s = *state;
+    int rc = th_stack_stop(s);
+
+    free(s);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ======================= the conversation ======================= */
+
+static void test_posts(void **state)
+{
+    struct th_stack *s = *state;
+    struct grp_member ma;
+    struct grp_member mb;
+    char lbl_hi[GRP_LABEL_MAX];
+    char lbl_en[GRP_LABEL_MAX];
+    char *out = NULL;
+    char *raw;
+    char pid[32];
+    json_t *ans;
+    json_t *j;
+
+    enrol(s, WA_A, 0);
+    enrol(s, WA_B, 0);
+    enrol(s, WA_C, 1);
+    member_of(s, WA_A, &ma);
+    grp_member_label(&ma, GRP_LANG_HI, lbl_hi, sizeof lbl_hi);
+    grp_member_label(&ma, GRP_LANG_EN, lbl_en, sizeof lbl_en);
+
+    /* 1. a legit Hindi report: relayed under the label, in the inbox */
+    ans = say(s, WA_A, "गाँव में कल रात चोरी हुई है, थाना को सूचना दें");
+    wait_for(s, WA_B, "गाँव में कल रात चोरी हुई है", 1);
+    wait_for(s, WA_C, "गाँव में कल रात चोरी हुई है", 1);
+    wait_for(s, WA_A, "समूह में भेज दिया गया", 1);
+    raw = last_with(s, WA_B, "चोरी हुई");
+    assert_non_null(strstr(raw, lbl_hi));
+    assert_non_null(strstr(raw, "खगौल"));
+    free(raw);
+    raw = last_with(s, WA_C, "चोरी हुई");
+    assert_non_null(strstr(raw, lbl_en));
+    assert_non_null(strstr(raw, "Khagaul"));
+    free(raw);
+    assert_int_equal(count_with(s, WA_A, "चोरी हुई"), 0); /* not to the author */
+    assert_int_equal(th_redis_int(&s->redis, "ZCARD js:inbox:{PAT-DNP}"), 1);
+    {
+        const char *args[] = {"inbox", "list", "--unit", "KHG-01", "--json", NULL};
+
+        assert_int_equal(cli(s, args, &out), 0);
+        j = json_loads(out, 0, NULL);
+        free(out);
+        assert_int_equal(json_array_size(j), 1);
+        assert_non_null(strstr(json_string_value(json_object_get(
+                                    json_object_get(json_array_get(j, 0), "content"), "text")),
+                                "चोरी"));
+        json_decref(j);
+    }
+    /* the inbox over HTTP: the SHO sees it, an officer of another thana
+     * would not (the beat officer's jurisdiction is below the thana) */
+    assert_int_equal(api(s, "GET", "/api/inbox?unit=PAT-DNP", "SHO-DNP", NULL, NULL), 200);
+    assert_int_equal(api(s, "GET", "/api/inbox?unit=PAT-DNP", "BO-DNP1", NULL, NULL), 403);
+
+    /* a replayed webhook: nothing new */
+    wait_quiet(s);
+    {
+        const char *body = json_string_value(json_object_get(ans, "body"));
+
+        assert_non_null(body);
+        assert_int_equal(th_post_webhook(&s->app, body, strlen(body)), 200);
+    }
+    json_decref(ans);
+    th_sleep_ms(500);
+    wait_quiet(s);
+    assert_int_equal(count_with(s, WA_B, "चोरी हुई"), 1);
+    assert_int_equal(count_with(s, WA_C, "चोरी हुई"), 1);
+
+    /* 2. commercial spam in English: dropped, told, a strike */
+    json_decref(say(s, WA_B, "Earn Rs 5000 daily from home, join now bit.ly/fast-earn"));
+    wait_for(s, WA_B, "विज्ञापन", 1);
+    wait_quiet(s);
+    assert_int_equal(count_with(s, WA_A, "fast-earn"), 0);
+    assert_int_equal(count_with(s, WA_C, "fast-earn"), 0);
+    member_of(s, WA_B, &mb);
+    assert_int_equal(mb.sk, 1);
+
+    /* 3. a political post is held; approved twice, relayed once */
+    json_decref(say(s, WA_C, "RJD zindabad, tejashwi bhaiya aage badho"));
+    wait_for(s, WA_C, "waiting for a moderator", 1);
+    {
+        const char *args[] = {"review", "list", "--json", NULL};
+
+        assert_int_equal(cli(s, args, &out), 0);
+        j = json_loads(out, 0, NULL);
+        free(out);
+        assert_int_equal(json_array_size(j), 1);
+        snprintf(pid, sizeof pid, "%s",
+                 json_string_value(json_object_get(json_array_get(j, 0), "id")));
+        json_decref(j);
+    }
+    assert_int_equal(count_with(s, WA_A, "tejashwi"), 0);
+    {
+        char path[96];
+
+        snprintf(path, sizeof path, "/api/review/%s/approve", pid);
+        assert_int_equal(api(s, "POST", path, "SHO-DNP", NULL, NULL), 403);
+        assert_int_equal(api(s, "GET", "/api/review", "HQ-1", NULL, &j), 200);
+        assert_int_equal(json_array_size(json_object_get(j, "posts")), 1);
+        json_decref(j);
+    }
+    {
+        const char *args[] = {"review", "approve", pid, "--label", "legit", "--reason", "ok",
+                              NULL};
+
+        assert_int_equal(cli(s, args, NULL), 0);
+    }
+    wait_for(s, WA_A, "tejashwi", 1);
+    wait_for(s, WA_B, "tejashwi", 1);
+    wait_for(s, WA_C, "approved", 1);
+    {
+        char path[96];
+
+        snprintf(path, sizeof path, "/api/review/%s/approve", pid);
+        assert_int_equal(api(s, "POST", path, "HQ-1", "{\"label\":\"legit\"}", NULL), 200);
+        snprintf(path, sizeof path, "/api/review/%s/reject", pid);
+        assert_int_equal(api(s, "POST", path, "HQ-1", "{\"label\":\"political\"}", NULL), 409);
+        assert_int_equal(api(s, "POST", path, "HQ-1", "{\"nope\":1}", NULL), 400);
+    }
+    th_sleep_ms(500);
+    wait_quiet(s);
+    assert_int_equal(count_with(s, WA_A, "tejashwi"), 1);
+    assert_int_equal(count_with(s, WA_B, "tejashwi"), 1);
+    assert_int_equal(th_redis_int(&s->redis, "ZCARD js:review"), 0);
+    assert_true(th_redis_int(&s->redis, "XLEN js:{audit}:log") > 0);
+
+    /* 4. urgent: the beat officer and the SHO at once */
+    json_decref(say(s, WA_A, "बाजार में गोली चली है, एक आदमी घायल है, जल्दी पुलिस भेजो"));
+    wait_for(s, BO1_NUMBER, "गोली", 1);
+    wait_for(s, SHO_NUMBER, "गोली", 1);
+    raw = last_with(s, SHO_NUMBER, "गोली");
+    assert_non_null(strstr(raw, lbl_hi));
+    assert_non_null(strstr(raw, "गोलीबारी"));
+    assert_non_null(strstr(raw, "खगौल"));
+    free(raw);
+    wait_quiet(s);
+    assert_int_equal(th_redis_int(&s->redis, "ZCARD js:inbox:{PAT-DNP}"), 2);
+
+    /* nothing personal in anything janseva sent */
+    no_personal_data(s, WA_A);
+    no_personal_data(s, WA_B);
+    no_personal_data(s, WA_C);
+    no_personal_data(s, SHO_NUMBER);
+    no_personal_data(s, BO1_NUMBER);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_posts),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
