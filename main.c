@@ -306,6 +306,8 @@ static int cmd_serve(int argc, char **argv)
         /* Then the citizens' dialogue: it answers in the member's language. */
         grp_dlg_opts_from_cfg(&dopts, &cfg);
         dialogue = grp_dlg_new(&dopts, keys, identity);
+        grp_dlg_set_tips(dialogue, tip);  /* the "tip" flow */
+        grp_dlg_set_broadcast(dialogue, bc); /* the officers' "alert" flow */
         gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
         grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
