@@ -27,6 +27,7 @@
 #include "groups/tip.h"
 #include "groups/tipapi.h"
 #include "groups/tipcli.h"
+#include "groups/sendcheck.h"
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
 #include "groups/dialogue.h"
@@ -318,6 +319,8 @@ static int cmd_serve(int argc, char **argv)
         if (dispatch == NULL)
             goto fail;
         gw_dispatch_add_resolver(dispatch, GRP_TIP_RCPT_PREFIX, grp_tip_resolve_recipient, tip);
+        /* STOP, bans, moves and cancelled broadcasts stop queued messages */
+        gw_dispatch_set_send_check(dispatch, grp_sendcheck, NULL);
         if (gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }
