@@ -312,7 +312,7 @@ static int decide(struct grp_dlg *d, const struct grp_bc_actor *who, const char 
     if (confirm && strcmp(st.state, "draft") != 0)
         return reply(d, GRP_DLG_TEXT(d, "bc.already", bid));
     live = strcmp(st.state, "draft") == 0 || strcmp(st.state, "confirmed") == 0 ||
-           strcmp(st.state, "running") == 0;
+           strcmp(st.state, "running") == 0 || strcmp(st.state, "sending") == 0;
     if (!confirm && !live)
         return reply(d, GRP_DLG_TEXT(d, "bc.too_late", bid));
     rc = confirm ? grp_bc_confirm(bc, d->redis, who, bid, d->err)
