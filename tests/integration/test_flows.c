@@ -336,8 +336,14 @@ static void wait_state(const char *id, const char *st)
 {
     struct want_state w = {id, st};
 
-    if (th_wait(state_is, &w, 20000) != 0)
+    if (th_wait(state_is, &w, 20000) != 0) {
+        redisReply *rep = th_redis_cmd(&S.redis, "HGETALL js:bc:{%s}", id);
+
+        for (size_t i = 0; rep != NULL && i + 1 < rep->elements; i += 2)
+            fprintf(stderr, "  %s=%.40s\n", rep->element[i]->str, rep->element[i + 1]->str);
+        freeReplyObject(rep);
         fail_msg("broadcast %s never %s (log %s)", id, st, S.app.log_path);
+    }
 }
 
 /* The officer writes `text`; the preview's Confirm id gives the BID. */
