@@ -27,6 +27,7 @@
 #include "groups/tip.h"
 #include "groups/tipapi.h"
 #include "groups/tipcli.h"
+#include "groups/sendcheck.h"
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
 #include "groups/dialogue.h"
@@ -325,7 +326,9 @@ static int cmd_serve(int argc, char **argv)
         grp_dlg_opts_from_cfg(&dopts, &cfg);
         dialogue = grp_dlg_new(&dopts, keys, identity);
         grp_dlg_set_moderation(dialogue, moderation);
-        grp_dlg_set_posts(dialogue, posts);
+        grp_dlg_set_posts(dialogue, posts);      /* the "post" flow */
+        grp_dlg_set_tips(dialogue, tip);         /* the "tip" flow */
+        grp_dlg_set_broadcast(dialogue, bc);     /* the officers' "alert" flow */
         gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
         grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
@@ -336,6 +339,8 @@ static int cmd_serve(int argc, char **argv)
         if (dispatch == NULL)
             goto fail;
         gw_dispatch_add_resolver(dispatch, GRP_TIP_RCPT_PREFIX, grp_tip_resolve_recipient, tip);
+        /* STOP, bans, moves and cancelled broadcasts stop queued messages */
+        gw_dispatch_set_send_check(dispatch, grp_sendcheck, NULL);
         if (gw_dispatch_start(dispatch, &err) != 0)
             goto fail;
     }

@@ -57,6 +57,18 @@ CORE_COUNTER(m_transient, "janseva_dispatch_sends_total", "outcome=\"transient\"
              "Graph API sends, by outcome");
 CORE_COUNTER(m_ambiguous, "janseva_dispatch_sends_total", "outcome=\"ambiguous\"",
              "Graph API sends, by outcome");
+CORE_COUNTER(m_drop_stopped, "janseva_dispatch_dropped_total", "reason=\"stopped\"",
+             "Alert and bulk messages dropped at send time (the recipient may no longer "
+             "receive them, or their broadcast was cancelled)");
+CORE_COUNTER(m_drop_banned, "janseva_dispatch_dropped_total", "reason=\"banned\"",
+             "Alert and bulk messages dropped at send time (the recipient may no longer "
+             "receive them, or their broadcast was cancelled)");
+CORE_COUNTER(m_drop_group, "janseva_dispatch_dropped_total", "reason=\"left_group\"",
+             "Alert and bulk messages dropped at send time (the recipient may no longer "
+             "receive them, or their broadcast was cancelled)");
+CORE_COUNTER(m_drop_cancelled, "janseva_dispatch_dropped_total", "reason=\"cancelled\"",
+             "Alert and bulk messages dropped at send time (the recipient may no longer "
+             "receive them, or their broadcast was cancelled)");
 CORE_COUNTER(m_retries, "janseva_dispatch_retries_total", NULL,
              "Messages scheduled again after a transient failure");
 CORE_COUNTER(m_dead, "janseva_dispatch_dead_letters_total", NULL,
@@ -122,6 +134,8 @@ void gw_dispatch_metrics_init(void)
     }
     struct core_metric *all[] = {&m_ok,           &m_throttled,   &m_pair,         &m_window,
                                  &m_pause,        &m_permanent,   &m_transient,    &m_ambiguous,
+                                 &m_drop_stopped, &m_drop_banned, &m_drop_group,
+                                 &m_drop_cancelled,
                                  &m_retries,      &m_dead,        &m_def_spacing,  &m_def_sched,
                                  &m_def_unconfirmed, &m_def_backoff, &m_resent,   &m_tpl,
                                  &m_already,      &m_status,      &m_status_stale,
@@ -218,7 +232,18 @@ static struct core_redis_script status_script = {
     "local rank = {queued=0, sending=0, unknown=0, accepted=1, sent=2, delivered=3, read=4}\n"
     "local cur = redis.call('HGET', KEYS[1], 'st') or 'queued'\n"
     "local new = ARGV[1]\n"
-    "if cur == 'failed' or cur == 'superseded' then return {cur, 0} end\n"
+    "if cur == 'failed' or cur == 'superseded' or cur == 'dropped' then return {cur, 0} end\n"
+    "if new == 'dropped' then\n"
+    "  if cur ~= 'queued' then return {cur, 0} end\n"
+    "  redis.call('HSET', KEYS[1], 'st', 'dropped', 'e', ARGV[2])\n"
+    "  redis.call('EXPIRE', KEYS[1], " MSG_TTL ")\n"
+    "  if KEYS[2] then\n"
+    "    redis.call('HINCRBY', KEYS[2], 'queued', -1)\n"
+    "    redis.call('HINCRBY', KEYS[2], 'skipped', 1)\n"
+    "    redis.call('HINCRBY', KEYS[2], 'dropped', 1)\n"
+    "  end\n"
+    "  return {new, 1}\n"
+    "end\n"
     "if new == 'failed' or new == 'superseded' then\n"
     "  if cur == 'read' then return {cur, 0} end\n"
     "  redis.call('HSET', KEYS[1], 'st', new, 'e', ARGV[2])\n"
@@ -290,6 +315,8 @@ struct gw_dispatch {
     struct cry_identity *ident;
     struct resolver resolvers[GW_DISPATCH_MAX_RESOLVERS];
     size_t n_resolvers;
+    gw_send_check check; /* NULL: every message goes */
+    void *check_ud;
     struct num *nums;
     size_t n_nums;
     struct core_redis *redis;
@@ -514,6 +541,32 @@ static void give_up(struct gw_dispatch *d, struct job *j, const char *reason, in
     core_log_kv(CORE_LOG_WARN, "dispatch", NULL, "message given up",
                 json_pack("{s:s,s:s,s:s,s:i,s:s}", "message", j->kh, "member", j->mid, "reason",
                           reason, "code", code, "details", details != NULL ? details : ""));
+    job_free(j);
+}
+
+/* Drop `j` without sending it: the recipient may no longer receive it, or
+ * its broadcast was cancelled. State dropped, counters, ack. */
+static void drop(struct gw_dispatch *d, struct job *j, const char *reason)
+{
+    struct core_err err;
+
+    core_err_clear(&err);
+    if (apply_status(d->redis, j->kh, j->bid, "dropped", 0, NULL, 0, &err) != 0) {
+        push_ready(&d->nums[j->num], j); /* Redis: try again later */
+        return;
+    }
+    ack(d, j, &err);
+    if (strcmp(reason, "cancelled") == 0)
+        core_metric_inc(&m_drop_cancelled);
+    else if (strcmp(reason, "banned") == 0)
+        core_metric_inc(&m_drop_banned);
+    else if (strcmp(reason, "left_group") == 0)
+        core_metric_inc(&m_drop_group);
+    else
+        core_metric_inc(&m_drop_stopped);
+    core_log_kv(CORE_LOG_INFO, "dispatch", NULL, "message dropped",
+                json_pack("{s:s,s:s,s:s,s:s}", "message", j->kh, "member", j->mid, "broadcast",
+                          j->bid, "reason", reason));
     job_free(j);
 }
 
@@ -771,6 +824,12 @@ void gw_dispatch_add_resolver(struct gw_dispatch *d, const char *prefix, gw_rcpt
     d->n_resolvers++;
 }
 
+void gw_dispatch_set_send_check(struct gw_dispatch *d, gw_send_check fn, void *ud)
+{
+    d->check = fn;
+    d->check_ud = ud;
+}
+
 /* The member id of recipient `rcpt` through its kind's resolver. */
 static int resolve(struct gw_dispatch *d, const char *rcpt, char mid[CRY_MID_LEN],
                    struct core_err *err)
@@ -846,6 +905,32 @@ static json_t *build_body(struct gw_dispatch *d, struct job *j)
             json_decref(payload);
             sodium_memzero(mid, sizeof mid);
             give_up(d, j, "recipient unknown", 0, "merged member record missing");
+            return NULL;
+        }
+    }
+    if (j->lane != GW_LANE_REPLY && d->check != NULL) {
+        const char *reason = "stopped";
+        const char *group = json_string_value(json_object_get(payload, "g"));
+        int rc;
+
+        core_err_clear(&err);
+        rc = d->check(d->check_ud, d->redis, mid, j->bid, group != NULL ? group : "", &reason,
+                      &err);
+        if (rc < 0 && err.code == CORE_EX_UNAVAILABLE) {
+            cry_member_pii_free(pii);
+            json_decref(payload);
+            sodium_memzero(mid, sizeof mid);
+            push_ready(&d->nums[j->num], j);
+            return NULL;
+        }
+        if (rc < 0)
+            core_log_warn("dispatch", NULL, "message %s: send check failed (%s); sending", j->kh,
+                          err.msg);
+        if (rc == 0) {
+            cry_member_pii_free(pii);
+            json_decref(payload);
+            sodium_memzero(mid, sizeof mid);
+            drop(d, j, reason != NULL ? reason : "stopped");
             return NULL;
         }
     }

@@ -67,6 +67,27 @@ typedef int (*gw_rcpt_resolver)(void *ud, struct core_redis *r, const char *rcpt
 void gw_dispatch_add_resolver(struct gw_dispatch *d, const char *prefix, gw_rcpt_resolver fn,
                               void *ud);
 
+/*
+ * Send-time check (docs/dispatch.md, "Who still receives"). Before a
+ * message of lane alert or bulk goes to a member, the dispatcher asks `fn`,
+ * on its own Redis connection, whether it still may: 1 send; 0 drop it
+ * (*reason: a static word, "stopped", "banned", "left_group" or
+ * "cancelled"); -1 error (CORE_EX_UNAVAILABLE: the message waits; any other
+ * error: it is sent, as without a check). `mid` is the recipient after
+ * merges, `broadcast` the message's broadcast id or "", `group` the group
+ * code it was queued for (gw_outmsg.group) or "". Replies (lane reply) are
+ * never checked. A dropped message is acknowledged, never sent, its state
+ * becomes "dropped" and, for a broadcast, it moves from `queued` to
+ * `skipped` (and counts in `dropped`). Register before gw_dispatch_start;
+ * `ud` is borrowed. The groups/ side is grp_sendcheck (groups/sendcheck.h):
+ * the gateway knows nothing of members' states.
+ */
+typedef int (*gw_send_check)(void *ud, struct core_redis *r, const char *mid,
+                             const char *broadcast, const char *group, const char **reason,
+                             struct core_err *err);
+
+void gw_dispatch_set_send_check(struct gw_dispatch *d, gw_send_check fn, void *ud);
+
 /* Start the dispatcher thread. */
 int gw_dispatch_start(struct gw_dispatch *d, struct core_err *err);
 
@@ -93,7 +114,7 @@ int gw_delivery_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_eve
 
 /* Delivery state of a queued message, by idempotency key (tests, CLI).
  * Writes "queued", "sending", "accepted", "sent", "delivered", "read",
- * "failed", "dead" or "unknown" into `out`. Returns 0 or -1. */
+ * "failed", "dropped", "dead" or "unknown" into `out`. Returns 0 or -1. */
 int gw_dispatch_state(struct core_redis *r, const char *key, const char *broadcast, char *out,
                       size_t n, struct core_err *err);
 

@@ -118,7 +118,8 @@ static unsigned char *seal_text(const struct cry_keys *keys, const char *kh, con
     return out;
 }
 
-/* The payload {"message":..,"fallback":..} of `m` as compact JSON (malloc'd). */
+/* The payload {"message":..,"fallback":..,"g":..} of `m` as compact JSON
+ * (malloc'd). */
 static char *payload_text(const struct gw_outmsg *m, struct core_err *err)
 {
     json_t *payload = json_pack("{s:O}", "message", m->message);
@@ -126,6 +127,8 @@ static char *payload_text(const struct gw_outmsg *m, struct core_err *err)
 
     if (m->fallback != NULL)
         json_object_set(payload, "fallback", (json_t *)(uintptr_t)m->fallback);
+    if (m->group != NULL && m->group[0] != '\0')
+        json_object_set_new(payload, "g", json_string(m->group));
     text = json_dumps(payload, JSON_COMPACT);
     json_decref(payload);
     if (text == NULL)
@@ -344,6 +347,14 @@ static int send_chunk(struct core_redis *r, struct chunk *c, struct replies *q,
     return rc != 0 || q->dead ? -1 : 0;
 }
 
+/* Both NULL/empty, or the same group code. */
+static int same_group(const char *a, const char *b)
+{
+    if (a == NULL || a[0] == '\0')
+        return b == NULL || b[0] == '\0';
+    return b != NULL && strcmp(a, b) == 0;
+}
+
 /* One pass over the batch: chunks of one number, each one EVALSHA, one in
  * flight while the next is built. *noscript is set when Redis had
  * forgotten the script (the caller reloads it and runs the batch again). */
@@ -355,6 +366,7 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
     struct replies q;
     const json_t *last_msg = NULL;
     const json_t *last_fb = NULL;
+    const char *last_group = NULL;
     char *text = NULL;
     size_t i;
     int rc = 0;
@@ -375,7 +387,8 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
         }
         if (c->m == 0)
             c->first = i;
-        if (text == NULL || msgs[i].message != last_msg || msgs[i].fallback != last_fb) {
+        if (text == NULL || msgs[i].message != last_msg || msgs[i].fallback != last_fb ||
+            !same_group(msgs[i].group, last_group)) {
             wipe_text(text);
             text = payload_text(&msgs[i], err);
             if (text == NULL) {
@@ -384,6 +397,7 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
             }
             last_msg = msgs[i].message;
             last_fb = msgs[i].fallback;
+            last_group = msgs[i].group;
         }
         a = &c->a[c->m];
         gw_outbox_key_hash(msgs[i].key, a->kh);

@@ -52,6 +52,9 @@ struct gw_outmsg {
     const json_t *fallback; /* template message used outside the 24 h window, or NULL */
     const char *broadcast;  /* broadcast id for delivery counters, or NULL */
     int64_t not_before_ms;  /* wall-clock ms before which it must not go; 0 = now */
+    const char *group;      /* locality code of the group the message is for (a relay), or
+                             * NULL: the dispatcher's send check drops it when the
+                             * recipient is no longer in that group (sealed with the body) */
 };
 
 /*

@@ -767,7 +767,7 @@ static struct core_redis_script cancel_script = {
     "bc_cancel",
     "local st = redis.call('HGET', KEYS[1], 'st')\n"
     "if not st then return 'missing' end\n"
-    "if st == 'draft' or st == 'confirmed' or st == 'running' then\n"
+    "if st == 'draft' or st == 'confirmed' or st == 'running' or st == 'sending' then\n"
     "  redis.call('HSET', KEYS[1], 'st', 'cancelled', 'xt', ARGV[1], 'xby', ARGV[2])\n"
     "end\n"
     "return st\n",
@@ -1095,7 +1095,7 @@ enum grp_bc_rc grp_bc_cancel(struct grp_bc *bc, struct core_redis *r,
     if (rc != GRP_BC_OK)
         return rc;
     if (strcmp(before, "draft") == 0 || strcmp(before, "confirmed") == 0 ||
-        strcmp(before, "running") == 0) {
+        strcmp(before, "running") == 0 || strcmp(before, "sending") == 0) {
         char reason[80];
 
         core_metric_inc(&m_cancelled);
@@ -1117,7 +1117,7 @@ enum grp_bc_rc grp_bc_cancel(struct grp_bc *bc, struct core_redis *r,
         return GRP_BC_ENOTFOUND;
     }
     core_err_set(err, CORE_EX_DATAERR,
-                 "broadcast %s is %s: its messages are already queued and cannot be recalled",
+                 "broadcast %s is %s: its messages have all gone out",
                  id, before);
     return GRP_BC_ESTATE;
 }

@@ -6,8 +6,8 @@
  * Life of a broadcast (state `st` in js:bc:{BID}):
  *
  *   draft --confirm--> confirmed --worker--> running --> sending --> done
- *     |                    |                    |           (report sent)
- *     +-- expires          +------ cancel ------+--> cancelled (report when
+ *     |                    |                    |        |  (report sent)
+ *     +-- expires          +------ cancel ------+--------+--> cancelled (report when
  *                                                     anything was queued)
  *
  * grp_bc_prepare() checks the request and the actor's jurisdiction, counts
@@ -212,10 +212,11 @@ enum grp_bc_rc grp_bc_confirm(struct grp_bc *bc, struct core_redis *r,
                               struct core_err *err);
 
 /*
- * Cancel `id` (a draft, or a confirmed or running fan-out: it stops after
- * the batch in progress; messages already queued still go). Cancelling
+ * Cancel `id` (a draft, a confirmed or running fan-out: it stops after the
+ * batch in progress, or one still sending: messages still queued are
+ * dropped by the dispatcher's send check, groups/sendcheck.h). Cancelling
  * again is GRP_BC_OK. Audited as broadcast.cancel. Returns GRP_BC_OK,
- * ENOTFOUND, EFORBIDDEN, ESTATE (the fan-out had finished) or EFAIL.
+ * ENOTFOUND, EFORBIDDEN, ESTATE (done: everything had gone out) or EFAIL.
  */
 enum grp_bc_rc grp_bc_cancel(struct grp_bc *bc, struct core_redis *r,
                              const struct grp_bc_actor *who, const char *id,

@@ -8,8 +8,10 @@
 #include "core/metrics.h"
 #include "core/util.h"
 #include "gateway/outbox.h"
+#include "groups/alertflow.h"
 #include "groups/enrol.h"
 #include "groups/post.h"
+#include "groups/tipflow.h"
 #include "moderation/norm.h"
 #include "moderation/utf8.h"
 
@@ -27,6 +29,8 @@
  */
 static const struct grp_flow *const flows[] = {
     &grp_enrol_flow,
+    &grp_alertflow_flow,
+    &grp_tipflow_flow,
     &grp_post_flow, /* last: takes everything an active member writes */
 };
 
@@ -59,6 +63,8 @@ CORE_COUNTER(m_reply, "janseva_dialogue_messages_total", "route=\"reply\"",
              "messages handled by the dialogue, by what decided their handling");
 CORE_COUNTER(m_state, "janseva_dialogue_messages_total", "route=\"state\"",
              "messages handled by the dialogue, by what decided their handling");
+CORE_COUNTER(m_other, "janseva_dialogue_messages_total", "route=\"other\"",
+             "messages handled by the dialogue, by what decided their handling");
 CORE_COUNTER(m_membership, "janseva_dialogue_messages_total", "route=\"membership\"",
              "messages handled by the dialogue, by what decided their handling");
 CORE_COUNTER(m_unknown, "janseva_dialogue_messages_total", "route=\"unknown\"",
@@ -75,9 +81,12 @@ void grp_dlg_metrics_init(void)
     core_metrics_register(&m_reply);
     core_metrics_register(&m_state);
     core_metrics_register(&m_membership);
+    core_metrics_register(&m_other);
     core_metrics_register(&m_unknown);
     core_metrics_register(&m_replies);
     grp_enrol_metrics_init();
+    grp_tipflow_metrics_init();
+    grp_alertflow_metrics_init();
 }
 
 /* ======================= keywords ======================= */
@@ -103,6 +112,7 @@ static size_t n_kw_words;
 static struct word_list yes_words;
 static struct word_list no_words;
 static struct word_list pin_words;
+static struct word_list done_words;
 static pthread_once_t kw_once = PTHREAD_ONCE_INIT;
 
 /*
@@ -174,6 +184,8 @@ static void kw_add(void *ud, const char *kind, const char *word)
         list_add(&no_words, norm_copy(n, word));
     } else if (strcmp(kind, "pin") == 0) {
         list_add(&pin_words, norm_copy(n, word));
+    } else if (strcmp(kind, "done") == 0) {
+        list_add(&done_words, norm_copy(n, word));
     } else {
         for (int i = 1; i < GRP_KW_COUNT; i++) {
             if (strcmp(kind, kw_names[i]) != 0)
@@ -233,6 +245,42 @@ enum grp_keyword grp_dlg_keyword(const char *text, size_t len)
     return kw;
 }
 
+/* Keywords that may lead a longer message. */
+static int leads(enum grp_keyword kw)
+{
+    return kw == GRP_KW_ALERT;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
+}
+
+enum grp_keyword grp_dlg_keyword_lead(const char *text, size_t len, size_t *rest)
+{
+    size_t a = 0;
+    size_t b;
+    enum grp_keyword kw;
+
+    if (text == NULL)
+        return GRP_KW_NONE;
+    while (a < len && is_space(text[a]))
+        a++;
+    b = a;
+    while (b < len && !is_space(text[b]))
+        b++;
+    if (b == a || b - a > GRP_DLG_KEYWORD_MAX)
+        return GRP_KW_NONE;
+    kw = grp_dlg_keyword(text + a, b - a);
+    if (!leads(kw))
+        return GRP_KW_NONE;
+    while (b < len && is_space(text[b]))
+        b++;
+    if (rest != NULL)
+        *rest = b;
+    return kw;
+}
+
 enum grp_keyword grp_dlg_keyword_id(const char *reply_id)
 {
     if (reply_id == NULL || strncmp(reply_id, "kw:", 3) != 0)
@@ -263,6 +311,21 @@ int grp_dlg_yes_no(const char *text, size_t len)
     if (in_list(&no_words, buf, strlen(buf)))
         return 0;
     return -1;
+}
+
+int grp_dlg_done(const char *text, size_t len)
+{
+    struct mod_norm n;
+    char buf[GRP_DLG_KEYWORD_MAX * 4];
+    int rc;
+
+    if (text == NULL || len == 0)
+        return 0;
+    pthread_once(&kw_once, kw_init);
+    mod_norm_init(&n);
+    rc = short_form(&n, text, len, buf, sizeof buf);
+    mod_norm_cleanup(&n);
+    return rc == 0 && buf[0] != '\0' && in_list(&done_words, buf, strlen(buf));
 }
 
 int grp_dlg_pincode(const char *text, size_t len, char pin[7])
@@ -323,6 +386,8 @@ struct grp_dialogue {
     struct grp_lookup_cache *lookup;
     struct mod_engine *moderation;
     struct grp_posts *posts;
+    struct grp_tip *tips;
+    struct grp_bc *bc;
     pthread_t warm; /* builds the hierarchy index at start */
     int warm_started;
     struct core_redis_opts warm_redis;
@@ -367,6 +432,16 @@ void grp_dlg_set_moderation(struct grp_dialogue *dlg, struct mod_engine *engine)
 void grp_dlg_set_posts(struct grp_dialogue *dlg, struct grp_posts *posts)
 {
     dlg->posts = posts;
+}
+
+void grp_dlg_set_tips(struct grp_dialogue *dlg, struct grp_tip *tips)
+{
+    dlg->tips = tips;
+}
+
+void grp_dlg_set_broadcast(struct grp_dialogue *dlg, struct grp_bc *bc)
+{
+    dlg->bc = bc;
 }
 
 static void *warm_up(void *ud)
@@ -442,6 +517,16 @@ struct mod_engine *grp_dlg_moderation(const struct grp_dlg *d)
 struct grp_posts *grp_dlg_posts(const struct grp_dlg *d)
 {
     return d->dlg->posts;
+}
+
+struct grp_tip *grp_dlg_tips(const struct grp_dlg *d)
+{
+    return d->dlg->tips;
+}
+
+struct grp_bc *grp_dlg_broadcast(const struct grp_dlg *d)
+{
+    return d->dlg->bc;
 }
 
 /* ======================= per-event scratch ======================= */
@@ -711,6 +796,9 @@ static enum grp_keyword event_keyword(const struct grp_dlg *d)
 
     if (kw == GRP_KW_NONE && is_text_like(d->ev) && d->reply_id[0] == '\0')
         kw = grp_dlg_keyword(d->text, strlen(d->text));
+    /* "ALERT <text>": the keyword as the first word (its flow reads the rest) */
+    if (kw == GRP_KW_NONE && strcmp(d->ev->type, "text") == 0)
+        kw = grp_dlg_keyword_lead(d->text, strlen(d->text), NULL);
     /* a template's quick-reply button may carry the keyword as payload */
     if (kw == GRP_KW_NONE && strcmp(d->ev->type, "button") == 0)
         kw = grp_dlg_keyword(d->reply_id, strlen(d->reply_id));
@@ -732,11 +820,6 @@ static int dispatch(struct grp_dlg *d)
                 core_metric_inc(&m_keyword);
                 return rc;
             }
-        }
-        if (d->kw == GRP_KW_TIP) {
-            /* no tip flow registered yet: say so */
-            core_metric_inc(&m_keyword);
-            return grp_dlg_reply_text(d, grp_dlg_text(d, "tip.soon", NULL, 0)) != 0 ? -1 : 1;
         }
         /* ALERT from someone no flow knows as an officer: an ordinary message */
     }
@@ -776,6 +859,16 @@ static int dispatch(struct grp_dlg *d)
                 return -1;
             d->member.ds[0] = '\0';
             d->member.dd[0] = '\0';
+        }
+    }
+    for (size_t i = 0; i < N_FLOWS; i++) {
+        if (flows[i]->on_other == NULL)
+            continue;
+        d->route = GRP_ROUTE_OTHER;
+        rc = flows[i]->on_other(d);
+        if (rc != 0) {
+            core_metric_inc(&m_other);
+            return rc;
         }
     }
     switch (d->member.st) {

@@ -11,7 +11,9 @@
  *      that flow's on_message();
  *   3. the dialogue state `ds` -> the flow whose state_prefix it starts
  *      with (a state older than dialogue_state_ttl_s is forgotten first);
- *   4. membership: new, enrolling and left -> the "enrol" flow; active,
+ *   4. each flow's on_other() (content a flow recognises anywhere: a tip
+ *      session, a quoted tip pseudonym), in registry order;
+ *   5. membership: new, enrolling and left -> the "enrol" flow; active,
  *      muted and banned -> the "post" flow.
  * Whatever happens, a message never goes unanswered unless a flow decides
  * so on purpose (STOP's "nothing more", a post held silently by part B...).
@@ -94,6 +96,20 @@ enum grp_keyword grp_dlg_keyword(const char *text, size_t len);
 /* The keyword of an interactive reply id "kw:NAME", or GRP_KW_NONE. */
 enum grp_keyword grp_dlg_keyword_id(const char *reply_id);
 
+/*
+ * A keyword that may lead a longer message (today only ALERT: "ALERT <text>",
+ * "उद्घोषणा <text>"): the first word of `text` (normalised like a whole
+ * message; punctuation around it ignored) is such a keyword -> that keyword,
+ * and *rest (may be NULL) is the byte offset of what follows it, spaces
+ * skipped (== len when nothing follows). Else GRP_KW_NONE. Thread-safe.
+ */
+enum grp_keyword grp_dlg_keyword_lead(const char *text, size_t len, size_t *rest);
+
+/* A message that says "I have finished" (DONE, हो गया, bas, ...: the "done"
+ * words of words.tsv): 1, else 0. Not a keyword: flows that ask for it
+ * (the tip flow) look for it themselves. */
+int grp_dlg_done(const char *text, size_t len);
+
 /* A typed answer to a yes/no question: 1 yes (हाँ, ji, ok, ...), 0 no (नहीं,
  * nahi, ...), -1 neither. */
 int grp_dlg_yes_no(const char *text, size_t len);
@@ -144,6 +160,17 @@ struct grp_posts;
 void grp_dlg_set_posts(struct grp_dialogue *dlg, struct grp_posts *posts);
 
 /*
+ * Give the flows the tip store (groups/tip.h; the "tip" flow) and the
+ * broadcast engine (groups/broadcast.h; the "alert" flow). Borrowed, may be
+ * NULL (then TIP answers that the line is not open and ALERT is an ordinary
+ * message). Before the router starts.
+ */
+struct grp_tip;
+struct grp_bc;
+void grp_dlg_set_tips(struct grp_dialogue *dlg, struct grp_tip *tips);
+void grp_dlg_set_broadcast(struct grp_dialogue *dlg, struct grp_bc *bc);
+
+/*
  * Build the hierarchy index now, on a thread of its own with a connection
  * made from `redis` (copied; its strings must outlive the dialogue), so the
  * first citizen who searches does not wait for it (a few seconds with the
@@ -171,6 +198,7 @@ int grp_dlg_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_event *
 enum grp_dlg_route {
     GRP_ROUTE_REPLY,      /* an interactive reply id with the flow's reply_prefix */
     GRP_ROUTE_STATE,      /* the member's ds starts with the flow's state_prefix */
+    GRP_ROUTE_OTHER,      /* on_other(): nothing above claimed it */
     GRP_ROUTE_MEMBERSHIP, /* nothing else claimed it: by the member's st */
 };
 
@@ -203,6 +231,11 @@ struct grp_flow {
     const char *reply_prefix; /* interactive reply ids it owns, e.g. "join:"; NULL none */
     int (*on_keyword)(struct grp_dlg *d, enum grp_keyword kw); /* NULL: none */
     int (*on_message)(struct grp_dlg *d);                      /* NULL: none */
+    /* A message no keyword, reply id or state claimed, before the
+     * membership route (which would make it a group post): a flow that
+     * recognises something anywhere (a tip session, a quoted pseudonym)
+     * takes it here. Keep it cheap: every such message passes. NULL: none. */
+    int (*on_other)(struct grp_dlg *d);
 };
 
 /* The registered flow called `name`, or NULL. */
@@ -220,6 +253,8 @@ const struct cry_keys *grp_dlg_keys(const struct grp_dlg *d);
 struct cry_identity *grp_dlg_identity(const struct grp_dlg *d);
 struct mod_engine *grp_dlg_moderation(const struct grp_dlg *d);
 struct grp_posts *grp_dlg_posts(const struct grp_dlg *d);
+struct grp_tip *grp_dlg_tips(const struct grp_dlg *d);
+struct grp_bc *grp_dlg_broadcast(const struct grp_dlg *d);
 
 /* ---- replies ---- */
 

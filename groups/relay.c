@@ -314,6 +314,7 @@ static int batch(void *ud, const char *const *mids, size_t n)
         out[nm].number = f->p->number;
         out[nm].lane = GW_LANE_BULK;
         out[nm].mid = mids[i];
+        out[nm].group = f->p->code; /* dropped at send time if they leave it */
         out[nm].message = f->msg[ms[i].en];
         nm++;
     }

@@ -5,6 +5,7 @@
  * hierarchy) and the clipping of texts into WhatsApp's limits. Any input
  * must be handled without a crash, a leak or an out-of-range answer.
  */
+#include "groups/alertflow.h"
 #include "groups/dialogue.h"
 #include "groups/lookup.h"
 #include "groups/texts.h"
@@ -60,6 +61,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kw = grp_dlg_keyword_id(nul);
     if ((unsigned)kw >= GRP_KW_COUNT)
         abort();
+    {
+        size_t rest = 0;
+        struct grp_alert_cmd c;
+
+        kw = grp_dlg_keyword_lead(text, size, &rest);
+        if (kw != GRP_KW_NONE && (kw != GRP_KW_ALERT || rest > size))
+            abort();
+        for (int k = 0; k < 2; k++) {
+            if (grp_alertflow_parse(text, size, k, &c) &&
+                (c.scope_off > size || c.text_off > size || c.text_off < c.scope_off ||
+                 strlen(c.scope) > GRP_CODE_MAX ||
+                 (c.scope[0] != '\0' && memcmp(text + c.scope_off, c.scope,
+                                                strlen(c.scope)) != 0)))
+                abort();
+        }
+        if (grp_dlg_done(text, size) > 1)
+            abort();
+    }
     yn = grp_dlg_yes_no(text, size);
     if (yn < -1 || yn > 1)
         abort();

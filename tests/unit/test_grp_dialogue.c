@@ -55,6 +55,13 @@ static void check_word(void *ud, const char *kind, const char *word)
             fail_msg("\"%s\" is not read as %s", word, kind);
         return;
     }
+    if (strcmp(kind, "done") == 0) {
+        if (!grp_dlg_done(word, strlen(word)))
+            fail_msg("\"%s\" is not read as done", word);
+        if (grp_dlg_keyword(word, strlen(word)) != GRP_KW_NONE)
+            fail_msg("\"%s\" (done) is also a keyword", word);
+        return;
+    }
     if (strcmp(kind, "pin") == 0 || strcmp(kind, "filler") == 0)
         return;
     if (strcmp(grp_keyword_name(grp_dlg_keyword(word, strlen(word))), kind) != 0)

@@ -328,7 +328,7 @@ struct words_seen {
 
 static const char *const word_kinds[] = {"stop",    "help", "lang",  "join",   "move",
                                          "menu",    "tip",  "alert", "report", "hindi",
-                                         "english", "yes",  "no",    "pin",    "filler"};
+                                         "english", "yes",  "no",    "pin",    "filler", "done"};
 
 static void word_seen(void *ud, const char *kind, const char *word)
 {
