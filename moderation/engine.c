@@ -614,7 +614,10 @@ static int hinglish_word(const char *s, size_t len)
         return 0;
     while (*g == ' ' && g[1] != '\0') {
         const char *w = g + 1;
-        size_t n = (size_t)(strchr(w, ' ') - w);
+        size_t n = 0;
+
+        while (w[n] != ' ')
+            n++;
 
         if (n == len && memcmp(w, s, len) == 0)
             return 1;

@@ -624,6 +624,32 @@ static utf8proc_int32_t ascii_state(void)
     return st;
 }
 
+/*
+ * For ASCII text (single spaces, none at either end): false when
+ * join_spaced() would change nothing, i.e. there is no run of 3 or more
+ * one-letter words. Saves the copy for almost every post.
+ */
+static int ascii_may_join(const int32_t *c, size_t len)
+{
+    size_t run = 0;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t s = i;
+
+        while (i < len && c[i] != SPACE)
+            i++;
+        if (i - s == 1 && ((c[s] >= 'a' && c[s] <= 'z') || (c[s] >= 'A' && c[s] <= 'Z'))) {
+            if (++run >= 3)
+                return 1;
+        } else {
+            run = 0;
+        }
+        i++; /* the space */
+    }
+    return 0;
+}
+
 static void encode(struct mod_norm *n, const int32_t *c, size_t len, int ascii)
 {
     utf8proc_int32_t state = 0;
@@ -909,7 +935,8 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
     /* join, then look at the scripts of the words joined, then collapse, so
      * that the key is a fixed point: "f f f" -> "fff" -> "ff", "e e ρ" ->
      * "eeρ" -> "eep", and normalising the key again changes nothing */
-    cnt = join_spaced(n, n->cp, cnt);
+    if (!ascii || ascii_may_join(n->cp, cnt))
+        cnt = join_spaced(n, n->cp, cnt);
     if (ascii) {
         for (i = 0; i < cnt; i++) /* one script: only the letters to count */
             n->n_latin += (unsigned)((n->cp[i] | 0x20) >= 'a' && (n->cp[i] | 0x20) <= 'z');
