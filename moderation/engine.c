@@ -511,7 +511,7 @@ static int check_classifier(struct task *t)
     unsigned best = MOD_LEGIT;
 
     t->known = mod_bayes_classify(&m->nb, t->prep->feats.v, t->prep->feats.n, t->logp);
-    t->u = mod_model_unwanted(t->logp);
+    t->u = mod_model_score(&m->fopts, t->logp, t->known);
     if (t->post->forwarded && !t->post->frequently_forwarded)
         t->u += t->e->o.forwarded_shift;
     for (c = 0; c < MOD_NLABELS; c++) {
