@@ -25,6 +25,32 @@
 #define REASONS_START 1024
 #define SYNC_BATCH 500
 
+/* ======================= output helpers ======================= */
+
+/*
+ * Append `n` bytes to `b`: while there is room (the usual case: buffers are
+ * reused) a copy without a call; otherwise core_buf_append(), which grows
+ * the buffer or refuses past its cap exactly as before. Returns 0 or -1.
+ */
+static inline int out_put(struct core_buf *b, const char *s, size_t n)
+{
+    if (b->data != NULL && n < b->cap - b->len && (b->max == 0 || b->len + n <= b->max)) {
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return core_buf_append(b, s, n);
+}
+
+/* A string literal: its length is known at compile time. */
+#define OUT_LIT(b, lit) out_put((b), (lit), sizeof(lit) - 1)
+
+static inline int out_str(struct core_buf *b, const char *s)
+{
+    return out_put(b, s, strlen(s));
+}
+
 /* ======================= engine state ======================= */
 
 struct scratch {
@@ -123,7 +149,7 @@ static char *read_text_file(const char *path, size_t *len, struct core_err *err)
     }
     core_buf_init(&b, 64 * 1024 * 1024);
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (core_buf_append(&b, chunk, n) != 0) {
+        if (out_put(&b, chunk, n) != 0) {
             fclose(f);
             core_buf_cleanup(&b);
             core_err_set(err, CORE_EX_DATAERR, "%s is too large", path);
@@ -214,27 +240,27 @@ static void json_str(struct core_buf *b, const char *s, size_t len)
     size_t i;
     size_t run = 0;
 
-    core_buf_puts(b, "\"");
+    OUT_LIT(b, "\"");
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
 
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        core_buf_append(b, s + run, i - run);
+        out_put(b, s + run, i - run);
         run = i + 1;
         if (c == '"')
-            core_buf_puts(b, "\\\"");
+            OUT_LIT(b, "\\\"");
         else if (c == '\\')
-            core_buf_puts(b, "\\\\");
+            OUT_LIT(b, "\\\\");
         else if (c == '\n')
-            core_buf_puts(b, "\\n");
+            OUT_LIT(b, "\\n");
         else if (c == '\t')
-            core_buf_puts(b, "\\t");
+            OUT_LIT(b, "\\t");
         else
             core_buf_printf(b, "\\u%04x", c);
     }
-    core_buf_append(b, s + run, len - run);
-    core_buf_puts(b, "\"");
+    out_put(b, s + run, len - run);
+    OUT_LIT(b, "\"");
 }
 
 static void json_cstr(struct core_buf *b, const char *s)
@@ -252,7 +278,7 @@ static void put_uint(struct core_buf *b, uint64_t v)
         buf[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v > 0);
-    core_buf_append(b, buf + i, sizeof buf - i);
+    out_put(b, buf + i, sizeof buf - i);
 }
 
 /* Append `v` with `dec` (1-6) decimals; printf is too slow for the hot
@@ -263,7 +289,9 @@ static void put_fixed(struct core_buf *b, double v, int dec)
     uint64_t scale = pow10[dec];
     uint64_t x;
     uint64_t frac;
-    char digits[8];
+    char digits[32]; /* "-" + 10 digits + "." + 6 decimals */
+    size_t o = sizeof digits;
+    int neg;
     int i;
 
     if (!isfinite(v))
@@ -273,16 +301,22 @@ static void put_fixed(struct core_buf *b, double v, int dec)
     if (v < -1e9)
         v = -1e9;
     x = (uint64_t)(fabs(v) * (double)scale + 0.5);
-    if (v < 0 && x > 0)
-        core_buf_append(b, "-", 1);
-    put_uint(b, x / scale);
+    neg = v < 0 && x > 0;
+    /* built right to left in one buffer, appended once */
     frac = x % scale;
-    for (i = dec - 1; i >= 0; i--) {
-        digits[i] = (char)('0' + frac % 10);
+    for (i = 0; i < dec; i++) {
+        digits[--o] = (char)('0' + frac % 10);
         frac /= 10;
     }
-    core_buf_append(b, ".", 1);
-    core_buf_append(b, digits, (size_t)dec);
+    digits[--o] = '.';
+    x /= scale;
+    do {
+        digits[--o] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x > 0);
+    if (neg)
+        digits[--o] = '-';
+    out_put(b, digits + o, sizeof digits - o);
 }
 
 static void json_num(struct core_buf *b, double v)
@@ -321,7 +355,7 @@ struct task {
  * closes with "}". */
 static void reason_open(struct task *t, const char *check)
 {
-    core_buf_puts(t->rs, t->nreasons > 0 ? ",{\"check\":" : "{\"check\":");
+    out_str(t->rs, t->nreasons > 0 ? ",{\"check\":" : "{\"check\":");
     json_cstr(t->rs, check);
     t->nreasons++;
 }
@@ -335,17 +369,17 @@ static int check_signals(struct task *t)
     if (sig == 0)
         return 0;
     reason_open(t, "signals");
-    core_buf_puts(t->rs, ",\"fired\":[");
+    OUT_LIT(t->rs, ",\"fired\":[");
     for (i = 0; i < MOD_SIG_COUNT; i++) {
         if ((sig & (1u << i)) == 0)
             continue;
-        core_buf_puts(t->rs, first ? "" : ",");
+        out_str(t->rs, first ? "" : ",");
         json_cstr(t->rs, mod_signal_name(i));
         first = 0;
     }
-    core_buf_puts(t->rs, "],\"emoji\":");
+    OUT_LIT(t->rs, "],\"emoji\":");
     put_uint(t->rs, t->prep->norm.n_emoji);
-    core_buf_puts(t->rs, "}");
+    OUT_LIT(t->rs, "}");
     return 1;
 }
 
@@ -374,13 +408,13 @@ static int check_sender(struct task *t)
 static void phrase_reason(struct task *t, const char *check, const struct mod_phrase_hit *h)
 {
     reason_open(t, check);
-    core_buf_puts(t->rs, ",\"list\":");
+    OUT_LIT(t->rs, ",\"list\":");
     json_cstr(t->rs, mod_phrase_list_name(h->list));
-    core_buf_puts(t->rs, ",\"tag\":");
+    OUT_LIT(t->rs, ",\"tag\":");
     json_cstr(t->rs, h->tag);
-    core_buf_puts(t->rs, ",\"phrase\":");
+    OUT_LIT(t->rs, ",\"phrase\":");
     json_cstr(t->rs, h->phrase);
-    core_buf_puts(t->rs, "}");
+    OUT_LIT(t->rs, "}");
 }
 
 static int check_phrases(struct task *t)
@@ -436,7 +470,7 @@ static int check_templates(struct task *t)
                     t->mark->mark == MOD_MARK_GOOD ? "known_good" : "known_bad",
                     mod_label_name(t->mark->label));
     json_num(t->rs, t->mark_score);
-    core_buf_puts(t->rs, "}");
+    OUT_LIT(t->rs, "}");
     return 1;
 }
 
@@ -453,7 +487,7 @@ static int check_sightings(struct task *t)
                         t->e->o.sightings_ttl_s, p->now_ms != 0 ? p->now_ms : core_now_ms(),
                         &t->sight, &err) != 0) {
         reason_open(t, "sightings");
-        core_buf_puts(t->rs, ",\"error\":\"fingerprint store unavailable\"}");
+        OUT_LIT(t->rs, ",\"error\":\"fingerprint store unavailable\"}");
         core_log_warn("moderation", NULL, "sightings skipped: %s", err.msg);
         return 1;
     }
@@ -477,7 +511,7 @@ static int check_classifier(struct task *t)
     unsigned best = MOD_LEGIT;
 
     t->known = mod_bayes_classify(&m->nb, t->prep->feats.v, t->prep->feats.n, t->logp);
-    t->u = mod_model_unwanted(t->logp);
+    t->u = mod_model_score(&m->fopts, t->logp, t->known);
     if (t->post->forwarded && !t->post->frequently_forwarded)
         t->u += t->e->o.forwarded_shift;
     for (c = 0; c < MOD_NLABELS; c++) {
@@ -487,19 +521,19 @@ static int check_classifier(struct task *t)
     }
     t->res->unwanted = t->u;
     reason_open(t, "classifier");
-    core_buf_puts(t->rs, ",\"label\":\"");
-    core_buf_puts(t->rs, mod_label_name((enum mod_label)best));
-    core_buf_puts(t->rs, "\",\"p\":");
+    OUT_LIT(t->rs, ",\"label\":\"");
+    out_str(t->rs, mod_label_name((enum mod_label)best));
+    OUT_LIT(t->rs, "\",\"p\":");
     json_num(t->rs, t->res->scores[best]);
-    core_buf_puts(t->rs, ",\"unwanted\":");
+    OUT_LIT(t->rs, ",\"unwanted\":");
     json_num(t->rs, t->u);
-    core_buf_puts(t->rs, ",\"relay_below\":");
+    OUT_LIT(t->rs, ",\"relay_below\":");
     json_num(t->rs, m->relay_max);
-    core_buf_puts(t->rs, ",\"drop_from\":");
+    OUT_LIT(t->rs, ",\"drop_from\":");
     json_num(t->rs, m->drop_min);
-    core_buf_puts(t->rs, ",\"known_features\":");
+    OUT_LIT(t->rs, ",\"known_features\":");
     put_uint(t->rs, t->known);
-    core_buf_puts(t->rs, "}");
+    OUT_LIT(t->rs, "}");
     return 1;
 }
 
@@ -545,34 +579,67 @@ static enum mod_label argmax(const double *logp, int unwanted_only)
     return (enum mod_label)best;
 }
 
+/*
+ * True if s[0..len) is one of the common Hinglish words below. The words
+ * are grouped by their first letter (each group " w1 w2 ... "), so a token
+ * is compared with a handful of words, not all of them.
+ */
+static int hinglish_word(const char *s, size_t len)
+{
+    static const char *const by_first[26] = {
+        ['a' - 'a'] = " aur aap ap abhi apna apne ",
+        ['b' - 'a'] = " bhi bhai baithe ",
+        ['c' - 'a'] = " chahiye ",
+        ['d' - 'a'] = " diya ",
+        ['g' - 'a'] = " gaon gaya gayi ",
+        ['h' - 'a'] = " hai hain ho hum hamare hamara ",
+        ['j' - 'a'] = " ji jaldi ",
+        ['k' - 'a'] = " ka ki ke ko kya kar karo kare karen kal kaise kahan ",
+        ['l' - 'a'] = " log liye ",
+        ['m' - 'a'] = " mein me mera meri ",
+        ['n' - 'a'] = " nahi nhi ",
+        ['p' - 'a'] = " par pe ",
+        ['r' - 'a'] = " raha rahe ",
+        ['s' - 'a'] = " se sab sabhi ",
+        ['t' - 'a'] = " tum ",
+        ['w' - 'a'] = " woh wo ",
+        ['y' - 'a'] = " yeh ye ",
+    };
+    const char *g;
+
+    if (len == 0 || s[0] < 'a' || s[0] > 'z')
+        return 0;
+    g = by_first[s[0] - 'a'];
+    if (g == NULL)
+        return 0;
+    while (*g == ' ' && g[1] != '\0') {
+        const char *w = g + 1;
+        size_t n = 0;
+
+        while (w[n] != ' ')
+            n++;
+
+        if (n == len && memcmp(w, s, len) == 0)
+            return 1;
+        g = w + n;
+    }
+    return 0;
+}
+
 /* Hindi (Devanagari or Hinglish) or English, for the notice. */
 static const char *guess_lang(const struct mod_prep *p)
 {
-    static const char *const hinglish[] = {
-        "hai",   "hain",  "ka",    "ki",    "ke",    "ko",    "se",    "mein",  "me",
-        "nahi",  "nhi",   "kya",   "aur",   "bhi",   "ho",    "kar",   "karo",  "kare",
-        "karen", "ji",    "bhai",  "hum",   "aap",   "ap",    "tum",   "yeh",   "ye",
-        "woh",   "wo",    "par",   "pe",    "sab",   "log",   "gaon",  "raha",  "rahe",
-        "gaya",  "gayi",  "kal",   "chahiye", "baithe", "abhi", "mera",  "meri",  "hamare",
-        "hamara", "apna", "apne",  "sabhi", "diya",  "liye",  "jaldi", "kaise", "kahan",
-    };
     unsigned hits = 0;
     size_t i;
-    size_t k;
 
     if (p->norm.n_deva > 0 && p->norm.n_deva >= p->norm.n_latin)
         return "hi";
     for (i = 0; i < p->toks.n && hits < 2; i++) {
-        const char *s = mod_tok_text(&p->toks, i);
+        const struct mod_tok *k = &p->toks.v[i];
 
-        if (p->toks.v[i].type != MOD_TOK_WORD || p->toks.v[i].len > 7)
+        if (k->type != MOD_TOK_WORD || k->len > 7)
             continue;
-        for (k = 0; k < sizeof hinglish / sizeof hinglish[0]; k++) {
-            if (s[0] == hinglish[k][0] && strcmp(s, hinglish[k]) == 0) {
-                hits++;
-                break;
-            }
-        }
+        hits += (unsigned)hinglish_word(mod_tok_text(&p->toks, i), k->len);
     }
     return hits >= 2 ? "hi" : "en";
 }
@@ -682,13 +749,13 @@ static void decide(struct task *t)
         r->label = MOD_LEGIT;
     r->lang = guess_lang(t->prep);
     reason_open(t, "decision");
-    core_buf_puts(t->rs, ",\"rule\":\"");
-    core_buf_puts(t->rs, r->rule);
-    core_buf_puts(t->rs, "\",\"verdict\":\"");
-    core_buf_puts(t->rs, mod_verdict_name(r->verdict));
-    core_buf_puts(t->rs, "\",\"label\":\"");
-    core_buf_puts(t->rs, mod_label_name(r->label));
-    core_buf_puts(t->rs, "\"}");
+    OUT_LIT(t->rs, ",\"rule\":\"");
+    out_str(t->rs, r->rule);
+    OUT_LIT(t->rs, "\",\"verdict\":\"");
+    out_str(t->rs, mod_verdict_name(r->verdict));
+    OUT_LIT(t->rs, "\",\"label\":\"");
+    out_str(t->rs, mod_label_name(r->label));
+    OUT_LIT(t->rs, "\"}");
 }
 
 /* ======================= classify ======================= */
@@ -719,7 +786,7 @@ int mod_classify(struct mod_engine *e, struct core_redis *redis, const struct mo
     t.sc = scratch_get(e);
     t.prep = &t.sc->prep;
     mod_prep_run(t.prep, post, &e->model->fopts, e->o.emoji_many);
-    core_buf_puts(t.rs, "[");
+    OUT_LIT(t.rs, "[");
     for (i = 0; i < NCHECKS; i++) {
         /* consecutive checks that read the model share one read lock */
         if (checks[i].locked && (i == 0 || !checks[i - 1].locked))
@@ -731,7 +798,7 @@ int mod_classify(struct mod_engine *e, struct core_redis *redis, const struct mo
     pthread_rwlock_rdlock(&e->lock);
     decide(&t);
     pthread_rwlock_unlock(&e->lock);
-    core_buf_puts(t.rs, "]");
+    OUT_LIT(t.rs, "]");
     scratch_put(e, t.sc);
     return 0;
 }
@@ -748,24 +815,27 @@ int mod_result_write_json(const struct mod_result *r, struct core_buf *out)
 
     size_t before = out->len;
 
-    rc |= core_buf_puts(out, "{\"label\":\"");
-    rc |= core_buf_puts(out, mod_label_name(r->label));
-    rc |= core_buf_puts(out, "\",\"verdict\":\"");
-    rc |= core_buf_puts(out, mod_verdict_name(r->verdict));
-    rc |= core_buf_puts(out, r->urgent ? "\",\"urgent\":true,\"scores\":{"
+    rc |= OUT_LIT(out, "{\"label\":\"");
+    rc |= out_str(out, mod_label_name(r->label));
+    rc |= OUT_LIT(out, "\",\"verdict\":\"");
+    rc |= out_str(out, mod_verdict_name(r->verdict));
+    rc |= out_str(out, r->urgent ? "\",\"urgent\":true,\"scores\":{"
                                        : "\",\"urgent\":false,\"scores\":{");
     for (c = 0; c < MOD_NLABELS; c++) {
-        rc |= core_buf_puts(out, c > 0 ? ",\"" : "\"");
-        rc |= core_buf_puts(out, mod_label_name((enum mod_label)c));
-        rc |= core_buf_puts(out, "\":");
+        rc |= out_str(out, c > 0 ? ",\"" : "\"");
+        rc |= out_str(out, mod_label_name((enum mod_label)c));
+        rc |= OUT_LIT(out, "\":");
         put_fixed(out, r->scores[c], 4);
     }
-    rc |= core_buf_puts(out, "},\"reasons\":");
-    rc |= core_buf_puts(out, r->reasons.len > 0 ? core_buf_str(&r->reasons) : "[]");
-    rc |= core_buf_puts(out, r->is_report ? ",\"report\":true,\"rule\":\""
+    rc |= OUT_LIT(out, "},\"reasons\":");
+    if (r->reasons.len > 0)
+        rc |= out_put(out, r->reasons.data, r->reasons.len);
+    else
+        rc |= OUT_LIT(out, "[]");
+    rc |= out_str(out, r->is_report ? ",\"report\":true,\"rule\":\""
                                           : ",\"report\":false,\"rule\":\"");
-    rc |= core_buf_puts(out, r->rule);
-    rc |= core_buf_puts(out, "\"}");
+    rc |= out_str(out, r->rule);
+    rc |= OUT_LIT(out, "\"}");
     if (rc != 0) {
         out->len = before; /* never leave half an object */
         if (out->data != NULL)

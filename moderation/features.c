@@ -26,6 +26,7 @@ void mod_feat_opts_default(struct mod_feat_opts *o)
     o->char_max = 0;
     o->skeleton = 1;
     o->char_all = 0;
+    o->score_norm = 32; /* measured: CONSTRAINT catches far more at the same legit blocked */
 }
 
 /* Parse an unsigned number at *s, advancing it. */
@@ -78,6 +79,11 @@ int mod_feat_opts_parse(const char *spec, struct mod_feat_opts *o)
         } else if (strncmp(s, "char-scope=devanagari", 21) == 0) {
             s += 21;
             o->char_all = 0;
+        } else if (strncmp(s, "norm=", 5) == 0) {
+            s += 5;
+            if (num(&s, 255, &a) != 0)
+                return -1;
+            o->score_norm = (uint8_t)a;
         } else if (strncmp(s, "skeleton=", 9) == 0) {
             s += 9;
             if (num(&s, 1, &a) != 0)

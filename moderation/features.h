@@ -10,7 +10,7 @@
  *    of Devanagari words only) padded with boundary marks, which carry
  *    short posts, inflections and misspellings.
  * The options are stored in the model so that training and classifying
- * extract the same features.
+ * extract the same features (and score them the same way: score_norm).
  */
 #ifndef JANSEVA_MODERATION_FEATURES_H
 #define JANSEVA_MODERATION_FEATURES_H
@@ -28,17 +28,21 @@ struct mod_feat_opts {
     uint8_t char_max;
     uint8_t skeleton;   /* 1: cross-script skeleton unigrams */
     uint8_t char_all;   /* 1: n-grams of every word; 0: of Devanagari words only */
+    uint8_t score_norm; /* not a feature: the length normalisation of the unwanted
+                         * score, K in u * sqrt(K / max(known features, K)); 0 = none
+                         * (model.h, mod_model_score) */
 };
 
 /* The defaults used by `janseva train`: osb=3, no character n-grams,
- * skeleton=1 (docs/benchmarks.md has the measurements behind them). */
+ * skeleton=1, norm=32 (docs/benchmarks.md has the measurements behind
+ * them). */
 void mod_feat_opts_default(struct mod_feat_opts *o);
 
 /*
  * Change `o` by a spec such as "osb=3,char=3-4,char-scope=all,skeleton=1"
  * (any subset, comma-separated; char=0 turns n-grams off; char-scope is
- * all or devanagari). Returns 0, or -1 for a malformed spec (o may be
- * partly changed).
+ * all or devanagari; norm=K sets score_norm, 0-255). Returns 0, or -1 for
+ * a malformed spec (o may be partly changed).
  */
 int mod_feat_opts_parse(const char *spec, struct mod_feat_opts *o);
 

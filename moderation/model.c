@@ -78,6 +78,16 @@ double mod_model_unwanted(const double logp[MOD_NLABELS])
     return u;
 }
 
+double mod_model_score(const struct mod_feat_opts *o, const double logp[MOD_NLABELS],
+                       size_t known)
+{
+    double u = mod_model_unwanted(logp);
+
+    if (o->score_norm == 0 || known <= o->score_norm || u == 1000 || u == -1000)
+        return u;
+    return u * sqrt((double)o->score_norm / (double)known);
+}
+
 /* ======================= training ======================= */
 
 static int cmp_desc(const void *a, const void *b)
@@ -151,11 +161,12 @@ void mod_model_train(struct mod_model *m, const struct mod_sample *s, size_t n, 
         }
         for (i = 0; i < n; i++) {
             double logp[MOD_NLABELS];
+            size_t known;
 
             if (fold_of(s[i].group, folds) != f || s[i].label != MOD_LEGIT)
                 continue;
-            mod_bayes_classify(&nb, s[i].f, s[i].nf, logp);
-            legit[nl++] = mod_model_unwanted(logp);
+            known = mod_bayes_classify(&nb, s[i].f, s[i].nf, logp);
+            legit[nl++] = mod_model_score(&m->fopts, logp, known);
         }
         mod_bayes_cleanup(&nb);
     }
@@ -219,7 +230,7 @@ void mod_model_serialise(const struct mod_model *m, unsigned char **out, size_t 
     put_u8(&b, m->fopts.char_max);
     put_u8(&b, m->fopts.skeleton);
     put_u8(&b, m->fopts.char_all);
-    put_u8(&b, 0);
+    put_u8(&b, m->fopts.score_norm);
     put_u8(&b, 0);
     put_u8(&b, 0);
     put_u32(&b, MOD_NLABELS);
@@ -418,7 +429,7 @@ struct mod_model *mod_model_load_mem(const unsigned char *buf, size_t len, unsig
     fo.char_max = (uint8_t)get_u8(&r);
     fo.skeleton = (uint8_t)get_u8(&r);
     fo.char_all = (uint8_t)get_u8(&r);
-    get_u8(&r);
+    fo.score_norm = (uint8_t)get_u8(&r); /* 0 in files written before it existed */
     get_u8(&r);
     get_u8(&r);
     if (fo.osb_window > 8 || fo.char_max > 8 || fo.char_min > fo.char_max ||

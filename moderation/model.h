@@ -6,14 +6,15 @@
  *
  * Thresholds are on the "unwanted log-odds" of a post,
  *     u = log P(not legit | post) - log P(legit | post),
- * as computed by mod_model_unwanted(). A post with u < relay_max may be
+ * as computed by mod_model_unwanted(), scaled for long posts by
+ * mod_model_score() (feature option score_norm). A post with u < relay_max may be
  * relayed (as far as the classifier is concerned); u >= drop_min may be
  * dropped; in between it is held. `janseva train` calibrates both by
  * cross-validation on its own input (see mod_model_train).
  *
  * File format (docs/internals/moderation.md, "Model file"): little-endian,
  *   "JSMODEL\n" magic, u32 version (MOD_MODEL_VERSION), u32 flags (0),
- *   8 bytes of feature options, u32 number of labels (6), f64 alpha,
+ *   8 bytes of feature options (the 6th: score_norm), u32 number of labels (6), f64 alpha,
  *   f64 relay_max, f64 drop_min, f64 target_blocked, u64 posts learned,
  *   u64 docs[6], u64 totals[6], u32 length + bytes of the last applied
  *   feedback stream id (at most 63), u64 feature count, then per feature
@@ -91,6 +92,18 @@ void mod_model_train(struct mod_model *m, const struct mod_sample *s, size_t n, 
  * without legitimate posts gives +1000, without any other class -1000).
  */
 double mod_model_unwanted(const double logp[MOD_NLABELS]);
+
+/*
+ * The score the thresholds apply to: u = mod_model_unwanted(logp), scaled
+ * by sqrt(K / known) for a post with more than K = o->score_norm known
+ * features (K = 0: u itself). Naive Bayes adds one log-ratio per feature,
+ * so long posts (tweets, forwards) get extreme u in both directions and a
+ * threshold calibrated on legitimate posts is set by the longest of them;
+ * the scaling puts long and short posts on one scale (measured in
+ * docs/benchmarks.md). The sentinels -1000 / 1000 are kept.
+ */
+double mod_model_score(const struct mod_feat_opts *o, const double logp[MOD_NLABELS],
+                       size_t known);
 
 /* Write the model to `path` atomically (temporary file + rename): on error
  * nothing is left at `path` and -1 is returned (CORE_EX_IOERR). */

@@ -614,9 +614,46 @@ static size_t join_spaced(struct mod_norm *n, int32_t *c, size_t len)
     return j;
 }
 
+/* The grapheme-break state after an ASCII character (what
+ * utf8proc_grapheme_break_stateful leaves after any printable ASCII one). */
+static utf8proc_int32_t ascii_state(void)
+{
+    utf8proc_int32_t st = 0;
+
+    utf8proc_grapheme_break_stateful('a', 'a', &st);
+    return st;
+}
+
+/*
+ * For ASCII text (single spaces, none at either end): false when
+ * join_spaced() would change nothing, i.e. there is no run of 3 or more
+ * one-letter words. Saves the copy for almost every post.
+ */
+static int ascii_may_join(const int32_t *c, size_t len)
+{
+    size_t run = 0;
+    size_t i = 0;
+
+    while (i < len) {
+        size_t s = i;
+
+        while (i < len && c[i] != SPACE)
+            i++;
+        if (i - s == 1 && ((c[s] >= 'a' && c[s] <= 'z') || (c[s] >= 'A' && c[s] <= 'Z'))) {
+            if (++run >= 3)
+                return 1;
+        } else {
+            run = 0;
+        }
+        i++; /* the space */
+    }
+    return 0;
+}
+
 static void encode(struct mod_norm *n, const int32_t *c, size_t len, int ascii)
 {
     utf8proc_int32_t state = 0;
+    utf8proc_int32_t after_ascii;
     size_t o = 0;
     size_t i;
 
@@ -637,9 +674,22 @@ static void encode(struct mod_norm *n, const int32_t *c, size_t len, int ascii)
         n->key_cap = len * 4 + 1;
         n->key = core_realloc(n->key, n->key_cap);
     }
+    after_ascii = ascii_state();
     n->n_graphemes = 0;
     for (i = 0; i < len; i++) {
-        o += (size_t)utf8proc_encode_char(c[i], (utf8proc_uint8_t *)n->key + o);
+        if (c[i] < 0x80) {
+            n->key[o++] = (char)c[i];
+            if (i > 0 && c[i - 1] < 0x80) {
+                /* two ASCII characters (no CR or LF: fold() made them
+                 * spaces) always have a break between them, and the state
+                 * after any ASCII character is the same */
+                n->n_graphemes++;
+                state = after_ascii;
+                continue;
+            }
+        } else {
+            o += (size_t)utf8proc_encode_char(c[i], (utf8proc_uint8_t *)n->key + o);
+        }
         if (is_deva_block(c[i])) /* no lookup: Devanagari signs extend the cluster */
             n->n_graphemes += (unsigned)is_letter(c[i]) | (unsigned)is_digit(c[i]) |
                               (unsigned)(c[i] == 0x0964 || c[i] == 0x0965 || c[i] == 0x0970);
@@ -673,6 +723,35 @@ static size_t ascii_to_cp(struct mod_norm *n, const char *text, size_t len)
 }
 
 /*
+ * What NFKC + case folding (and fold()) make of a Latin-1 code point
+ * U+0080..U+00FF, for the fast path: the code point itself (symbols and
+ * lower-case letters, which are already NFC), the lower-case letter (À..Þ
+ * but ×), SPACE (the C1 controls and NBSP: fold() turns them into a
+ * space), -0xAD (the soft hyphen, an ignorable: resolved later like ZWJ),
+ * or 0 when the general path must decide (compatibility decompositions
+ * such as ª ² ¼ µ ¨ ´ ¸ ¯, and ß, which folds to "ss").
+ */
+static int32_t latin1_fast(int32_t c)
+{
+    if (c < 0xA0)
+        return SPACE;
+    switch (c) {
+    case 0xA0:
+        return SPACE;
+    case 0xAD:
+        return -0xAD;
+    case 0xA8: case 0xAA: case 0xAF: case 0xB2: case 0xB3: case 0xB4: case 0xB5:
+    case 0xB8: case 0xB9: case 0xBA: case 0xBC: case 0xBD: case 0xBE: case 0xDF:
+        return 0;
+    default:
+        break;
+    }
+    if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
+        return c + 0x20;
+    return c;
+}
+
+/*
  * Fast path for the common case: ASCII, Devanagari (without the Vedic
  * signs), pictographs and the ignorables around them. For these NFKC +
  * case folding is the identity except for ASCII case and the nukta letters,
@@ -688,7 +767,9 @@ static int fast_eligible_cp(int32_t c)
         return c < 0x0951 || c > 0x0954;
     if (c >= 0x1F300 && c <= 0x1FAFF)
         return 1;
-    return c == ZWJ || c == ZWNJ || c == 0xFE0F || c == 0x00A0 || c == 0x20B9 ||
+    if (c < 0x100) /* Latin-1: see latin1_fast() */
+        return latin1_fast(c) != 0;
+    return c == 0x2026 || c == ZWJ || c == ZWNJ || c == 0xFE0F || c == 0x00A0 || c == 0x20B9 ||
            c == 0x2018 || c == 0x2019 || c == 0x201C || c == 0x201D || c == 0x2013 ||
            c == 0x2014 || (c >= 0x2600 && c <= 0x27BF && c != 0x2122);
 }
@@ -748,9 +829,20 @@ static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *o
         if (k == 0 || !fast_eligible_cp(x))
             return 0;
         i += k;
-        if (x == 0x00A0) {
-            if (j > 0 && n->cp[j - 1] != SPACE)
-                n->cp[j++] = SPACE;
+        if (x < 0x100) {
+            x = latin1_fast(x);
+            if (x == SPACE) {
+                if (j > 0 && n->cp[j - 1] != SPACE)
+                    n->cp[j++] = SPACE;
+                continue;
+            }
+            n->cp[j++] = x;
+            continue;
+        }
+        if (x == 0x2026) { /* … is "..." (a compatibility decomposition) */
+            n->cp[j++] = '.';
+            n->cp[j++] = '.';
+            n->cp[j++] = '.';
             continue;
         }
         if (x == ZWJ || x == ZWNJ || x == 0xFE0F) {
@@ -843,7 +935,8 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
     /* join, then look at the scripts of the words joined, then collapse, so
      * that the key is a fixed point: "f f f" -> "fff" -> "ff", "e e ρ" ->
      * "eeρ" -> "eep", and normalising the key again changes nothing */
-    cnt = join_spaced(n, n->cp, cnt);
+    if (!ascii || ascii_may_join(n->cp, cnt))
+        cnt = join_spaced(n, n->cp, cnt);
     if (ascii) {
         for (i = 0; i < cnt; i++) /* one script: only the letters to count */
             n->n_latin += (unsigned)((n->cp[i] | 0x20) >= 'a' && (n->cp[i] | 0x20) <= 'z');

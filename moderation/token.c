@@ -366,6 +366,14 @@ static size_t try_phone(struct mod_toks *t, const char *s, size_t len)
 
 /* ======================= the scan ======================= */
 
+/* mod_norm_is_word_cp() without the call for ASCII (most code points). */
+static inline int word_cp(int32_t c)
+{
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+    return mod_norm_is_word_cp(c);
+}
+
 void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
 {
     size_t i = 0;
@@ -402,7 +410,7 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
                 continue;
             }
         }
-        if (mod_norm_is_word_cp(c)) {
+        if (word_cp(c)) {
             size_t st = i;
             int digits_only = 1;
             int deva = 0;
@@ -411,7 +419,7 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
                 int32_t d;
                 size_t m = mod_utf8_next(key + i, len - i, &d);
 
-                if (!mod_norm_is_word_cp(d))
+                if (!word_cp(d))
                     break;
                 if (!(d >= '0' && d <= '9'))
                     digits_only = 0;

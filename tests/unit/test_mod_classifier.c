@@ -204,6 +204,7 @@ static void test_model_file_roundtrip(void **state)
     assert_memory_equal(m2->nb.docs, m->nb.docs, sizeof m->nb.docs);
     assert_true(m2->relay_max == m->relay_max && m2->drop_min == m->drop_min);
     assert_string_equal(m2->feedback_id, "1700000000000-5");
+    assert_int_equal(m2->fopts.score_norm, m->fopts.score_norm);
     assert_int_equal(mod_fpstore_count(m2->marks), 1);
     best(m, "बिजली नहीं है और चोरी हुई", a);
     best(m2, "बिजली नहीं है और चोरी हुई", b);
@@ -303,6 +304,32 @@ static void test_unwanted_log_odds(void **state)
     assert_true(mod_model_unwanted(no_legit) == 1000);
 }
 
+/* The score the thresholds apply to: u for short posts, u * sqrt(K / known)
+ * for posts with more than K known features; sentinels kept. */
+static void test_length_normalised_score(void **state)
+{
+    double lp[6] = {log(0.2), log(0.8), -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    double no_legit[6] = {-INFINITY, 0, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    struct mod_feat_opts o;
+    double u = log(4.0);
+
+    (void)state;
+    mod_feat_opts_default(&o);
+    assert_int_equal(o.score_norm, 32);
+    assert_true(fabs(mod_model_score(&o, lp, 10) - u) < 1e-12);
+    assert_true(fabs(mod_model_score(&o, lp, 32) - u) < 1e-12);
+    assert_true(fabs(mod_model_score(&o, lp, 128) - u / 2) < 1e-12);
+    assert_true(mod_model_score(&o, no_legit, 500) == 1000);
+    o.score_norm = 0; /* models written before the option: u itself */
+    assert_true(fabs(mod_model_score(&o, lp, 128) - u) < 1e-12);
+    assert_int_equal(mod_feat_opts_parse("osb=3,norm=64", &o), 0);
+    assert_int_equal(o.score_norm, 64);
+    assert_int_equal(mod_feat_opts_parse("norm=0", &o), 0);
+    assert_int_equal(o.score_norm, 0);
+    assert_int_equal(mod_feat_opts_parse("norm=256", &o), -1);
+    assert_int_equal(mod_feat_opts_parse("norm=", &o), -1);
+}
+
 static void test_builtin_model(void **state)
 {
     struct mod_model *m = mod_builtin_model();
@@ -339,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_model_file_roundtrip),
         cmocka_unit_test(test_model_loader_rejects_bad_files),
         cmocka_unit_test(test_unwanted_log_odds),
+        cmocka_unit_test(test_length_normalised_score),
         cmocka_unit_test(test_builtin_model),
     };
 

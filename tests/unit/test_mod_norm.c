@@ -180,7 +180,9 @@ static size_t compare_paths(const char *text, size_t len, struct mod_norm *slow)
     mod_norm_run(&nm, text, len);
     mod_norm_run(slow, text, len);
     if (strcmp(nm.key, slow->key) != 0 || nm.flags != slow->flags ||
-        nm.n_invisible != slow->n_invisible || nm.n_emoji != slow->n_emoji) {
+        nm.n_invisible != slow->n_invisible || nm.n_emoji != slow->n_emoji ||
+        nm.n_graphemes != slow->n_graphemes || nm.n_latin != slow->n_latin ||
+        nm.n_deva != slow->n_deva) {
         fprintf(stderr, "paths differ on a %zu-byte text: '%s' vs '%s'\n", len, nm.key,
                 slow->key);
         return 1;
@@ -196,6 +198,9 @@ static void test_fast_path_equals_general_path(void **state)
         "गोली चली 🙏🏽 ❤\ufe0f क्\u200dष क्\u200cष",
         "\u00a0NBSP ‘quotes’ “more” – — ₹500",
         "हिन्दी सम्बन्ध तुम्हारा",
+        /* Latin-1 (the UCI SMS corpus has £, ü, Ü, C1 controls and …) */
+        "Ünited £100 café ÀÉÎÕÜÞ ×÷ ¡¿ «» ©® soft\u00adhyphen ß ª ² ³ µ ¼ ¨ ´ ¸ ¯ ÿ",
+        "win \xc2\x92" "free\xc2\x93 \xc2\x85 prize… now…… é\u0301 e\u0301 Å",
     };
     struct mod_norm slow;
     size_t bad = 0;
@@ -226,21 +231,28 @@ static void test_fast_path_equals_general_path(void **state)
         fprintf(stderr, "SKIP: shared data not found ($JANSEVA_TEST_DATA unset): fast path "
                         "checked on the seed corpus only\n");
     } else {
-        snprintf(path, sizeof path, "%s/text/hindi-sms-translated/hindi_sms_data.csv", data);
-        f = fopen(path, "r");
-        if (f == NULL) {
-            fprintf(stderr, "SKIP: %s missing\n", path);
-        } else {
-            char *line = NULL;
-            size_t cap = 0;
-            ssize_t n;
+        /* the Hindi SMS corpus (Devanagari) and UCI SMS (Latin-1 symbols,
+         * C1 controls and the like: the fast path's Latin-1 cases) */
+        static const char *const files[] = {"text/hindi-sms-translated/hindi_sms_data.csv",
+                                            "text/uci-sms/SMSSpamCollection"};
 
-            while ((n = getline(&line, &cap, f)) > 0) {
-                bad += compare_paths(line, (size_t)n, &slow);
-                lines++;
+        for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+            snprintf(path, sizeof path, "%s/%s", data, files[i]);
+            f = fopen(path, "r");
+            if (f == NULL) {
+                fprintf(stderr, "SKIP: %s missing\n", path);
+            } else {
+                char *line = NULL;
+                size_t cap = 0;
+                ssize_t n;
+
+                while ((n = getline(&line, &cap, f)) > 0) {
+                    bad += compare_paths(line, (size_t)n, &slow);
+                    lines++;
+                }
+                free(line);
+                fclose(f);
             }
-            free(line);
-            fclose(f);
         }
     }
     mod_norm_cleanup(&slow);
