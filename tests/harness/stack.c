@@ -5,7 +5,10 @@
 #include "tests/harness/stack.h"
 #include "gateway/dispatch.h"
 
+#include "core/util.h"
+
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +120,19 @@ int th_stack_stop(struct th_stack *s)
         th_rmrf(s->dir);
     free(s->dir);
     return app != 0 ? app : sim;
+}
+
+void th_stack_event_key(const struct th_stack *s, const char *wamid,
+                        char out[GW_EVENT_KEY_HEX])
+{
+    crypto_generichash_state st;
+    unsigned char h[16];
+
+    crypto_generichash_init(&st, cry_keys_get(s->keys, CRY_KEY_DEDUPE), CRY_KEYBYTES, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)"m|", 2);
+    crypto_generichash_update(&st, (const unsigned char *)wamid, strlen(wamid));
+    crypto_generichash_final(&st, h, sizeof h);
+    core_hex(out, h, sizeof h);
 }
 
 int th_stack_member(struct th_stack *s, const char *wa_id, char mid[CRY_MID_LEN])

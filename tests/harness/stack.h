@@ -13,6 +13,7 @@
 #include "crypto/identity.h"
 #include "crypto/keys.h"
 #include "gateway/outbox.h"
+#include "gateway/router.h"
 #include "tests/harness/cloudsim.h"
 #include "tests/harness/harness.h"
 
@@ -44,6 +45,14 @@ int th_stack_restart_app(struct th_stack *s, const char *const env[]);
 
 /* The member id of a WhatsApp number, created if new (no window opened). */
 int th_stack_member(struct th_stack *s, const char *wa_id, char mid[CRY_MID_LEN]);
+
+/*
+ * The event key janseva's router gives the message `wamid` (keyed with the
+ * stack's dedupe key, as gw_router_event_key does), so a test can make the
+ * same idempotent calls a handler made for that event and get its results.
+ */
+void th_stack_event_key(const struct th_stack *s, const char *wamid,
+                        char out[GW_EVENT_KEY_HEX]);
 
 /* Make the number write to the police number through the simulator (opens
  * the 24 h window on both sides); returns 0 once janseva accepted it. */

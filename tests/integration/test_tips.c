@@ -139,7 +139,6 @@ static char *citizen(const char *wa, const char *fields, struct gw_webhook *hook
     char *wamid;
     struct member_wait w = {wa, ""};
     struct core_err err;
-    unsigned char h[16];
 
     snprintf(body, sizeof body, "{\"from\":\"%s\",\"name\":\"%s\",%s}", wa,
              strcmp(wa, WA_A) == 0 ? NAME_A : "Test Citizen", fields);
@@ -160,18 +159,9 @@ static char *citizen(const char *wa, const char *fields, struct gw_webhook *hook
     ctx->entry_id = "0-0";
     ctx->req_id = "test";
     memcpy(ctx->member_id, w.mid, CRY_MID_LEN);
-    /* the router's event key (gw_router_event_key): the service's tip flow
-     * handles the same event, and every tip call is idempotent by this key */
-    {
-        crypto_generichash_state st;
-
-        crypto_generichash_init(&st, cry_keys_get(F->s.keys, CRY_KEY_DEDUPE), CRY_KEYBYTES,
-                                sizeof h);
-        crypto_generichash_update(&st, (const unsigned char *)"m|", 2);
-        crypto_generichash_update(&st, (const unsigned char *)wamid, strlen(wamid));
-        crypto_generichash_final(&st, h, sizeof h);
-    }
-    core_hex(ctx->event_key, h, sizeof h);
+    /* the router's event key: the service's tip flow handles the same
+     * event, and every tip call is idempotent by this key */
+    th_stack_event_key(&F->s, wamid, ctx->event_key);
     return wamid;
 }
 

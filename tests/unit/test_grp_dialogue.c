@@ -1170,12 +1170,13 @@ static void test_redis_down_is_transient(void **state)
         assert_int_equal(grp_dlg_handler(f->dlg, &ctx, &ev, &err), 0);
         memcpy(ctx.member_id, mid, sizeof mid);
     }
-    /* back (AOF kept everything): the same event is answered, once */
+    /* back (AOF kept everything): the same event is answered, once (the
+     * connection retries with backoff; up to 20 s for a slow restart) */
     assert_int_equal(th_redis_start(&f->redis, f->dir), 0);
     {
         int rc = -1;
 
-        for (int i = 0; i < 100 && rc != 0; i++) {
+        for (int i = 0; i < 400 && rc != 0; i++) {
             core_err_clear(&err);
             rc = grp_dlg_handler(f->dlg, &ctx, &ev, &err);
             if (rc != 0)
