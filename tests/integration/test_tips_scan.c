@@ -11,9 +11,10 @@
  * through the API (delivered by the dispatcher) and read every case and
  * photo. The service's tip flow handles every message; the test makes the
  * same (idempotent) tip calls in-process with the router's event keys, to
- * look inside, logging at debug level into a file of the test directory. Then janseva stops, Redis SAVEs, and every
- * file (RDB, AOF, the service's, the simulator's, Redis's and the flow's
- * logs) plus a /metrics scrape is scanned for every such value: zero hits.
+ * look inside, logging at debug level into a file of the test directory.
+ * Then janseva stops, Redis SAVEs, and every file (RDB, AOF, the
+ * service's, the simulator's, Redis's and the flow's logs) plus a /metrics
+ * scrape is scanned for every such value: zero hits.
  * Values planted in clear are then found by the same scanner.
  */
 #include <stdarg.h>
