@@ -239,8 +239,13 @@ struct fan {
     char day_key[GRP_CODE_MAX + 40];
 };
 
-static int read_states(struct fan *f, const char *const *mids, size_t n, struct member_state *out)
+/* The members' states and, in the same pipeline, the day's cost so far
+ * (*spent). */
+static int read_states(struct fan *f, const char *const *mids, size_t n, struct member_state *out,
+                       long long *spent)
 {
+    redisReply *day;
+
     for (size_t i = 0; i < n; i++) {
         char key[CRY_MID_LEN + 16];
 
@@ -248,6 +253,8 @@ static int read_states(struct fan *f, const char *const *mids, size_t n, struct 
         if (core_redis_appendf(f->r, f->err, "HMGET %s st g lang li mg", key) != 0)
             return -1;
     }
+    if (core_redis_appendf(f->r, f->err, "HGET %s cost", f->day_key) != 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         redisReply *rep;
 
@@ -268,6 +275,10 @@ static int read_states(struct fan *f, const char *const *mids, size_t n, struct 
         }
         freeReplyObject(rep);
     }
+    if (core_redis_get_reply(f->r, &day, f->err) != 0)
+        return -1;
+    *spent = field_ll(day);
+    freeReplyObject(day);
     return 0;
 }
 
@@ -286,9 +297,7 @@ static int batch(void *ud, const char *const *mids, size_t n)
     long skipped = 0;
     int rc = -1;
 
-    if (read_states(f, mids, n, ms) != 0)
-        goto out;
-    if (grp_relay_day(f->r, f->p->code, f->now_s, &spent, NULL, NULL, NULL, f->err) != 0)
+    if (read_states(f, mids, n, ms, &spent) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         int inside;

@@ -5,12 +5,13 @@
  *
  * Fan-out: the members of js:u:{CODE}:mem are walked in batches
  * (grp_member_group_scan); each member's st, g, lang, li and mg are read in
- * one pipeline, and every member who receives the group's messages
- * (grp_member_receives: active or muted, in that group, not merged), except
- * the author, gets one outbox message on the bulk lane with the idempotency
- * key post:<PID>:<MID>. A replayed event or a repeated approval walks the
- * group again and queues nothing twice; a crash in the middle is finished
- * by the repeat (the router retries the event).
+ * one pipeline (with the day's cost so far), and every member who receives
+ * the group's messages (grp_member_receives: active or muted, in that
+ * group, not merged), except the author, gets one outbox message on the
+ * bulk lane with the idempotency key post:<PID>:<MID>. A replayed event or
+ * a repeated approval walks the group again and queues nothing twice; a
+ * crash in the middle is finished by the repeat (the router retries the
+ * event).
  *
  * Message: the text in the recipient's language frame (post.relay:
  * "💬 *सदस्य K7Q2* · हल्दी छपरा" and the text), never a number or a profile
