@@ -27,6 +27,7 @@
 #include "groups/tip.h"
 #include "groups/tipapi.h"
 #include "groups/tipcli.h"
+#include "groups/postmedia.h"
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
 #include "groups/dialogue.h"
@@ -177,6 +178,7 @@ static int cmd_serve(int argc, char **argv)
     struct grp_dlg_opts dopts;
     struct mod_engine *moderation = NULL;
     struct grp_posts *posts = NULL;
+    struct grp_postmedia *postmedia = NULL;
     struct grp_review_api *review_api = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
@@ -326,6 +328,11 @@ static int cmd_serve(int argc, char **argv)
         dialogue = grp_dlg_new(&dopts, keys, identity);
         grp_dlg_set_moderation(dialogue, moderation);
         grp_dlg_set_posts(dialogue, posts);
+        /* media posts: re-uploaded by the media worker, then relayed */
+        grp_posts_set_media(posts, true);
+        postmedia = grp_postmedia_start(&cfg, posts, &err);
+        if (postmedia == NULL)
+            goto fail;
         gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
         grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
@@ -396,6 +403,7 @@ out:
     gw_ingress_free(ingress);
     gw_router_free(router);
     grp_dlg_free(dialogue);
+    grp_postmedia_stop(postmedia);
     grp_posts_free(posts);
     mod_engine_free(moderation);
     gw_dispatch_free(dispatch);

@@ -90,6 +90,11 @@ void grp_posts_free(struct grp_posts *p)
     free(s);
 }
 
+void grp_posts_set_media(struct grp_posts *p, bool on)
+{
+    p->media = on;
+}
+
 static const char *alert_template(const struct grp_posts *p)
 {
     return ((const struct posts_strings *)p)->alert_template;
@@ -217,6 +222,10 @@ int grp_post_load(const struct grp_posts *p, struct core_redis *r, const char *i
             copy_str(out->by, sizeof out->by, v);
         else if (strcmp(k, "why") == 0)
             copy_str(out->why, sizeof out->why, v);
+        else if (strcmp(k, "ms") == 0)
+            copy_str(out->media_state, sizeof out->media_state, v);
+        else if (strcmp(k, "mu") == 0)
+            copy_str(out->media_up, sizeof out->media_up, v);
         else if (strcmp(k, "u") == 0)
             out->urgent = v->type == REDIS_REPLY_STRING && strcmp(v->str, "1") == 0;
         else if (strcmp(k, "r") == 0)
@@ -378,7 +387,30 @@ static int relay_named(const struct grp_posts *p, struct core_redis *r,
     rp.label_code = rec->label;
     rp.number = rec->number;
     rp.content = rec->content;
+    rp.media_up = rec->media_up[0] != '\0' ? rec->media_up : NULL;
     return grp_relay_fanout(r, p->keys, &p->relay, &rp, now_ms / 1000, st, err);
+}
+
+/*
+ * With media relay on, a media post without its uploaded copy waits for
+ * the media worker: queue it once (1 = deferred, 0 = relay now, -1).
+ */
+static int media_defer(const struct grp_posts *p, struct core_redis *r,
+                       const struct grp_post_rec *rec, struct core_err *err)
+{
+    char key[64];
+
+    if (!p->media || !grp_relay_media_type(rec->type) || rec->media_up[0] != '\0' ||
+        strcmp(rec->media_state, "failed") == 0 ||
+        json_string_value(json_object_get(rec->content, "media")) == NULL)
+        return 0;
+    if (strcmp(rec->media_state, "pending") == 0)
+        return 1; /* queued before: a replay */
+    grp_post_key(rec->id, key, sizeof key);
+    if (core_redis_cmdf(r, NULL, err, "XADD js:post:mq * p %s", rec->id) != 0 ||
+        core_redis_cmdf(r, NULL, err, "HSET %s ms pending", key) != 0)
+        return -1;
+    return 1;
 }
 
 int grp_post_relay(const struct grp_posts *p, struct core_redis *r, const struct grp_post_rec *rec,
@@ -390,6 +422,9 @@ int grp_post_relay(const struct grp_posts *p, struct core_redis *r, const struct
 
     if (rec->content == NULL)
         return core_err_set(err, CORE_EX_SOFTWARE, "post %s: content not loaded", rec->id);
+    rc = media_defer(p, r, rec, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (unit_names(r, rec->group, &hi, &en, err) != 0)
         return -1;
     rc = relay_named(p, r, rec, hi, en, now_ms, st, err);
@@ -605,7 +640,8 @@ static struct core_redis_script store_script = {
 
 static bool supported_type(const char *t)
 {
-    static const char *const ok[] = {"text", "image", "video", "audio", "document", "location"};
+    static const char *const ok[] = {"text",     "image",   "video",   "audio",
+                                     "document", "sticker", "location"};
 
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (strcmp(t, ok[i]) == 0)
@@ -943,7 +979,11 @@ static int post_message(struct grp_dlg *d)
             core_metric_inc(&m_inbox);
     }
     if (strcmp(rec.verdict, "relay") == 0) {
-        if (relay_named(p, d->redis, &rec, name_hi, name_en, now_ms, NULL, d->err) != 0)
+        int deferred = media_defer(p, d->redis, &rec, d->err);
+
+        if (deferred < 0 ||
+            (deferred == 0 &&
+             relay_named(p, d->redis, &rec, name_hi, name_en, now_ms, NULL, d->err) != 0))
             goto out;
         {
             const struct grp_lookup *lk = grp_dlg_lookup(d);
