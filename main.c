@@ -315,6 +315,8 @@ static int cmd_serve(int argc, char **argv)
         if (moderation == NULL)
             goto fail;
         posts = grp_posts_new(&cfg, keys, audit, moderation);
+        /* media posts: re-uploaded by the media worker (router role), then relayed */
+        grp_posts_set_media(posts, true);
     }
     if (want_router) {
         router = gw_router_new(&cfg);
@@ -328,8 +330,6 @@ static int cmd_serve(int argc, char **argv)
         dialogue = grp_dlg_new(&dopts, keys, identity);
         grp_dlg_set_moderation(dialogue, moderation);
         grp_dlg_set_posts(dialogue, posts);
-        /* media posts: re-uploaded by the media worker, then relayed */
-        grp_posts_set_media(posts, true);
         postmedia = grp_postmedia_start(&cfg, posts, &err);
         if (postmedia == NULL)
             goto fail;
