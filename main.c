@@ -27,6 +27,7 @@
 #include "groups/tip.h"
 #include "groups/tipapi.h"
 #include "groups/tipcli.h"
+#include "groups/postmedia.h"
 #include "groups/sendcheck.h"
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
@@ -178,6 +179,7 @@ static int cmd_serve(int argc, char **argv)
     struct grp_dlg_opts dopts;
     struct mod_engine *moderation = NULL;
     struct grp_posts *posts = NULL;
+    struct grp_postmedia *postmedia = NULL;
     struct grp_review_api *review_api = NULL;
     struct core_redis *probe;
     struct core_redis_opts ropts;
@@ -314,6 +316,8 @@ static int cmd_serve(int argc, char **argv)
         if (moderation == NULL)
             goto fail;
         posts = grp_posts_new(&cfg, keys, audit, moderation);
+        /* media posts: re-uploaded by the media worker (router role), then relayed */
+        grp_posts_set_media(posts, true);
     }
     if (want_router) {
         router = gw_router_new(&cfg);
@@ -329,6 +333,9 @@ static int cmd_serve(int argc, char **argv)
         grp_dlg_set_posts(dialogue, posts);      /* the "post" flow */
         grp_dlg_set_tips(dialogue, tip);         /* the "tip" flow */
         grp_dlg_set_broadcast(dialogue, bc);     /* the officers' "alert" flow */
+        postmedia = grp_postmedia_start(&cfg, posts, &err);
+        if (postmedia == NULL)
+            goto fail;
         gw_router_add_handler(router, "dialogue", grp_dlg_handler, dialogue);
         grp_dlg_warm_up(dialogue, &ropts);
         if (gw_router_start(router, &err) != 0)
@@ -401,6 +408,7 @@ out:
     gw_ingress_free(ingress);
     gw_router_free(router);
     grp_dlg_free(dialogue);
+    grp_postmedia_stop(postmedia);
     grp_posts_free(posts);
     mod_engine_free(moderation);
     gw_dispatch_free(dispatch);

@@ -90,6 +90,11 @@ void grp_posts_free(struct grp_posts *p)
     free(s);
 }
 
+void grp_posts_set_media(struct grp_posts *p, bool on)
+{
+    p->media = on;
+}
+
 static const char *alert_template(const struct grp_posts *p)
 {
     return ((const struct posts_strings *)p)->alert_template;
@@ -217,6 +222,10 @@ int grp_post_load(const struct grp_posts *p, struct core_redis *r, const char *i
             copy_str(out->by, sizeof out->by, v);
         else if (strcmp(k, "why") == 0)
             copy_str(out->why, sizeof out->why, v);
+        else if (strcmp(k, "ms") == 0)
+            copy_str(out->media_state, sizeof out->media_state, v);
+        else if (strcmp(k, "mu") == 0)
+            copy_str(out->media_up, sizeof out->media_up, v);
         else if (strcmp(k, "u") == 0)
             out->urgent = v->type == REDIS_REPLY_STRING && strcmp(v->str, "1") == 0;
         else if (strcmp(k, "r") == 0)
@@ -333,20 +342,42 @@ static int unit_names(struct core_redis *r, const char *code, char **hi, char **
     return 0;
 }
 
+/*
+ * The thana and the names of locality `code`: from the dialogue's
+ * in-memory hierarchy index when it has the unit, else from Redis (the
+ * walk of grp_post_thana_of and unit_names). *hi and *en are heap strings
+ * the caller frees. Returns 0 or -1 (Redis).
+ */
+static int place_info(struct grp_dlg *d, const char *code, char thana[GRP_CODE_MAX + 1],
+                      char **hi, char **en)
+{
+    const struct grp_lookup *lk = grp_dlg_lookup(d);
+    const struct grp_place *pl = lk != NULL ? grp_lookup_find(lk, code) : NULL;
+
+    if (pl != NULL) {
+        const struct grp_place *th = grp_lookup_ancestor(lk, pl, GRP_THANA);
+
+        snprintf(thana, GRP_CODE_MAX + 1, "%s", th != NULL ? th->code : "");
+        *en = core_strdup(pl->name_en != NULL && pl->name_en[0] != '\0' ? pl->name_en : code);
+        *hi = core_strdup(pl->name_hi != NULL && pl->name_hi[0] != '\0' ? pl->name_hi : *en);
+        return 0;
+    }
+    if (grp_post_thana_of(d->redis, code, thana, d->err) != 0)
+        return -1;
+    return unit_names(d->redis, code, hi, en, d->err);
+}
+
 /* ======================= relay, notices ======================= */
 
-int grp_post_relay(const struct grp_posts *p, struct core_redis *r, const struct grp_post_rec *rec,
-                   int64_t now_ms, struct grp_relay_stats *st, struct core_err *err)
+/* Relay `rec` with the group's names already known (borrowed). */
+static int relay_named(const struct grp_posts *p, struct core_redis *r,
+                       const struct grp_post_rec *rec, const char *hi, const char *en,
+                       int64_t now_ms, struct grp_relay_stats *st, struct core_err *err)
 {
     struct grp_relay_post rp;
-    char *hi = NULL;
-    char *en = NULL;
-    int rc;
 
     if (rec->content == NULL)
         return core_err_set(err, CORE_EX_SOFTWARE, "post %s: content not loaded", rec->id);
-    if (unit_names(r, rec->group, &hi, &en, err) != 0)
-        return -1;
     memset(&rp, 0, sizeof rp);
     rp.pid = rec->id;
     rp.code = rec->group;
@@ -356,7 +387,47 @@ int grp_post_relay(const struct grp_posts *p, struct core_redis *r, const struct
     rp.label_code = rec->label;
     rp.number = rec->number;
     rp.content = rec->content;
-    rc = grp_relay_fanout(r, p->keys, &p->relay, &rp, now_ms / 1000, st, err);
+    rp.media_up = rec->media_up[0] != '\0' ? rec->media_up : NULL;
+    return grp_relay_fanout(r, p->keys, &p->relay, &rp, now_ms / 1000, st, err);
+}
+
+/*
+ * With media relay on, a media post without its uploaded copy waits for
+ * the media worker: queue it once (1 = deferred, 0 = relay now, -1).
+ */
+static int media_defer(const struct grp_posts *p, struct core_redis *r,
+                       const struct grp_post_rec *rec, struct core_err *err)
+{
+    char key[64];
+
+    if (!p->media || !grp_relay_media_type(rec->type) || rec->media_up[0] != '\0' ||
+        strcmp(rec->media_state, "failed") == 0 ||
+        json_string_value(json_object_get(rec->content, "media")) == NULL)
+        return 0;
+    if (strcmp(rec->media_state, "pending") == 0)
+        return 1; /* queued before: a replay */
+    grp_post_key(rec->id, key, sizeof key);
+    if (core_redis_cmdf(r, NULL, err, "XADD js:post:mq * p %s", rec->id) != 0 ||
+        core_redis_cmdf(r, NULL, err, "HSET %s ms pending", key) != 0)
+        return -1;
+    return 1;
+}
+
+int grp_post_relay(const struct grp_posts *p, struct core_redis *r, const struct grp_post_rec *rec,
+                   int64_t now_ms, struct grp_relay_stats *st, struct core_err *err)
+{
+    char *hi = NULL;
+    char *en = NULL;
+    int rc;
+
+    if (rec->content == NULL)
+        return core_err_set(err, CORE_EX_SOFTWARE, "post %s: content not loaded", rec->id);
+    rc = media_defer(p, r, rec, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    if (unit_names(r, rec->group, &hi, &en, err) != 0)
+        return -1;
+    rc = relay_named(p, r, rec, hi, en, now_ms, st, err);
     free(hi);
     free(en);
     return rc;
@@ -569,7 +640,8 @@ static struct core_redis_script store_script = {
 
 static bool supported_type(const char *t)
 {
-    static const char *const ok[] = {"text", "image", "video", "audio", "document", "location"};
+    static const char *const ok[] = {"text",     "image",   "video",   "audio",
+                                     "document", "sticker", "location"};
 
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (strcmp(t, ok[i]) == 0)
@@ -655,22 +727,24 @@ static void f_num(struct fields *f, const char *k, long long v)
 }
 
 /*
- * Classify the event and store the post. *stored = 1 when this call wrote
- * the record (0: it existed: a replay). Returns 0 or -1.
+ * Classify the event and store the post (`thana` of its group). *stored = 1
+ * when this call wrote the record, and then `rec` is filled with what was
+ * stored, content and decision included (0: it existed, a replay: load it).
+ * Returns 0 or -1.
  */
 static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *pid,
-                            int64_t now_ms, int *stored)
+                            const char *thana, int64_t now_ms, int *stored,
+                            struct grp_post_rec *rec)
 {
     struct mod_post mp;
     struct mod_result res;
     json_t *content = content_of(d->ev);
-    json_t *dec;
+    json_t *dec = NULL;
     char *content_text = json_dumps(content, JSON_COMPACT);
     char *dec_text = NULL;
     unsigned char *sealed = NULL;
     size_t sealed_len = 0;
     size_t cap;
-    char thana[GRP_CODE_MAX + 1];
     char key[64];
     char ttl[24];
     struct fields f;
@@ -713,9 +787,6 @@ static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *
         verdict = "hold";
     }
     dec_text = json_dumps(dec, JSON_COMPACT);
-    json_decref(dec);
-    if (grp_post_thana_of(d->redis, d->member.group, thana, d->err) != 0)
-        goto out;
     cap = cry_vault_sealed_size(strlen(content_text));
     sealed = core_malloc(cap);
     if (cry_vault_seal(p->keys, CRY_VAULT_PII, pid, "post", content_text, strlen(content_text),
@@ -752,12 +823,18 @@ static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *
     if (*stored) {
         /* counters of the sender: once per post (a crash here loses one
          * count, never doubles it) */
-        if (grp_member_count_post(d->redis, d->member.mid, d->err) != 0 ||
-            core_redis_cmdf(d->redis, NULL, d->err, "INCR js:post:rate:{%s}", d->member.mid) !=
-                0 ||
-            core_redis_cmdf(d->redis, NULL, d->err, "EXPIRE js:post:rate:{%s} %d NX",
-                            d->member.mid, RATE_WINDOW_S) != 0)
+        char mkey[CRY_MID_LEN + 8];
+
+        cry_identity_member_key(d->member.mid, mkey, sizeof mkey);
+        if (core_redis_appendf(d->redis, d->err, "HINCRBY %s np 1", mkey) != 0 ||
+            core_redis_appendf(d->redis, d->err, "INCR js:post:rate:{%s}", d->member.mid) != 0 ||
+            core_redis_appendf(d->redis, d->err, "EXPIRE js:post:rate:{%s} %d NX",
+                               d->member.mid, RATE_WINDOW_S) != 0)
             goto out;
+        for (int k = 0; k < 3; k++) {
+            if (core_redis_get_reply(d->redis, NULL, d->err) != 0)
+                goto out;
+        }
         if (res.verdict == MOD_DROP &&
             (res.label == MOD_HOSTILE || res.label == MOD_COMMERCIAL ||
              res.label == MOD_POLITICAL) &&
@@ -766,9 +843,33 @@ static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *
         core_metric_inc(res.verdict == MOD_RELAY  ? &m_relay
                         : res.verdict == MOD_HOLD ? &m_hold
                                                   : &m_drop);
+        /* the record as grp_post_load would read it back */
+        memset(rec, 0, sizeof *rec);
+        snprintf(rec->id, sizeof rec->id, "%s", pid);
+        snprintf(rec->group, sizeof rec->group, "%s", d->member.group);
+        snprintf(rec->thana, sizeof rec->thana, "%s", thana);
+        snprintf(rec->mid, sizeof rec->mid, "%s", d->member.mid);
+        snprintf(rec->label, sizeof rec->label, "%s", d->member.label);
+        snprintf(rec->number, sizeof rec->number, "%s",
+                 d->ev->phone_number_id != NULL ? d->ev->phone_number_id : "");
+        snprintf(rec->type, sizeof rec->type, "%s", d->ev->type);
+        snprintf(rec->verdict, sizeof rec->verdict, "%s", verdict);
+        snprintf(rec->mlabel, sizeof rec->mlabel, "%s", mod_label_name(res.label));
+        snprintf(rec->state, sizeof rec->state, "%s",
+                 res.verdict == MOD_RELAY  ? "relayed"
+                 : res.verdict == MOD_HOLD ? "held"
+                                           : "dropped");
+        snprintf(rec->kind, sizeof rec->kind, "%s", res.urgent_kind);
+        rec->urgent = res.urgent;
+        rec->report = res.is_report;
+        rec->t_ms = now_ms;
+        rec->decision = dec;
+        dec = NULL;
+        rec->content = json_incref(content);
     }
     rc = 0;
 out:
+    json_decref(dec);
     if (rep != NULL)
         freeReplyObject(rep);
     if (sealed != NULL)
@@ -821,6 +922,9 @@ static int post_message(struct grp_dlg *d)
     char pid[GRP_POST_ID_LEN];
     struct grp_post_rec rec;
     int64_t now_ms = core_now_ms();
+    char thana[GRP_CODE_MAX + 1];
+    char *name_hi = NULL;
+    char *name_en = NULL;
     int stored = 0;
     int found;
     int added = 0;
@@ -849,16 +953,20 @@ static int post_message(struct grp_dlg *d)
         return grp_dlg_reply_text(d, grp_dlg_text(d, "post.unsupported", NULL, 0)) != 0 ? -1 : 1;
     }
     grp_post_id(d->ctx->event_key, pid);
+    if (place_info(d, d->member.group, thana, &name_hi, &name_en) != 0)
+        return -1;
     found = grp_post_load(p, d->redis, pid, true, &rec, d->err);
     if (found < 0)
-        return -1;
+        goto out_names;
     if (found == 0) {
-        if (decide_and_store(d, p, pid, now_ms, &stored) != 0)
-            return -1;
-        found = grp_post_load(p, d->redis, pid, true, &rec, d->err);
-        if (found <= 0)
-            return found < 0 ? -1 : core_err_set(d->err, CORE_EX_TEMPFAIL, "post %s vanished",
-                                                 pid);
+        if (decide_and_store(d, p, pid, thana, now_ms, &stored, &rec) != 0)
+            goto out_names;
+        found = stored ? 1 : grp_post_load(p, d->redis, pid, true, &rec, d->err);
+        if (found <= 0) {
+            if (found == 0)
+                core_err_set(d->err, CORE_EX_TEMPFAIL, "post %s vanished", pid);
+            goto out_names;
+        }
     }
     /* effects, each idempotent: escalation first, then the inbox, then
      * what the verdict says */
@@ -871,7 +979,11 @@ static int post_message(struct grp_dlg *d)
             core_metric_inc(&m_inbox);
     }
     if (strcmp(rec.verdict, "relay") == 0) {
-        if (grp_post_relay(p, d->redis, &rec, now_ms, NULL, d->err) != 0)
+        int deferred = media_defer(p, d->redis, &rec, d->err);
+
+        if (deferred < 0 ||
+            (deferred == 0 &&
+             relay_named(p, d->redis, &rec, name_hi, name_en, now_ms, NULL, d->err) != 0))
             goto out;
         {
             const struct grp_lookup *lk = grp_dlg_lookup(d);
@@ -904,6 +1016,9 @@ static int post_message(struct grp_dlg *d)
     rc = 1;
 out:
     grp_post_rec_cleanup(&rec);
+out_names:
+    free(name_hi);
+    free(name_en);
     return rc;
 }
 

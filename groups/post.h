@@ -25,6 +25,8 @@
  *   c    the content, sealed (vault PII, record PID, field "post"):
  *        {"type","text","lat","lon","name","address","media"}
  *   by, why, dt  moderator, reason and time of a review decision
+ *   ms, mu  media posts when media relay is on: pending|uploaded|failed,
+ *           and the id of the re-uploaded copy (groups/postmedia.h)
  *
  * Nothing in the clear is personal: ids, codes, labels and the decision
  * (which lists the checks that fired, never the text). Held and reported
@@ -67,6 +69,7 @@ struct grp_posts {
     struct mod_engine *engine; /* may be NULL: every post is held */
     struct grp_relay_opts relay;
     int64_t synced_ms;         /* last mod_engine_sync (atomic access) */
+    bool media;                /* media posts go through the media worker */
 };
 
 /*
@@ -79,6 +82,11 @@ struct grp_posts *grp_posts_new(const struct core_cfg *cfg, const struct cry_key
 
 /* Free; NULL is a no-op. */
 void grp_posts_free(struct grp_posts *p);
+
+/* Relay media posts with their files: grp_post_relay queues them for the
+ * media worker (groups/postmedia.h) that `serve` runs. Off by default
+ * (then media posts are relayed as text). Call before use. */
+void grp_posts_set_media(struct grp_posts *p, bool on);
 
 /* Register the post metrics (janseva_posts_total{verdict}, ...). */
 void grp_post_metrics_init(void);
@@ -117,6 +125,8 @@ struct grp_post_rec {
     char by[96];    /* moderator of a review decision, "" */
     char why[256];  /* its reason, "" */
     int64_t dt_ms;  /* its time, 0 */
+    char media_state[12]; /* ms: "", pending, uploaded, failed */
+    char media_up[128];   /* mu: id of the re-uploaded media, "" */
     json_t *decision; /* the decision record (new reference), or NULL */
     json_t *content;  /* the opened content (new reference), NULL unless asked for */
 };
@@ -146,7 +156,10 @@ void grp_post_mod_input(const struct grp_post_rec *rec, struct mod_post *mp);
 /*
  * Relay stored post `rec` (content loaded) to the other members of its
  * group (groups/relay.h), as the flow does for a relay verdict and a
- * moderator's approval. `st` may be NULL. Returns 0 or -1.
+ * moderator's approval. A media post with media relay on and no uploaded
+ * copy yet is queued for the media worker instead (once: ms=pending), which
+ * calls this again when the copy is there. `st` may be NULL. Returns 0 or
+ * -1.
  */
 int grp_post_relay(const struct grp_posts *p, struct core_redis *r, const struct grp_post_rec *rec,
                    int64_t now_ms, struct grp_relay_stats *st, struct core_err *err);

@@ -125,28 +125,64 @@ static json_t *template_of(const char *name, enum grp_lang lang, const char *gro
     return json_pack("{s:s,s:o}", "type", "template", "template", t);
 }
 
+bool grp_relay_media_type(const char *type)
+{
+    static const char *const media[] = {"image", "video", "audio", "document", "sticker"};
+
+    for (size_t i = 0; type != NULL && i < sizeof media / sizeof media[0]; i++) {
+        if (strcmp(type, media[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The group's name in `lang` and the author's label (into label). */
+static const char *names_of(const struct grp_relay_post *p, enum grp_lang lang, char *label,
+                            size_t n)
+{
+    const char *group = lang == GRP_LANG_EN ? p->name_en : p->name_hi;
+    struct grp_member m;
+
+    if (group == NULL || group[0] == '\0')
+        group = p->name_en != NULL && p->name_en[0] != '\0' ? p->name_en : p->code;
+    memset(&m, 0, sizeof m);
+    snprintf(m.label, sizeof m.label, "%s", p->label_code);
+    grp_member_label(&m, lang, label, n);
+    return group;
+}
+
+json_t *grp_relay_label_message(const struct grp_relay_post *p, enum grp_lang lang)
+{
+    const char *type = str_of(p->content, "type");
+    char label[GRP_LABEL_MAX];
+    const char *args[2];
+    char *body;
+    json_t *msg;
+
+    if (p->media_up == NULL || p->media_up[0] == '\0' ||
+        (strcmp(type, "audio") != 0 && strcmp(type, "sticker") != 0))
+        return NULL;
+    args[1] = names_of(p, lang, label, sizeof label);
+    args[0] = label;
+    body = grp_text_fmt(lang, "post.relay.label", args, 2);
+    msg = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body", body, "preview_url", 0);
+    free(body);
+    return msg;
+}
+
 json_t *grp_relay_message(const struct grp_relay_opts *o, const struct grp_relay_post *p,
                           enum grp_lang lang, json_t **fallback)
 {
     const char *type = str_of(p->content, "type");
     const char *text = str_of(p->content, "text");
-    const char *group = lang == GRP_LANG_EN ? p->name_en : p->name_hi;
     char label[GRP_LABEL_MAX];
+    const char *group = names_of(p, lang, label, sizeof label);
     char *clipped = core_strdup(text);
     char *body = NULL;
     char kind_id[40];
     json_t *msg = NULL;
     char *fb_text = NULL;
 
-    if (group == NULL || group[0] == '\0')
-        group = p->name_en != NULL && p->name_en[0] != '\0' ? p->name_en : p->code;
-    {
-        struct grp_member m;
-
-        memset(&m, 0, sizeof m);
-        snprintf(m.label, sizeof m.label, "%s", p->label_code);
-        grp_member_label(&m, lang, label, sizeof label);
-    }
     grp_text_clip(clipped, GRP_RELAY_TEXT_MAX);
     if (fallback != NULL)
         *fallback = NULL;
@@ -188,7 +224,9 @@ json_t *grp_relay_message(const struct grp_relay_opts *o, const struct grp_relay
                         0);
         fb_text = core_strdup(clipped);
     } else {
-        /* media: the label, the kind and the caption (not re-sent) */
+        /* media: the re-uploaded copy when there is one, else the label,
+         * the kind and the caption as text; the template is text either
+         * way */
         char *kind;
         const char *args[4];
         size_t n;
@@ -201,9 +239,23 @@ json_t *grp_relay_message(const struct grp_relay_opts *o, const struct grp_relay
         args[1] = group;
         args[2] = kind;
         args[3] = clipped;
-        body = grp_text_fmt(lang, "post.relay.media", args, 4);
-        msg = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body", body, "preview_url",
-                        0);
+        if (p->media_up != NULL && p->media_up[0] != '\0' && grp_relay_media_type(type)) {
+            json_t *m = json_pack("{s:s}", "id", p->media_up);
+
+            if (strcmp(type, "audio") != 0 && strcmp(type, "sticker") != 0) {
+                const char *cargs[3] = {label, group, clipped};
+
+                grp_text_clip(clipped, GRP_RELAY_CAPTION_MAX);
+                body = clipped[0] != '\0' ? grp_text_fmt(lang, "post.relay", cargs, 3)
+                                           : grp_text_fmt(lang, "post.relay.label", cargs, 2);
+                json_object_set_new(m, "caption", json_string(body));
+            }
+            msg = json_pack("{s:s,s:o}", "type", type, type, m);
+        } else {
+            body = grp_text_fmt(lang, "post.relay.media", args, 4);
+            msg = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body", body,
+                            "preview_url", 0);
+        }
         n = strlen(kind) + strlen(clipped) + 8;
         fb_text = core_malloc(n);
         snprintf(fb_text, n, "[%s] %s", kind, clipped);
@@ -236,11 +288,17 @@ struct fan {
     struct core_err *err;
     json_t *msg[2];
     json_t *fb[2];
+    json_t *lbl[2]; /* audio, sticker: the frame sent before (NULL otherwise) */
     char day_key[GRP_CODE_MAX + 40];
 };
 
-static int read_states(struct fan *f, const char *const *mids, size_t n, struct member_state *out)
+/* The members' states and, in the same pipeline, the day's cost so far
+ * (*spent). */
+static int read_states(struct fan *f, const char *const *mids, size_t n, struct member_state *out,
+                       long long *spent)
 {
+    redisReply *day;
+
     for (size_t i = 0; i < n; i++) {
         char key[CRY_MID_LEN + 16];
 
@@ -248,6 +306,8 @@ static int read_states(struct fan *f, const char *const *mids, size_t n, struct 
         if (core_redis_appendf(f->r, f->err, "HMGET %s st g lang li mg", key) != 0)
             return -1;
     }
+    if (core_redis_appendf(f->r, f->err, "HGET %s cost", f->day_key) != 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         redisReply *rep;
 
@@ -268,6 +328,10 @@ static int read_states(struct fan *f, const char *const *mids, size_t n, struct 
         }
         freeReplyObject(rep);
     }
+    if (core_redis_get_reply(f->r, &day, f->err) != 0)
+        return -1;
+    *spent = field_ll(day);
+    freeReplyObject(day);
     return 0;
 }
 
@@ -275,20 +339,20 @@ static int batch(void *ud, const char *const *mids, size_t n)
 {
     struct fan *f = ud;
     struct member_state *ms = core_calloc(n + 1, sizeof *ms);
-    struct gw_outmsg *out = core_calloc(n + 1, sizeof *out);
-    char(*keys)[GW_OUT_KEY_MAX + 1] = core_calloc(n + 1, sizeof *keys);
-    int *dup = core_calloc(n + 1, sizeof *dup);
-    int *charged = core_calloc(n + 1, sizeof *charged);
+    struct gw_outmsg *out = core_calloc(2 * n + 1, sizeof *out);
+    char(*keys)[GW_OUT_KEY_MAX + 1] = core_calloc(2 * n + 1, sizeof *keys);
+    int *dup = core_calloc(2 * n + 1, sizeof *dup);
+    int *charged = core_calloc(2 * n + 1, sizeof *charged);
+    int *extra = core_calloc(2 * n + 1, sizeof *extra);
     size_t nm = 0;
     long long spent = 0;
     long new_charged = 0;
     long new_queued = 0;
     long skipped = 0;
+    long dup_before = f->st->duplicate;
     int rc = -1;
 
-    if (read_states(f, mids, n, ms) != 0)
-        goto out;
-    if (grp_relay_day(f->r, f->p->code, f->now_s, &spent, NULL, NULL, NULL, f->err) != 0)
+    if (read_states(f, mids, n, ms, &spent) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         int inside;
@@ -300,6 +364,17 @@ static int batch(void *ud, const char *const *mids, size_t n)
             continue;
         }
         inside = ms[i].li > 0 && ms[i].li + WINDOW_S - f->o->window_margin_s > f->now_s;
+        if (inside && f->lbl[ms[i].en] != NULL) {
+            /* the frame of a voice note or sticker, just before it */
+            snprintf(keys[nm], sizeof keys[nm], "post:%s:%s:l", f->p->pid, mids[i]);
+            out[nm].key = keys[nm];
+            out[nm].number = f->p->number;
+            out[nm].lane = GW_LANE_BULK;
+            out[nm].mid = mids[i];
+            out[nm].message = f->lbl[ms[i].en];
+            extra[nm] = 1;
+            nm++;
+        }
         out[nm].fallback = f->fb[ms[i].en];
         if (!inside) {
             if (f->fb[ms[i].en] == NULL || spent + f->o->price > f->o->budget) {
@@ -322,6 +397,8 @@ static int batch(void *ud, const char *const *mids, size_t n)
         gw_outbox_enqueue_batch(f->r, f->keys, out, nm, dup, NULL, f->err) != 0)
         goto out;
     for (size_t i = 0; i < nm; i++) {
+        if (extra[i])
+            continue; /* counted with the media it introduces */
         if (dup[i]) {
             f->st->duplicate++;
             continue;
@@ -334,7 +411,7 @@ static int batch(void *ud, const char *const *mids, size_t n)
     f->st->cost += (long long)new_charged * f->o->price;
     f->st->skipped_budget += skipped;
     core_metric_add(&m_queued, new_queued);
-    core_metric_add(&m_dup, (long long)nm - new_queued);
+    core_metric_add(&m_dup, f->st->duplicate - dup_before);
     core_metric_add(&m_budget, skipped);
     core_metric_add(&m_charged, new_charged);
     if (new_queued > 0 || skipped > 0) {
@@ -369,6 +446,7 @@ out:
     free(keys);
     free(dup);
     free(charged);
+    free(extra);
     return rc;
 }
 
@@ -393,6 +471,7 @@ int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
     grp_relay_day_key(p->code, now_s, f.day_key, sizeof f.day_key);
     for (int l = 0; l < 2; l++) {
         f.msg[l] = grp_relay_message(o, p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI, &f.fb[l]);
+        f.lbl[l] = grp_relay_label_message(p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI);
         if (f.msg[l] == NULL) {
             core_log_warn("relay", NULL, "post %s: nothing to relay", p->pid);
             rc = 0;
@@ -404,6 +483,7 @@ out:
     for (int l = 0; l < 2; l++) {
         json_decref(f.msg[l]);
         json_decref(f.fb[l]);
+        json_decref(f.lbl[l]);
     }
     return rc == 0 ? 0 : -1;
 }

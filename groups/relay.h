@@ -5,18 +5,25 @@
  *
  * Fan-out: the members of js:u:{CODE}:mem are walked in batches
  * (grp_member_group_scan); each member's st, g, lang, li and mg are read in
- * one pipeline, and every member who receives the group's messages
- * (grp_member_receives: active or muted, in that group, not merged), except
- * the author, gets one outbox message on the bulk lane with the idempotency
- * key post:<PID>:<MID>. A replayed event or a repeated approval walks the
- * group again and queues nothing twice; a crash in the middle is finished
- * by the repeat (the router retries the event).
+ * one pipeline (with the day's cost so far), and every member who receives
+ * the group's messages (grp_member_receives: active or muted, in that
+ * group, not merged), except the author, gets one outbox message on the
+ * bulk lane with the idempotency key post:<PID>:<MID>. A replayed event or
+ * a repeated approval walks the group again and queues nothing twice; a
+ * crash in the middle is finished by the repeat (the router retries the
+ * event).
  *
  * Message: the text in the recipient's language frame (post.relay:
  * "💬 *सदस्य K7Q2* · हल्दी छपरा" and the text), never a number or a profile
- * name; a location as a location message named with the label; media as
- * the label, the kind ("[फ़ोटो]") and the caption (media are not re-sent:
- * see docs/groups.md).
+ * name; a location as a location message named with the label. Media:
+ * once the media worker (groups/postmedia.h) has re-uploaded the file,
+ * `media_up` names the copy and an image, video or document goes as that
+ * media with the frame and the caption as its caption; an audio (voice
+ * note) or sticker takes no caption, so members inside the window first get
+ * the frame as a short text (key post:<PID>:<MID>:l), then the media.
+ * Without `media_up` (no worker, or the file could not be fetched or
+ * re-uploaded) a media post goes as the label, the kind ("[फ़ोटो]") and the
+ * caption.
  *
  * Economics: inside a member's 24-hour window (last inbound `li`, closed
  * dispatch_window_margin_s early) the text is free. Outside it the
@@ -40,10 +47,12 @@
 #include "groups/texts.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GRP_RELAY_BATCH 500     /* members per SSCAN batch */
 #define GRP_RELAY_TEXT_MAX 3500 /* characters of a relayed text (the frame needs room) */
+#define GRP_RELAY_CAPTION_MAX 1000 /* characters of a media caption (Meta: 1024) */
 #define GRP_RELAY_DAY_TTL_S (40 * 86400)
 
 /* Settings (strings borrowed). */
@@ -64,6 +73,7 @@ struct grp_relay_post {
     const char *label_code;     /* "K7Q2" */
     const char *number;         /* business phone_number_id to send from */
     const json_t *content;      /* {"type","text","lat","lon","name","address"} */
+    const char *media_up;       /* id of the re-uploaded media, or NULL */
 };
 
 /* Counts of one fan-out. */
@@ -92,6 +102,14 @@ int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
  */
 json_t *grp_relay_message(const struct grp_relay_opts *o, const struct grp_relay_post *p,
                           enum grp_lang lang, json_t **fallback);
+
+/* True for the post types that carry a file (image, video, audio, document,
+ * sticker). */
+bool grp_relay_media_type(const char *type);
+
+/* For an audio or sticker with `media_up`: the frame sent as text before
+ * it (new reference); NULL for every other post. */
+json_t *grp_relay_label_message(const struct grp_relay_post *p, enum grp_lang lang);
 
 /* The day key js:relay:{CODE}:YYYYMMDD (UTC) into out. */
 void grp_relay_day_key(const char *code, int64_t now_s, char *out, size_t n);

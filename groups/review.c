@@ -757,6 +757,7 @@ static int cli_open(struct cli_ctx *x, const struct cli_opts *o, int engine,
             return -1;
     }
     x->posts = grp_posts_new(&x->cfg, x->keys, x->audit, x->engine);
+    grp_posts_set_media(x->posts, true); /* approved media: serve's media worker relays them */
     return 0;
 }
 

@@ -7,8 +7,8 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "groups/media.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdatomic.h>
@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #define ATTEMPTS 4
-#define INFO_MAX 65536
 #define BLOCK_MS "1000"
 
 CORE_COUNTER(m_stored, "janseva_tip_media_total", "result=\"stored\"",
@@ -43,144 +42,35 @@ struct grp_tipmedia {
     const struct core_cfg *cfg;
     struct grp_tip *t;
     struct core_redis *r;
-    CURL *curl;
+    struct grp_media_http http; /* Graph API handle (token wiped at the end) */
     char consumer[96];
-    char *auth; /* "Authorization: Bearer ..." (wiped at the end) */
     pthread_t thread;
     atomic_bool stop;
 };
 
 enum outcome { DONE, TOO_LARGE, TRANSIENT, PERMANENT };
 
-/* ======================= HTTP ======================= */
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    struct core_buf *b = ud;
-
-    if (core_buf_append(b, p, size * n) != 0)
-        return 0; /* over the cap: libcurl stops with CURLE_WRITE_ERROR */
-    return size * n;
-}
-
-/* GET `url` into `body` (capped). *status gets the HTTP status (0: none). */
-static CURLcode get(struct grp_tipmedia *m, const char *url, struct core_buf *body, long *status)
-{
-    struct curl_slist *h = curl_slist_append(NULL, m->auth);
-    CURLcode rc;
-
-    *status = 0;
-    curl_easy_reset(m->curl);
-    curl_easy_setopt(m->curl, CURLOPT_URL, url);
-    curl_easy_setopt(m->curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(m->curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, (long)m->cfg->graph_timeout_ms * 4);
-    curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)m->cfg->graph_timeout_ms);
-    curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(m->curl, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(m->curl, CURLOPT_MAXREDIRS, 3L);
-    /* the bearer token is not sent to another host after a redirect */
-    curl_easy_setopt(m->curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(m->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(m->curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#endif
-    if (body->max > 0)
-        curl_easy_setopt(m->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body->max);
-    rc = curl_easy_perform(m->curl);
-    curl_easy_getinfo(m->curl, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(h);
-    return rc;
-}
-
-static int transient_status(long st)
-{
-    return st == 0 || st == 408 || st == 429 || st >= 500;
-}
-
-static int is_hex64(const char *s)
-{
-    if (s == NULL || strlen(s) != 64)
-        return 0;
-    for (size_t i = 0; i < 64; i++) {
-        char c = s[i];
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-            return 0;
-    }
-    return 1;
-}
+/* ======================= fetch ======================= */
 
 /* One attempt at item (cid, n) whose media id is `media_id`. */
 static enum outcome fetch(struct grp_tipmedia *m, const char *cid, long n, const char *media_id,
                           int *stored)
 {
-    struct core_buf info;
     struct core_buf data;
     struct core_err err;
-    char url[2048];
-    char sha[65] = "";
-    long st = 0;
-    long max = m->cfg->tip_media_max_bytes;
-    json_t *j;
-    const char *u;
-    json_int_t size;
-    enum outcome out = DONE;
-    CURLcode rc;
+    char what[64];
+    enum grp_media_result res;
+    enum outcome out;
 
     *stored = 0;
-    snprintf(url, sizeof url, "%s/%s", m->cfg->graph_url, media_id);
-    core_buf_init(&info, INFO_MAX);
-    rc = get(m, url, &info, &st);
-    if (rc != CURLE_OK || st != 200) {
-        out = rc != CURLE_OK || transient_status(st) ? TRANSIENT : PERMANENT;
-        core_log_warn("tipmedia", NULL, "case %s item %ld: media info: %s (HTTP %ld)", cid, n,
-                      rc != CURLE_OK ? curl_easy_strerror(rc) : "refused", st);
-        core_buf_cleanup(&info);
-        return out;
-    }
-    j = json_loadb(info.data, info.len, 0, NULL);
-    core_buf_cleanup(&info);
-    u = json_string_value(json_object_get(j, "url"));
-    size = json_integer_value(json_object_get(j, "file_size"));
-    if (is_hex64(json_string_value(json_object_get(j, "sha256"))))
-        snprintf(sha, sizeof sha, "%s", json_string_value(json_object_get(j, "sha256")));
-    if (u == NULL || strlen(u) >= sizeof url ||
-        (strncmp(u, "https://", 8) != 0 &&
-         (strncmp(u, "http://", 7) != 0 || strcmp(m->cfg->mode, "live") == 0))) {
-        json_decref(j);
-        core_log_warn("tipmedia", NULL, "case %s item %ld: media info without a usable URL", cid,
-                      n);
-        return PERMANENT;
-    }
-    if (size > (json_int_t)max) {
-        json_decref(j);
-        return TOO_LARGE;
-    }
-    snprintf(url, sizeof url, "%s", u);
-    json_decref(j);
-    core_buf_init(&data, (size_t)max);
-    rc = get(m, url, &data, &st);
-    if (rc == CURLE_WRITE_ERROR || rc == CURLE_FILESIZE_EXCEEDED) {
-        out = TOO_LARGE;
-    } else if (rc != CURLE_OK || st != 200) {
-        /* an expired URL (404) is fetched again from the id */
-        out = rc != CURLE_OK || transient_status(st) || st == 404 ? TRANSIENT : PERMANENT;
-        core_log_warn("tipmedia", NULL, "case %s item %ld: download: %s (HTTP %ld)", cid, n,
-                      rc != CURLE_OK ? curl_easy_strerror(rc) : "refused", st);
-    } else if (sha[0] != '\0') {
-        unsigned char h[crypto_hash_sha256_BYTES];
-        char hex[65];
-
-        crypto_hash_sha256(h, (const unsigned char *)data.data, data.len);
-        core_hex(hex, h, sizeof h);
-        if (strcasecmp(hex, sha) != 0) {
-            core_log_warn("tipmedia", NULL, "case %s item %ld: download does not match its "
-                                            "sha256", cid, n);
-            out = TRANSIENT;
-        }
-    }
+    snprintf(what, sizeof what, "case %s item %ld", cid, n);
+    core_buf_init(&data, (size_t)m->cfg->tip_media_max_bytes);
+    res = grp_media_download(&m->http, what, media_id, (size_t)m->cfg->tip_media_max_bytes, &data,
+                             NULL, 0);
+    out = res == GRP_MEDIA_OK          ? DONE
+          : res == GRP_MEDIA_TOO_LARGE ? TOO_LARGE
+          : res == GRP_MEDIA_TRANSIENT ? TRANSIENT
+                                       : PERMANENT;
     if (out == DONE) {
         if (grp_tip_media_store(m->t, m->r, cid, n, (const unsigned char *)data.data, data.len,
                                 &err) != 0) {
@@ -349,28 +239,22 @@ struct grp_tipmedia *grp_tipmedia_start(const struct core_cfg *cfg, struct grp_t
     struct grp_tipmedia *m = core_calloc(1, sizeof *m);
     struct core_redis_opts ro = {cfg->redis, cfg->redis_user, cfg->redis_password,
                                  cfg->redis_timeout_ms};
-    const char *token = core_cfg_is_set(cfg->access_token) ? cfg->access_token : "sandbox";
     char host[64] = "janseva";
-    size_t al = strlen(token) + 32;
+    int ok;
 
     grp_tipmedia_metrics_init();
     m->cfg = cfg;
     m->t = t;
     m->r = core_redis_new(&ro);
-    m->curl = curl_easy_init();
-    m->auth = core_malloc(al);
-    snprintf(m->auth, al, "Authorization: Bearer %s", token);
+    ok = grp_media_http_init(&m->http, cfg) == 0;
     gethostname(host, sizeof host - 1);
     host[sizeof host - 1] = '\0';
     snprintf(m->consumer, sizeof m->consumer, "%s-tm", host);
     atomic_init(&m->stop, false);
-    if (m->curl == NULL || pthread_create(&m->thread, NULL, main_loop, m) != 0) {
+    if (!ok || pthread_create(&m->thread, NULL, main_loop, m) != 0) {
         core_err_set(err, CORE_EX_SOFTWARE, "tipmedia: cannot start the fetcher");
-        if (m->curl != NULL)
-            curl_easy_cleanup(m->curl);
+        grp_media_http_cleanup(&m->http);
         core_redis_free(m->r);
-        sodium_memzero(m->auth, al);
-        free(m->auth);
         free(m);
         return NULL;
     }
@@ -383,9 +267,7 @@ void grp_tipmedia_stop(struct grp_tipmedia *m)
         return;
     atomic_store(&m->stop, true);
     pthread_join(m->thread, NULL);
-    curl_easy_cleanup(m->curl);
+    grp_media_http_cleanup(&m->http);
     core_redis_free(m->r);
-    sodium_memzero(m->auth, strlen(m->auth));
-    free(m->auth);
     free(m);
 }

@@ -476,10 +476,78 @@ static void test_posts(void **state)
     no_personal_data(s, BO1_NUMBER);
 }
 
+/* Media posts: a photo with a caption and a voice note go to the others as
+ * media the service re-uploaded (the simulator accepted the sends, so it
+ * knows the ids), under the label. Runs after test_posts (same members). */
+static void test_media_posts(void **state)
+{
+    struct th_stack *s = *state;
+    struct grp_member ma;
+    char lbl_hi[GRP_LABEL_MAX];
+    char *raw;
+    json_t *st;
+
+    member_of(s, WA_A, &ma);
+    grp_member_label(&ma, GRP_LANG_HI, lbl_hi, sizeof lbl_hi);
+    json_decref(inbound(s, json_pack("{s:s,s:s,s:s,s:s,s:s}", "from", WA_A, "name", PROFILE,
+                                     "type", "image", "mime_type", "image/jpeg", "caption",
+                                     "मोहल्ले का नाला जाम है, सड़क पर पानी भर गया है")));
+    wait_for(s, WA_B, "\"type\":\"image\"", 1);
+    raw = last_with(s, WA_B, "\"type\":\"image\"");
+    assert_non_null(strstr(raw, "\"id\":\""));
+    assert_non_null(strstr(raw, "नाला जाम है"));
+    assert_non_null(strstr(raw, lbl_hi));
+    free(raw);
+    wait_for(s, WA_C, "\"type\":\"image\"", 1);
+    st = th_cloudsim_json(&s->sim, "/_sim/counters");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "media"), "uploads")),
+                     1);
+    json_decref(st);
+    assert_int_equal(count_with(s, WA_A, "\"type\":\"image\""), 0);
+
+    /* a voice note (nothing to classify: a moderator approves it), then
+     * the label as text and the audio */
+    json_decref(inbound(s, json_pack("{s:s,s:s,s:s,s:s}", "from", WA_A, "name", PROFILE, "type",
+                                     "audio", "mime_type", "audio/ogg")));
+    wait_quiet(s);
+    {
+        const char *args[] = {"review", "list", "--json", NULL};
+        char *out = NULL;
+        json_t *j;
+
+        assert_int_equal(cli(s, args, &out), 0);
+        j = json_loads(out, 0, NULL);
+        free(out);
+        if (json_array_size(j) == 1) {
+            const char *ap[] = {"review", "approve",
+                                json_string_value(json_object_get(json_array_get(j, 0), "id")),
+                                "--label", "legit", "--reason", "voice note", NULL};
+
+            assert_int_equal(cli(s, ap, NULL), 0);
+        }
+        json_decref(j);
+    }
+    wait_for(s, WA_B, "\"type\":\"audio\"", 1);
+    raw = last_with(s, WA_B, "\"type\":\"audio\"");
+    assert_non_null(strstr(raw, "\"id\":\""));
+    free(raw);
+    assert_true(count_with(s, WA_B, lbl_hi) >= 1);
+    wait_quiet(s);
+    /* relayed once each, uploaded once each */
+    assert_int_equal(count_with(s, WA_B, "\"type\":\"image\""), 1);
+    assert_int_equal(count_with(s, WA_B, "\"type\":\"audio\""), 1);
+    st = th_cloudsim_json(&s->sim, "/_sim/counters");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "media"), "uploads")),
+                     2);
+    json_decref(st);
+    no_personal_data(s, WA_B);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_posts),
+        cmocka_unit_test(test_media_posts),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
