@@ -462,6 +462,9 @@ static int check_phrases(struct task *t)
 
 static int check_templates(struct task *t)
 {
+    if (mod_fpstore_count(t->e->model->marks) == 0)
+        return 0; /* nothing to compare with: no fingerprint needed */
+    mod_prep_fp(t->prep);
     t->mark = mod_fpstore_lookup(t->e->model->marks, &t->prep->fp, &t->mark_score);
     if (t->mark == NULL)
         return 0;
@@ -483,6 +486,7 @@ static int check_sightings(struct task *t)
         t->prep->norm.len == 0)
         return 0;
     core_err_clear(&err);
+    mod_prep_fp(t->prep);
     if (mod_store_sight(t->redis, &t->prep->fp, p->member_id, p->group_id,
                         t->e->o.sightings_ttl_s, p->now_ms != 0 ? p->now_ms : core_now_ms(),
                         &t->sight, &err) != 0) {
@@ -785,7 +789,8 @@ int mod_classify(struct mod_engine *e, struct core_redis *redis, const struct mo
     t.rs = &out->reasons;
     t.sc = scratch_get(e);
     t.prep = &t.sc->prep;
-    mod_prep_run(t.prep, post, &e->model->fopts, e->o.emoji_many);
+    /* the fingerprint only when marks or sightings ask for it */
+    mod_prep_run_nofp(t.prep, post, &e->model->fopts, e->o.emoji_many);
     OUT_LIT(t.rs, "[");
     for (i = 0; i < NCHECKS; i++) {
         /* consecutive checks that read the model share one read lock */

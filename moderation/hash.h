@@ -39,11 +39,23 @@ static inline uint64_t mod_hash64(const void *p, size_t n, uint64_t seed)
         n -= 8;
     }
     if (n > 0) {
-        uint64_t w = 0;
-        size_t i;
+        /* the last 1-7 bytes as a little-endian word, without a loop: two
+         * overlapping 4-byte reads (or three single bytes) put every byte
+         * at its place; the bytes read twice OR in the same value */
+        uint64_t w;
 
-        for (i = 0; i < n; i++)
-            w |= (uint64_t)s[i] << (8 * i);
+        if (n >= 4) {
+            const unsigned char *e = s + n - 4;
+
+            w = (uint64_t)s[0] | (uint64_t)s[1] << 8 | (uint64_t)s[2] << 16 |
+                (uint64_t)s[3] << 24;
+            w |= ((uint64_t)e[0] | (uint64_t)e[1] << 8 | (uint64_t)e[2] << 16 |
+                  (uint64_t)e[3] << 24)
+                 << (8 * (n - 4));
+        } else {
+            w = (uint64_t)s[0] | (uint64_t)s[n / 2] << (8 * (n / 2)) |
+                (uint64_t)s[n - 1] << (8 * (n - 1));
+        }
         h = mod_mix64(h ^ w ^ 0x5555555555555555ULL);
     }
     return mod_mix64(h);

@@ -879,6 +879,96 @@ static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *o
     return j;
 }
 
+/*
+ * ASCII text straight into the key, bytes in and bytes out, with no code
+ * point array: the same key and counts as ascii_to_cp(), join_spaced() (when
+ * ascii_may_join() finds nothing to join), collapse_repeats() and encode()
+ * (tests/unit/test_mod_norm.c compares the two). Returns 0, with n->key
+ * clobbered, when the text holds a non-ASCII byte or spaced letters to join.
+ */
+static int ascii_bytes(struct mod_norm *n, const char *text, size_t len)
+{
+    unsigned char *k;
+    size_t j = 0;
+    size_t o = 0;
+    size_t i = 0;
+    unsigned latin = 0;
+    size_t run = 0;
+
+    if (n->key_cap < len + 1) {
+        n->key_cap = len + 1;
+        n->key = core_realloc(n->key, n->key_cap);
+    }
+    k = (unsigned char *)n->key;
+    /* lower case, one space for any run of blanks and controls, none at
+     * the start; letters counted (before the repeats are collapsed) */
+    for (i = 0; i < len; i++) {
+        unsigned x = (unsigned char)text[i];
+
+        if (x >= 0x80)
+            return 0;
+        if (x <= ' ' || x == 0x7F) {
+            if (j > 0 && k[j - 1] != ' ')
+                k[j++] = ' ';
+            continue;
+        }
+        if (x - 'A' < 26u)
+            x += 'a' - 'A';
+        latin += x - 'a' < 26u;
+        k[j++] = (unsigned char)x;
+    }
+    while (j > 0 && k[j - 1] == ' ')
+        j--;
+    /* a run of 3 one-letter words: join_spaced() decides (general code) */
+    for (i = 0; i < j;) {
+        size_t s = i;
+
+        while (i < j && k[i] != ' ')
+            i++;
+        if (i - s == 1 && (unsigned)(k[s] - 'a') < 26u) {
+            if (++run >= 3)
+                return 0;
+        } else {
+            run = 0;
+        }
+        i++;
+    }
+    /* runs of 3+ identical bytes (digits excepted) keep 2, except in URLs */
+    for (i = 0; i < j;) {
+        size_t e = i;
+        int url = 0;
+
+        for (; e < j && k[e] != ' '; e++) {
+            if (k[e] == ':' && e + 2 < j && k[e + 1] == '/' && k[e + 2] == '/')
+                url = 1;
+        }
+        if (e - i >= 4 && memcmp(k + i, "www.", 4) == 0)
+            url = 1;
+        if (url) {
+            memmove(k + o, k + i, e - i);
+            o += e - i;
+            i = e;
+        } else {
+            size_t start = o;
+
+            for (; i < e; i++) {
+                unsigned char x = k[i];
+
+                if (o >= start + 2 && x == k[o - 1] && x == k[o - 2] && (unsigned)(x - '0') >= 10u)
+                    continue;
+                k[o++] = x;
+            }
+        }
+        if (i < j)
+            k[o++] = k[i++]; /* the space */
+    }
+    k[o] = '\0';
+    n->len = o;
+    n->n_graphemes = (unsigned)o; /* one byte, one code point, one grapheme */
+    n->n_latin = latin;
+    return 1;
+}
+
 void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
 {
     size_t cnt;
@@ -897,7 +987,11 @@ void mod_norm_run(struct mod_norm *n, const char *text, size_t len)
         len = MOD_NORM_MAX_BYTES;
         n->flags |= MOD_NORM_TRUNCATED;
     }
-    for (i = 0; i < len; i++) {
+    if (!n->no_fast_path && ascii_bytes(n, text, len))
+        return;
+    if (n->no_fast_path)
+        ascii = 0;
+    for (i = 0; i < len && ascii; i++) {
         if ((unsigned char)text[i] >= 0x80) {
             ascii = 0;
             break;

@@ -57,7 +57,7 @@ struct mod_norm {
     unsigned n_graphemes;  /* grapheme clusters in the key (spaces included) */
     unsigned n_latin;      /* Latin letters in the key */
     unsigned n_deva;       /* Devanagari letters and signs in the key */
-    int no_fast_path;      /* tests: always take the general utf8proc path */
+    int no_fast_path;      /* tests: always take the general utf8proc path (ASCII too) */
     /* scratch, reused between runs */
     int32_t *cp;
     size_t cp_cap;

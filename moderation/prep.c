@@ -39,8 +39,16 @@ static void meta(struct mod_prep *p, unsigned bit, unsigned idx)
     mod_toks_add_meta(&p->toks, signal_names[idx]);
 }
 
-void mod_prep_run(struct mod_prep *p, const struct mod_post *post, const struct mod_feat_opts *fo,
-                  int emoji_many)
+void mod_prep_fp(struct mod_prep *p)
+{
+    if (p->fp_done)
+        return;
+    mod_fp_compute(&p->toks, &p->fp);
+    p->fp_done = 1;
+}
+
+static void run(struct mod_prep *p, const struct mod_post *post, const struct mod_feat_opts *fo,
+                int emoji_many, int with_fp)
 {
     const char *text = post->text;
     size_t len = post->text != NULL ? post->len : 0;
@@ -57,7 +65,9 @@ void mod_prep_run(struct mod_prep *p, const struct mod_post *post, const struct 
     mod_tokenise(&p->toks, p->norm.key, p->norm.len);
     mod_toks_skeletons(&p->toks);
     /* the fingerprint covers the words only, not the signals */
-    mod_fp_compute(&p->toks, &p->fp);
+    p->fp_done = 0;
+    if (with_fp)
+        mod_prep_fp(p);
     if (p->toks.count[MOD_TOK_URL] > 0)
         p->signals |= MOD_SIG_URL;
     if (p->toks.count[MOD_TOK_PHONE] > 0)
@@ -87,4 +97,16 @@ void mod_prep_run(struct mod_prep *p, const struct mod_post *post, const struct 
         mod_toks_add_meta(&p->toks, name);
     }
     mod_feats_extract(&p->feats, &p->toks, fo);
+}
+
+void mod_prep_run(struct mod_prep *p, const struct mod_post *post, const struct mod_feat_opts *fo,
+                  int emoji_many)
+{
+    run(p, post, fo, emoji_many, 1);
+}
+
+void mod_prep_run_nofp(struct mod_prep *p, const struct mod_post *post,
+                       const struct mod_feat_opts *fo, int emoji_many)
+{
+    run(p, post, fo, emoji_many, 0);
 }

@@ -36,6 +36,7 @@ struct mod_prep {
     struct mod_toks toks;
     struct mod_feats feats;
     struct mod_fp fp;
+    int fp_done;        /* fp is computed (mod_prep_fp()) */
     unsigned signals;   /* MOD_SIG_* */
     const char *text;   /* the text that was used (body or caption), borrowed */
     size_t len;
@@ -49,6 +50,17 @@ void mod_prep_cleanup(struct mod_prep *p);
  * that raises EMOJI_MANY (0 = never). `post` is borrowed until the next run. */
 void mod_prep_run(struct mod_prep *p, const struct mod_post *post, const struct mod_feat_opts *fo,
                   int emoji_many);
+
+/* The same without the fingerprint: p->fp is left for mod_prep_fp(), for
+ * callers that may not need it (classifying without marks or sightings;
+ * the fingerprint covers the word tokens only, so it does not depend on
+ * when it is computed). */
+void mod_prep_run_nofp(struct mod_prep *p, const struct mod_post *post,
+                       const struct mod_feat_opts *fo, int emoji_many);
+
+/* Compute p->fp if the last run did not: after mod_prep_run_nofp(), before
+ * p->fp is read. */
+void mod_prep_fp(struct mod_prep *p);
 
 /* Name of signal bit i (0 <= i < MOD_SIG_COUNT): "FWD", "FWD_MANY", ... */
 const char *mod_signal_name(unsigned i);

@@ -288,8 +288,9 @@ if [[ -n "${uci_json:-}" ]] && command -v valgrind >/dev/null && command -v call
     per=$(( (total - one) / 20000 ))
     stage() { # $1 = function, $2 = what
       local n
-      n=$(grep -m1 ":$1 " "$tmp/cg.txt.ann" | sed 's/^ *\([0-9,]*\) .*/\1/' | tr -d ,)
-      [[ -n "$n" ]] && awk -v n="$n" -v p="$per" -v w="$2" 'BEGIN {
+      n=$({ grep -m1 ":$1 " "$tmp/cg.txt.ann" || true; } | sed 's/^ *\([0-9,]*\) .*/\1/' | tr -d ,)
+      [[ -n "$n" ]] || n=0 # not called at all
+      awk -v n="$n" -v p="$per" -v w="$2" 'BEGIN {
         printf "| %s | %.0f | %.0f %% |\n", w, n / 20000, n / 20000 / p * 100 }'
     }
     {
@@ -302,7 +303,7 @@ if [[ -n "${uci_json:-}" ]] && command -v valgrind >/dev/null && command -v call
       stage mod_norm_run "normalise (NFKC + case fold, Devanagari folds, spaced letters, repeats)"
       stage mod_tokenise "tokenise (words, URLs, phones, UPI, e-mail, emoji)"
       stage mod_toks_skeletons "cross-script skeletons of the words"
-      stage mod_fp_compute "MinHash fingerprint (near-duplicates)"
+      stage mod_fp_compute "MinHash fingerprint (only computed when marks or sightings need it: not here)"
       stage mod_feats_extract "features (tokens, skeletons, OSB bigrams), dedup"
       stage mod_bayes_classify "naive Bayes look-ups (6 classes)"
       stage mod_result_write_json "the JSON line written"
@@ -324,7 +325,15 @@ fi
     echo "A model trained on UCI SMS (one fold): $(jnum model_features <<<"$uci_json") features," \
          "$(awk -v b="$(jnum model_bytes <<<"$uci_json")" 'BEGIN { printf "%.1f MiB", b / 1048576 }') of tables."
   fi
-  [[ -n "${ratio:-}" ]] && echo "janseva (UCI model) / bogofilter (-M) throughput on the same posts: ${ratio}×."
+  if [[ -n "${ratio:-}" ]]; then
+    echo "janseva (UCI model) / bogofilter (-M) throughput on the same posts: ${ratio}×."
+    if awk -v r="$ratio" 'BEGIN { exit !(r < 5) }'; then
+      echo "**Issue 5's target (at least 5× bogofilter's throughput in the same run) is not met:**" \
+           "${ratio}× here; the per-stage instructions above show where the rest has to come from."
+    else
+      echo "Issue 5's target (at least 5× bogofilter's throughput in the same run) is met: ${ratio}×."
+    fi
+  fi
 } >>"$results"
 
 # ---- record ----

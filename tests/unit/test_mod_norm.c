@@ -260,6 +260,56 @@ static void test_fast_path_equals_general_path(void **state)
     assert_int_equal(bad, 0);
 }
 
+/*
+ * The ASCII byte path (no code point array) against the general path, on
+ * random ASCII texts made of what it handles itself: case, blanks and
+ * controls, repeats (digits, URLs), and spaced letters (left to the
+ * general code).
+ */
+static void test_ascii_bytes_equal_general_path(void **state)
+{
+    static const char *const parts[] = {
+        " ", "  ", "\t", "\x01", "\x7f", "a", "B", "z", "aaa", "AAAA", "!!!", "...", "0000",
+        "free", "WIN", "www.aaa.com", "http://xxx.in/ooo", "x://", "hi:/", ":", "/", "f r e e",
+        " u r ", "F R E E", "-", "e", "\"", "\\", "mmmmm", "lol", "9999 11",
+    };
+    struct mod_norm slow;
+    char buf[256];
+    uint64_t r = 0x2545F4914F6CDD1DULL;
+    size_t bad = 0;
+    size_t i;
+
+    (void)state;
+    mod_norm_init(&slow);
+    slow.no_fast_path = 1;
+    for (i = 0; i < 20000; i++) {
+        size_t len = 0;
+        size_t nparts;
+
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        nparts = (size_t)(r % 12);
+        while (nparts-- > 0) {
+            const char *p;
+            size_t n;
+
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            p = parts[r % (sizeof parts / sizeof parts[0])];
+            n = strlen(p);
+            if (len + n >= sizeof buf)
+                break;
+            memcpy(buf + len, p, n);
+            len += n;
+        }
+        bad += compare_paths(buf, len, &slow);
+    }
+    mod_norm_cleanup(&slow);
+    assert_int_equal(bad, 0);
+}
+
 /* ---- tokens ---- */
 
 static struct mod_toks tk;
@@ -389,6 +439,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nfkc_casefold),
+        cmocka_unit_test(test_ascii_bytes_equal_general_path),
         cmocka_unit_test(test_invisible_inside_words),
         cmocka_unit_test(test_nukta_and_nasals),
         cmocka_unit_test(test_marks_are_kept),
