@@ -12,6 +12,7 @@
 #include "crypto/vault.h"
 #include "gateway/outbox.h"
 #include "groups/bctext.h"
+#include "groups/texts.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -1574,27 +1575,6 @@ static int load_job(struct core_redis *r, const char *id, struct job *j, struct 
     return 1;
 }
 
-/* One line for a template parameter: no line breaks, tabs or runs of
- * spaces (Meta refuses them). Caller frees. */
-static char *one_line(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = core_malloc(n + 1);
-    size_t k = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i];
-
-        if (c == ' ' && (k == 0 || out[k - 1] == ' '))
-            continue;
-        out[k++] = c;
-    }
-    while (k > 0 && out[k - 1] == ' ')
-        k--;
-    out[k] = '\0';
-    return out;
-}
-
 static json_t *template_msg(const char *name, const char *lang, const char *const *params,
                             size_t n)
 {
@@ -1683,7 +1663,7 @@ static int build_content(struct grp_bc *bc, const struct job *j, struct content 
             c->msg[l] = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body",
                                   core_buf_str(&body), "preview_url", 0);
             core_buf_cleanup(&body);
-            flat = one_line(t);
+            flat = grp_text_one_line(t, 0);
             tparams[0] = unit;
             tparams[1] = flat;
             c->fb[l] = template_msg(j->tpl, lang, tparams, 2);
@@ -1985,7 +1965,7 @@ static int make_report(struct grp_bc *bc, struct core_redis *r, const struct job
                     args, 7);
         msg = json_pack("{s:s,s:{s:s,s:b}}", "type", "text", "text", "body",
                         core_buf_str(&text), "preview_url", 0);
-        flat = one_line(core_buf_str(&text));
+        flat = grp_text_one_line(core_buf_str(&text), 0);
         fparams[0] = flat;
         fb = template_msg(bc->report_template, lang, fparams, 1);
         snprintf(okey, sizeof okey, "bcr:%s", j->id);

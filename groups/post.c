@@ -498,26 +498,6 @@ static char *post_line(const json_t *content, enum grp_lang lang)
     return out;
 }
 
-static char *one_line(const char *s)
-{
-    size_t n = strlen(s);
-    char *out = core_malloc(n + 1);
-    size_t k = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i];
-
-        if (c == ' ' && (k == 0 || out[k - 1] == ' '))
-            continue;
-        out[k++] = c;
-    }
-    while (k > 0 && out[k - 1] == ' ')
-        k--;
-    out[k] = '\0';
-    grp_text_clip(out, 800);
-    return out;
-}
-
 static int escalate_one(const struct grp_posts *p, struct core_redis *r,
                         const struct grp_post_rec *rec, const struct grp_officer *o,
                         const char *name_hi, const char *name_en, int *queued,
@@ -561,7 +541,7 @@ static int escalate_one(const struct grp_posts *p, struct core_redis *r,
     fbn = strlen(kind) + strlen(label) + strlen(line) + 16;
     fbtext = core_malloc(fbn);
     snprintf(fbtext, fbn, "%s · %s: %s", kind, label, line);
-    flat = one_line(fbtext);
+    flat = grp_text_one_line(fbtext, 800);
     fb = json_pack("{s:s,s:{s:s,s:{s:s},s:[{s:s,s:[{s:s,s:s},{s:s,s:s}]}]}}", "type", "template",
                    "template", "name", alert_template(p), "language", "code",
                    grp_lang_code(om.lang), "components", "type", "body", "parameters", "type",

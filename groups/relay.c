@@ -82,28 +82,6 @@ int grp_relay_day(struct core_redis *r, const char *code, int64_t now_s, long lo
 
 /* ======================= messages ======================= */
 
-/* One line for a template parameter (Meta refuses line breaks, tabs and
- * runs of spaces), clipped. Caller frees. */
-static char *one_line(const char *s, size_t max_chars)
-{
-    size_t n = strlen(s);
-    char *out = core_malloc(n + 4);
-    size_t k = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i];
-
-        if (c == ' ' && (k == 0 || out[k - 1] == ' '))
-            continue;
-        out[k++] = c;
-    }
-    while (k > 0 && out[k - 1] == ' ')
-        k--;
-    out[k] = '\0';
-    grp_text_clip(out, max_chars);
-    return out;
-}
-
 static const char *str_of(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -114,7 +92,7 @@ static const char *str_of(const json_t *o, const char *k)
 static json_t *template_of(const char *name, enum grp_lang lang, const char *group,
                            const char *label, const char *text)
 {
-    char *flat = one_line(text[0] != '\0' ? text : "-", PARAM_MAX);
+    char *flat = grp_text_one_line(text[0] != '\0' ? text : "-", PARAM_MAX);
     json_t *t = json_pack("{s:s,s:{s:s}}", "name", name, "language", "code", grp_lang_code(lang));
     json_t *ps = json_pack("[{s:s,s:s},{s:s,s:s},{s:s,s:s}]", "type", "text", "text", group,
                            "type", "text", "text", label, "type", "text", "text", flat);
@@ -371,6 +349,7 @@ static int batch(void *ud, const char *const *mids, size_t n)
             out[nm].number = f->p->number;
             out[nm].lane = GW_LANE_BULK;
             out[nm].mid = mids[i];
+            out[nm].group = f->p->code;
             out[nm].message = f->lbl[ms[i].en];
             extra[nm] = 1;
             nm++;

@@ -295,6 +295,27 @@ size_t grp_text_clip(char *s, size_t max)
     return i + sizeof ellipsis - 1;
 }
 
+char *grp_text_one_line(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    char *out = core_malloc(n + 1);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i] == '\n' || s[i] == '\t' || s[i] == '\r' ? ' ' : s[i];
+
+        if (c == ' ' && (k == 0 || out[k - 1] == ' '))
+            continue;
+        out[k++] = c;
+    }
+    while (k > 0 && out[k - 1] == ' ')
+        k--;
+    out[k] = '\0';
+    if (max > 0)
+        grp_text_clip(out, max);
+    return out;
+}
+
 const char *grp_text_consent_version(void)
 {
     ensure_loaded();

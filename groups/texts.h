@@ -85,6 +85,14 @@ size_t grp_text_chars(const char *s, size_t len);
 size_t grp_text_clip(char *s, size_t max);
 
 /*
+ * `s` as one line for a template parameter: line breaks and tabs become
+ * spaces, runs of spaces one, none at either end (Meta refuses them); then
+ * clipped to `max` code points like grp_text_clip (0: not clipped).
+ * Returns a new string the caller frees.
+ */
+char *grp_text_one_line(const char *s, size_t max);
+
+/*
  * The version of the consent texts (the privacy notice of the welcome, the
  * group rules and the consent sentence, in both languages): "c" + the first
  * 8 hex digits of their BLAKE2b hash. Recorded with a member's consent

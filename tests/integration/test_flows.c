@@ -312,8 +312,12 @@ static void wait_counter(const char *id, const char *name, long long v)
 {
     struct want_counter w = {id, name, v};
 
-    if (th_wait(counter_is, &w, 20000) != 0)
-        fail_msg("broadcast %s: %s is %lld, want %lld (log %s)", id, name, counter(id, name), v,
+    /* generous: on a loaded machine statuses and a 131047 resend take a while */
+    if (th_wait(counter_is, &w, 60000) != 0)
+        fail_msg("broadcast %s: %s is %lld, want %lld (queued %lld, sent %lld, failed %lld, "
+                 "skipped %lld, dropped %lld; log %s)",
+                 id, name, counter(id, name), v, counter(id, "queued"), counter(id, "sent"),
+                 counter(id, "failed"), counter(id, "skipped"), counter(id, "dropped"),
                  S.app.log_path);
 }
 

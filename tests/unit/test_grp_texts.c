@@ -233,6 +233,29 @@ static void test_clip(void **state)
     assert_true(grp_text_chars(c, strlen(c)) <= 5);
 }
 
+static void test_one_line(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = grp_text_one_line("  गाँव में\n\nचोरी\t हुई  \r\n", 0);
+    assert_string_equal(s, "गाँव में चोरी हुई");
+    free(s);
+    s = grp_text_one_line("", 0);
+    assert_string_equal(s, "");
+    free(s);
+    s = grp_text_one_line("\n \t", 5);
+    assert_string_equal(s, "");
+    free(s);
+    /* clipped after flattening: 5 code points, the last one the ellipsis */
+    s = grp_text_one_line("one\ntwo three", 5);
+    assert_string_equal(s, "one\xe2\x80\xa6");
+    free(s);
+    s = grp_text_one_line("एक\nदो", 10);
+    assert_string_equal(s, "एक दो");
+    free(s);
+}
+
 static void test_consent_version(void **state)
 {
     const char *v = grp_text_consent_version();
@@ -386,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_fmt),
         cmocka_unit_test(test_lang_codes),
         cmocka_unit_test(test_clip),
+        cmocka_unit_test(test_one_line),
         cmocka_unit_test(test_consent_version),
         cmocka_unit_test(test_ids_used_in_code_exist),
         cmocka_unit_test(test_words),
