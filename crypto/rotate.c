@@ -60,7 +60,7 @@ struct item {
     size_t old_len[NF];
     unsigned char new_v[NF][SEALED_MAX];
     size_t new_len[NF];
-    int todo; /* 1: needs re-sealing, queued */
+    int stale; /* 1: needs re-sealing, queued */
 };
 
 struct run {
@@ -332,7 +332,7 @@ static int do_batch(struct run *x, struct core_err *err)
         int stale = 0;
         int f;
 
-        it->todo = 0;
+        it->stale = 0;
         if (it->mid[0] == '\0')
             continue;
         if (core_redis_get_reply(x->r, &rec, err) != 0) {
@@ -369,7 +369,7 @@ static int do_batch(struct run *x, struct core_err *err)
             core_log_warn("rotate", NULL, "member %s does not open; left as it is", it->mid);
             continue;
         }
-        it->todo = 1;
+        it->stale = 1;
     }
     /* Write them back, each only if unchanged since read. */
     for (i = 0; i < n; i++) {
@@ -378,7 +378,7 @@ static int do_batch(struct run *x, struct core_err *err)
         const unsigned char *nv[NF];
         int f;
 
-        if (!it->todo)
+        if (!it->stale)
             continue;
         for (f = 0; f < NF; f++) {
             ov[f] = it->present[f] ? it->old_v[f] : NULL;
