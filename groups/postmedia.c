@@ -5,27 +5,21 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/sworker.h"
 #include "core/util.h"
 #include "groups/media.h"
 
-#include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define ATTEMPTS 4
-#define BLOCK_MS "1000"
 
 struct grp_postmedia {
     const struct core_cfg *cfg;
     const struct grp_posts *posts;
-    struct core_redis *r;
-    char consumer[96];
-    pthread_t thread;
-    atomic_bool stop;
+    struct core_sworker *w; /* owned: the stream consumer */
 };
 
 /* A MIME type for an upload when Meta gave none. */
@@ -125,87 +119,27 @@ out:
     return rc;
 }
 
-/* ======================= the thread ======================= */
+/* ======================= the worker ======================= */
 
-static void wait_or_stop(struct grp_postmedia *m, int64_t ms)
-{
-    int64_t end = core_mono_ms() + ms;
-
-    while (!atomic_load(&m->stop) && core_mono_ms() < end)
-        core_sleep_ms(50);
-}
-
-static void handle_entries(struct grp_postmedia *m, const redisReply *entries)
-{
-    for (size_t i = 0; i < entries->elements && !atomic_load(&m->stop); i++) {
-        const redisReply *e = entries->element[i];
-        const redisReply *f;
-        char pid[GRP_POST_ID_LEN] = "";
-        struct core_err err;
-
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-            continue;
-        f = e->element[1];
-        for (size_t k = 0; f->type == REDIS_REPLY_ARRAY && k + 1 < f->elements; k += 2) {
-            if (strcmp(f->element[k]->str, "p") == 0 &&
-                f->element[k + 1]->len == GRP_POST_ID_LEN - 1)
-                memcpy(pid, f->element[k + 1]->str, GRP_POST_ID_LEN);
-        }
-        core_err_clear(&err);
-        if (grp_post_id_ok(pid) && grp_postmedia_job(m->cfg, m->posts, m->r, pid, &err) != 0) {
-            core_log_warn("postmedia", NULL, "post %s: %s (tried again later)", pid, err.msg);
-            continue; /* stays pending */
-        }
-        core_redis_cmdf(m->r, NULL, &err, "XACK %s %s %s", GRP_POSTMEDIA_STREAM,
-                        GRP_POSTMEDIA_GROUP, e->element[0]->str);
-        core_redis_cmdf(m->r, NULL, &err, "XDEL %s %s", GRP_POSTMEDIA_STREAM, e->element[0]->str);
-    }
-}
-
-static void ensure_group(struct grp_postmedia *m)
-{
-    struct core_err err;
-
-    if (core_redis_cmdf(m->r, NULL, &err, "XGROUP CREATE %s %s 0 MKSTREAM", GRP_POSTMEDIA_STREAM,
-                        GRP_POSTMEDIA_GROUP) != 0 &&
-        !core_redis_err_is(&err, "BUSYGROUP") && err.code != CORE_EX_UNAVAILABLE)
-        core_log_warn("postmedia", NULL, "cannot create the consumer group: %s", err.msg);
-}
-
-static void *main_loop(void *arg)
+static int handle(struct core_sworker *w, struct core_redis *r, const redisReply *fields,
+                  void *arg)
 {
     struct grp_postmedia *m = arg;
-    int history = 1;
+    const redisReply *p = core_sworker_field(fields, "p");
+    char pid[GRP_POST_ID_LEN] = "";
+    struct core_err err;
 
-    ensure_group(m);
-    while (!atomic_load(&m->stop)) {
-        struct core_err err;
-        redisReply *rep;
-
-        if (core_redis_cmdf(m->r, &rep, &err,
-                            "XREADGROUP GROUP %s %s COUNT 4 BLOCK %s STREAMS %s %s",
-                            GRP_POSTMEDIA_GROUP, m->consumer, BLOCK_MS, GRP_POSTMEDIA_STREAM,
-                            history ? "0" : ">") != 0) {
-            if (core_redis_err_is(&err, "NOGROUP"))
-                ensure_group(m);
-            wait_or_stop(m, 500);
-            continue;
-        }
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-            rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements == 2) {
-            const redisReply *entries = rep->element[0]->element[1];
-
-            if (history && entries->elements == 0)
-                history = 0; /* our own pending entries are done: new ones now */
-            handle_entries(m, entries);
-        } else if (history) {
-            history = 0;
-        }
-        freeReplyObject(rep);
-        if (history)
-            wait_or_stop(m, 100); /* entries left pending are retried, not spun on */
+    (void)w;
+    if (p != NULL && p->len == GRP_POST_ID_LEN - 1)
+        memcpy(pid, p->str, GRP_POST_ID_LEN);
+    if (!grp_post_id_ok(pid))
+        return 0; /* malformed: never succeeds */
+    core_err_clear(&err);
+    if (grp_postmedia_job(m->cfg, m->posts, r, pid, &err) != 0) {
+        core_log_warn("postmedia", NULL, "post %s: %s (tried again later)", pid, err.msg);
+        return -1; /* stays pending */
     }
-    return NULL;
+    return 0;
 }
 
 struct grp_postmedia *grp_postmedia_start(const struct core_cfg *cfg,
@@ -214,18 +148,13 @@ struct grp_postmedia *grp_postmedia_start(const struct core_cfg *cfg,
     struct grp_postmedia *m = core_calloc(1, sizeof *m);
     struct core_redis_opts ro = {cfg->redis, cfg->redis_user, cfg->redis_password,
                                  cfg->redis_timeout_ms};
-    char host[64] = "janseva";
+    struct core_sworker_opts so = {"postmedia", GRP_POSTMEDIA_STREAM, GRP_POSTMEDIA_GROUP,
+                                   "pm", handle, m};
 
     m->cfg = cfg;
     m->posts = posts;
-    m->r = core_redis_new(&ro);
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-    snprintf(m->consumer, sizeof m->consumer, "%s-pm", host);
-    atomic_init(&m->stop, false);
-    if (pthread_create(&m->thread, NULL, main_loop, m) != 0) {
-        core_err_set(err, CORE_EX_SOFTWARE, "postmedia: cannot start the worker");
-        core_redis_free(m->r);
+    m->w = core_sworker_start(&ro, &so, err);
+    if (m->w == NULL) {
         free(m);
         return NULL;
     }
@@ -236,8 +165,6 @@ void grp_postmedia_stop(struct grp_postmedia *m)
 {
     if (m == NULL)
         return;
-    atomic_store(&m->stop, true);
-    pthread_join(m->thread, NULL);
-    core_redis_free(m->r);
+    core_sworker_stop(m->w);
     free(m);
 }

@@ -6,20 +6,17 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/metrics.h"
+#include "core/sworker.h"
 #include "core/util.h"
 #include "groups/media.h"
 
-#include <pthread.h>
 #include <sodium.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #define ATTEMPTS 4
-#define BLOCK_MS "1000"
 
 CORE_COUNTER(m_stored, "janseva_tip_media_total", "result=\"stored\"",
              "Tip media fetched, by result");
@@ -43,9 +40,7 @@ struct grp_tipmedia {
     struct grp_tip *t;
     struct core_redis *r;
     struct grp_media_http http; /* Graph API handle (token wiped at the end) */
-    char consumer[96];
-    pthread_t thread;
-    atomic_bool stop;
+    struct core_sworker *w;     /* owned: the stream consumer */
 };
 
 enum outcome { DONE, TOO_LARGE, TRANSIENT, PERMANENT };
@@ -53,8 +48,8 @@ enum outcome { DONE, TOO_LARGE, TRANSIENT, PERMANENT };
 /* ======================= fetch ======================= */
 
 /* One attempt at item (cid, n) whose media id is `media_id`. */
-static enum outcome fetch(struct grp_tipmedia *m, const char *cid, long n, const char *media_id,
-                          int *stored)
+static enum outcome fetch(struct grp_tipmedia *m, struct core_redis *r, const char *cid, long n,
+                          const char *media_id, int *stored)
 {
     struct core_buf data;
     struct core_err err;
@@ -72,7 +67,7 @@ static enum outcome fetch(struct grp_tipmedia *m, const char *cid, long n, const
           : res == GRP_MEDIA_TRANSIENT ? TRANSIENT
                                        : PERMANENT;
     if (out == DONE) {
-        if (grp_tip_media_store(m->t, m->r, cid, n, (const unsigned char *)data.data, data.len,
+        if (grp_tip_media_store(m->t, r, cid, n, (const unsigned char *)data.data, data.len,
                                 &err) != 0) {
             core_log_warn("tipmedia", NULL, "case %s item %ld: cannot store: %s", cid, n,
                           err.msg);
@@ -91,25 +86,8 @@ static enum outcome fetch(struct grp_tipmedia *m, const char *cid, long n, const
 
 /* ======================= jobs ======================= */
 
-static const redisReply *field(const redisReply *fields, const char *name)
-{
-    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-        if (strcmp(fields->element[i]->str, name) == 0)
-            return fields->element[i + 1];
-    }
-    return NULL;
-}
-
-static void wait_or_stop(struct grp_tipmedia *m, int64_t ms)
-{
-    int64_t end = core_mono_ms() + ms;
-
-    while (!atomic_load(&m->stop) && core_mono_ms() < end)
-        core_sleep_ms(50);
-}
-
 /* Handle one job; returns 0 when it can be acknowledged. */
-static int job(struct grp_tipmedia *m, const char *cid, long n)
+static int job(struct grp_tipmedia *m, struct core_redis *r, const char *cid, long n)
 {
     struct core_err err;
     char state[24];
@@ -121,37 +99,37 @@ static int job(struct grp_tipmedia *m, const char *cid, long n)
 
     if (!grp_tip_is_case_id(cid) || n < 1)
         return 0; /* malformed: drop */
-    if (grp_tip_media_state(m->r, cid, n, state, sizeof state, &err) != 0)
+    if (grp_tip_media_state(r, cid, n, state, sizeof state, &err) != 0)
         return -1;
     if (strcmp(state, "pending") != 0)
         return 0; /* done before (a replay), or not media */
-    item = grp_tip_item_open(m->t, m->r, cid, n, &err);
+    item = grp_tip_item_open(m->t, r, cid, n, &err);
     if (item == NULL)
         return err.code == CORE_EX_UNAVAILABLE ? -1 : 0;
     id = json_string_value(json_object_get(json_object_get(item, "media"), "id"));
     snprintf(media_id, sizeof media_id, "%s", id != NULL ? id : "");
     json_decref(item);
-    for (int a = 0; a < ATTEMPTS && !atomic_load(&m->stop); a++) {
+    for (int a = 0; a < ATTEMPTS && !core_sworker_stopping(m->w); a++) {
         int ok = media_id[0] != '\0' && strspn(media_id, "0123456789abcdefghijklmnopqrstuvwxyz"
                                                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ._-") ==
                                             strlen(media_id);
 
-        o = ok ? fetch(m, cid, n, media_id, &stored) : PERMANENT;
+        o = ok ? fetch(m, r, cid, n, media_id, &stored) : PERMANENT;
         if (o != TRANSIENT)
             break;
         if (a + 1 < ATTEMPTS) {
             core_metric_inc(&m_retry);
-            wait_or_stop(m, 1000LL << a);
+            core_sworker_wait(m->w, 1000LL << a);
         }
     }
     sodium_memzero(media_id, sizeof media_id);
-    if (atomic_load(&m->stop) && o == TRANSIENT && !stored)
+    if (core_sworker_stopping(m->w) && o == TRANSIENT && !stored)
         return -1; /* stopping: leave it pending for the next start */
     if (o == DONE) {
         core_metric_inc(&m_stored);
         return 0;
     }
-    if (grp_tip_media_mark(m->r, cid, n, o == TOO_LARGE ? "too_large" : "failed", &err) != 0)
+    if (grp_tip_media_mark(r, cid, n, o == TOO_LARGE ? "too_large" : "failed", &err) != 0)
         return -1;
     core_metric_inc(o == TOO_LARGE ? &m_large : &m_failed);
     core_log_warn("tipmedia", NULL, "case %s item %ld: media %s", cid, n,
@@ -159,78 +137,22 @@ static int job(struct grp_tipmedia *m, const char *cid, long n)
     return 0;
 }
 
-static void handle_entries(struct grp_tipmedia *m, const redisReply *entries)
-{
-    struct core_err err;
-
-    for (size_t i = 0; entries != NULL && i < entries->elements && !atomic_load(&m->stop); i++) {
-        const redisReply *e = entries->element[i];
-        const redisReply *c, *nr;
-        char cid[GRP_TIP_CASE_LEN] = "";
-        int64_t n = 0;
-
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-            continue;
-        if (e->element[1]->type == REDIS_REPLY_ARRAY) {
-            c = field(e->element[1], "c");
-            nr = field(e->element[1], "n");
-            if (c != NULL && c->type == REDIS_REPLY_STRING && c->len == GRP_TIP_CASE_LEN - 1)
-                memcpy(cid, c->str, c->len + 1);
-            if (nr == NULL || nr->type != REDIS_REPLY_STRING || core_parse_i64(nr->str, &n) != 0)
-                n = 0;
-        }
-        if (job(m, cid, (long)n) != 0)
-            continue; /* stays pending */
-        core_redis_cmdf(m->r, NULL, &err, "XACK %s %s %s", GRP_TIPMEDIA_STREAM,
-                        GRP_TIPMEDIA_GROUP, e->element[0]->str);
-        core_redis_cmdf(m->r, NULL, &err, "XDEL %s %s", GRP_TIPMEDIA_STREAM, e->element[0]->str);
-    }
-}
-
-static void ensure_group(struct grp_tipmedia *m)
-{
-    struct core_err err;
-
-    if (core_redis_cmdf(m->r, NULL, &err, "XGROUP CREATE %s %s 0 MKSTREAM", GRP_TIPMEDIA_STREAM,
-                        GRP_TIPMEDIA_GROUP) != 0 &&
-        !core_redis_err_is(&err, "BUSYGROUP") && err.code != CORE_EX_UNAVAILABLE)
-        core_log_warn("tipmedia", NULL, "cannot create the consumer group: %s", err.msg);
-}
-
-static void *main_loop(void *arg)
+/* The worker's handler: one entry (c = case id, n = item number). */
+static int handle(struct core_sworker *w, struct core_redis *r, const redisReply *fields,
+                  void *arg)
 {
     struct grp_tipmedia *m = arg;
-    int history = 1;
+    const redisReply *c = core_sworker_field(fields, "c");
+    const redisReply *nr = core_sworker_field(fields, "n");
+    char cid[GRP_TIP_CASE_LEN] = "";
+    int64_t n = 0;
 
-    ensure_group(m);
-    while (!atomic_load(&m->stop)) {
-        struct core_err err;
-        redisReply *rep;
-
-        if (core_redis_cmdf(m->r, &rep, &err,
-                            "XREADGROUP GROUP %s %s COUNT 4 BLOCK %s STREAMS %s %s",
-                            GRP_TIPMEDIA_GROUP, m->consumer, BLOCK_MS, GRP_TIPMEDIA_STREAM,
-                            history ? "0" : ">") != 0) {
-            if (core_redis_err_is(&err, "NOGROUP"))
-                ensure_group(m);
-            wait_or_stop(m, 500);
-            continue;
-        }
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 &&
-            rep->element[0]->type == REDIS_REPLY_ARRAY && rep->element[0]->elements == 2) {
-            const redisReply *entries = rep->element[0]->element[1];
-
-            if (history && entries->elements == 0)
-                history = 0; /* our own pending entries are done: new ones now */
-            handle_entries(m, entries);
-        } else if (history) {
-            history = 0;
-        }
-        freeReplyObject(rep);
-        if (history)
-            wait_or_stop(m, 100); /* entries left pending are retried, not spun on */
-    }
-    return NULL;
+    (void)w;
+    if (c != NULL && c->len == GRP_TIP_CASE_LEN - 1)
+        memcpy(cid, c->str, c->len + 1);
+    if (nr == NULL || core_parse_i64(nr->str, &n) != 0)
+        n = 0;
+    return job(m, r, cid, (long)n);
 }
 
 struct grp_tipmedia *grp_tipmedia_start(const struct core_cfg *cfg, struct grp_tip *t,
@@ -239,22 +161,20 @@ struct grp_tipmedia *grp_tipmedia_start(const struct core_cfg *cfg, struct grp_t
     struct grp_tipmedia *m = core_calloc(1, sizeof *m);
     struct core_redis_opts ro = {cfg->redis, cfg->redis_user, cfg->redis_password,
                                  cfg->redis_timeout_ms};
-    char host[64] = "janseva";
-    int ok;
+    struct core_sworker_opts so = {"tipmedia", GRP_TIPMEDIA_STREAM, GRP_TIPMEDIA_GROUP, "tm",
+                                   handle, m};
 
     grp_tipmedia_metrics_init();
     m->cfg = cfg;
     m->t = t;
-    m->r = core_redis_new(&ro);
-    ok = grp_media_http_init(&m->http, cfg) == 0;
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-    snprintf(m->consumer, sizeof m->consumer, "%s-tm", host);
-    atomic_init(&m->stop, false);
-    if (!ok || pthread_create(&m->thread, NULL, main_loop, m) != 0) {
+    if (grp_media_http_init(&m->http, cfg) != 0) {
         core_err_set(err, CORE_EX_SOFTWARE, "tipmedia: cannot start the fetcher");
+        free(m);
+        return NULL;
+    }
+    m->w = core_sworker_start(&ro, &so, err);
+    if (m->w == NULL) {
         grp_media_http_cleanup(&m->http);
-        core_redis_free(m->r);
         free(m);
         return NULL;
     }
@@ -265,9 +185,7 @@ void grp_tipmedia_stop(struct grp_tipmedia *m)
 {
     if (m == NULL)
         return;
-    atomic_store(&m->stop, true);
-    pthread_join(m->thread, NULL);
+    core_sworker_stop(m->w);
     grp_media_http_cleanup(&m->http);
-    core_redis_free(m->r);
     free(m);
 }
