@@ -380,6 +380,7 @@ static int cmd_serve(int argc, char **argv)
         cry_audit_metrics_init();
         grp_dlg_metrics_init();
         grp_post_metrics_init();
+        grp_sx_metrics_init();
         core_metrics_add_collector(gw_router_collect, pool);
         if (dispatch != NULL) {
             gw_dispatch_metrics_init();
@@ -478,7 +479,7 @@ static const struct command commands[] = {
     {"import", grp_cli_import, "import a level of the police hierarchy, or officers, from CSV"},
     {"broadcast", grp_cli_broadcast, "officer alerts: preview, create, confirm, status, cancel"},
     {"keys", cry_cli_keys, "key directory: init, status, rotate, init-reveal"},
-    {"review", grp_review_cli_main, "held group posts: list, show, approve, reject"},
+    {"review", grp_review_cli_main, "held posts: list, show, approve, reject; mute or ban authors"},
     {"inbox", grp_review_inbox_cli_main, "the police inbox of a thana: reports from groups"},
     {"tip", grp_tipcli_main, "secret tips: cases, replies, the two-custodian reveal"},
     {"audit", cry_cli_audit, "signed audit log: verify, export, checkpoint"},

@@ -9,6 +9,7 @@
 #include "core/metrics.h"
 #include "core/util.h"
 #include "groups/hier.h"
+#include "groups/sanction.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +255,23 @@ static int report(struct grp_dlg *d)
     return grp_dlg_reply_buttons(d, T(d, "report.join_first"), b, 2) != 0 ? -1 : 1;
 }
 
+/* A moderator's ban keeps a member out of every group, also after STOP
+ * (groups/sanction.h): 1 when `d`'s member is banned (answered), 0 when
+ * not, -1 on error. */
+static int refuse_banned(struct grp_dlg *d)
+{
+    enum grp_sx_state sx = GRP_SX_NONE;
+
+    if (d->member.st != GRP_MEMBER_BANNED &&
+        grp_sx_get(d->redis, d->member.mid, &sx, d->err) != 0)
+        return -1;
+    if (d->member.st != GRP_MEMBER_BANNED && sx != GRP_SX_BANNED)
+        return 0;
+    if (grp_dlg_reply_text(d, T(d, "post.banned")) != 0)
+        return -1;
+    return clear_ds(d) != 0 ? -1 : 1;
+}
+
 /* JOIN / MOVE: the three ways to choose. */
 static int join_prompt(struct grp_dlg *d)
 {
@@ -263,7 +281,10 @@ static int join_prompt(struct grp_dlg *d)
         {"join:how:pin", T(d, "join.pin.btn"), NULL},
     };
     const char *body = T(d, "join.ask");
+    int banned = refuse_banned(d);
 
+    if (banned != 0)
+        return banned;
     if (is_member(d)) {
         const char *now = GRP_DLG_TEXT(d, "join.move_now", place_name(d, d->member.group));
         size_t n = strlen(now) + strlen(body) + 3;
@@ -680,14 +701,25 @@ static int accept(struct grp_dlg *d, const char *code)
     int moved = 0;
     int rc = is_locality(d, code);
     struct grp_member after;
+    enum grp_sx_state sx = GRP_SX_NONE;
+    int banned;
 
     if (rc < 0)
+        return -1;
+    banned = refuse_banned(d);
+    if (banned != 0)
+        return banned;
+    if (grp_sx_get(d->redis, d->member.mid, &sx, d->err) != 0)
         return -1;
     if (rc == 0)
         return text_reply(d, "join.gone");
     if (is_member(d) && strcmp(d->member.group, code) == 0) {
         /* an old "Yes" tapped again (a replay lands here too: its reply is
-         * already queued under the same key, so nothing is sent twice) */
+         * already queued under the same key, so nothing is sent twice; and
+         * a mute a crash left unapplied after the join is applied now) */
+        if (sx == GRP_SX_MUTED && d->member.st == GRP_MEMBER_ACTIVE &&
+            grp_member_set_state(d->redis, d->member.mid, GRP_MEMBER_MUTED, d->err) != 0)
+            return -1;
         if (grp_dlg_reply_text(d, GRP_DLG_TEXT(d, "join.already", place_name(d, code))) != 0)
             return -1;
         return clear_ds(d) != 0 ? -1 : 1;
@@ -708,6 +740,10 @@ static int accept(struct grp_dlg *d, const char *code)
         }
         return -1;
     }
+    /* a moderator's mute follows the member into the new group */
+    if (sx == GRP_SX_MUTED &&
+        grp_member_set_state(d->redis, d->member.mid, GRP_MEMBER_MUTED, d->err) != 0)
+        return -1;
     if (d->n_dup == 0) {
         core_metric_inc(moved ? &m_moves : &m_joins);
         core_log_kv(CORE_LOG_INFO, "enrol", d->ctx->req_id,

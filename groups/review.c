@@ -276,6 +276,102 @@ void grp_review_body_free(struct grp_review_body *b)
     memset(b, 0, sizeof *b);
 }
 
+/* ======================= sanctions ======================= */
+
+/* The member an ID names: a post id (its author) or a mid. 1 found, 0 not,
+ * -1 error. */
+static int member_of(const struct grp_posts *p, struct core_redis *r, const char *id,
+                     char mid[CRY_MID_LEN], struct core_err *err)
+{
+    struct grp_post_rec rec;
+    int found;
+
+    if (cry_identity_is_mid(id)) {
+        snprintf(mid, CRY_MID_LEN, "%s", id);
+        return 1;
+    }
+    if (!grp_post_id_ok(id))
+        return 0;
+    found = grp_post_load(p, r, id, false, &rec, err);
+    if (found == 1) {
+        snprintf(mid, CRY_MID_LEN, "%s", rec.mid);
+        grp_post_rec_cleanup(&rec);
+    }
+    return found;
+}
+
+json_t *grp_review_member_json(const struct grp_member *m, enum grp_sx_state sx)
+{
+    char label[GRP_LABEL_CODE_LEN];
+
+    if (m->label[0] != '\0')
+        memcpy(label, m->label, sizeof label);
+    else
+        grp_member_label_code(m->mid, label);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s}", "member", m->mid, "label", label,
+                     "state", grp_member_state_name(m->st), "group", m->group, "lang",
+                     m->lang == GRP_LANG_EN ? "en" : "hi", "joined", (json_int_t)m->jt, "posts",
+                     (json_int_t)m->np, "strikes", (json_int_t)m->sk, "sanction",
+                     grp_sx_state_name(sx));
+}
+
+enum grp_review_rc grp_review_member(const struct grp_posts *p, struct core_redis *r,
+                                     const struct grp_review_actor *who, const char *id,
+                                     const char *action, const char *reason, json_t **out,
+                                     struct core_err *err)
+{
+    char mid[CRY_MID_LEN];
+    struct grp_member m;
+    enum grp_sx_state sx;
+    enum grp_sx_action a = GRP_SX_MUTE;
+    int found;
+
+    if (out != NULL)
+        *out = NULL;
+    if (!grp_review_may_moderate(who)) {
+        core_err_set(err, CORE_EX_NOPERM, "only moderators (HQ) sanction members");
+        return GRP_REVIEW_EFORBIDDEN;
+    }
+    if (action != NULL && grp_sx_action_parse(action, &a) != 0) {
+        core_err_set(err, CORE_EX_USAGE, "the action must be mute, unmute, ban or unban");
+        return GRP_REVIEW_EINVALID;
+    }
+    if (reason != NULL && text_chars(reason) > GRP_REVIEW_REASON_MAX) {
+        core_err_set(err, CORE_EX_DATAERR, "the reason is longer than %d characters",
+                     GRP_REVIEW_REASON_MAX);
+        return GRP_REVIEW_EINVALID;
+    }
+    found = member_of(p, r, id, mid, err);
+    if (found < 0)
+        return GRP_REVIEW_EFAIL;
+    if (found == 0) {
+        core_err_set(err, CORE_EX_NOINPUT, "no such post or member");
+        return GRP_REVIEW_ENOTFOUND;
+    }
+    if (action != NULL) {
+        switch (grp_sx_apply(r, p->audit, who->name, mid, a, reason, NULL, err)) {
+        case GRP_SX_OK:
+            break;
+        case GRP_SX_ENOTFOUND:
+            return GRP_REVIEW_ENOTFOUND;
+        case GRP_SX_ESTATE:
+            return GRP_REVIEW_ESTATE;
+        case GRP_SX_EFAIL:
+        default:
+            return GRP_REVIEW_EFAIL;
+        }
+    }
+    if (grp_member_load(r, mid, &m, err) != 0 || grp_sx_get(r, mid, &sx, err) != 0)
+        return GRP_REVIEW_EFAIL;
+    if (!m.exists) {
+        core_err_set(err, CORE_EX_NOINPUT, "no such member");
+        return GRP_REVIEW_ENOTFOUND;
+    }
+    if (out != NULL)
+        *out = grp_review_member_json(&m, sx);
+    return GRP_REVIEW_OK;
+}
+
 int grp_review_parse_body(const char *body, size_t len, struct grp_review_body *out, char *why,
                           size_t n)
 {
@@ -426,6 +522,57 @@ static size_t limit_of(const struct core_http_req *req, int *bad)
     return (size_t)v;
 }
 
+/* GET .../member, POST .../mute|unmute|ban|unban of post `pid`'s author. */
+static void on_member(struct grp_review_api *a, struct core_redis *r,
+                      const struct core_http_req *req, struct core_http_resp *resp,
+                      const struct grp_review_actor *who, const char *pid, const char *what)
+{
+    int look = strcmp(what, "member") == 0;
+    struct grp_review_body b;
+    struct core_err err;
+    char why[200];
+    json_t *j = NULL;
+    enum grp_review_rc rc;
+
+    core_err_clear(&err);
+    if (strcmp(req->method, look ? "GET" : "POST") != 0) {
+        answer_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, look ? "use GET" : "use POST");
+        return;
+    }
+    if (grp_review_parse_body(look ? "" : req->body, look ? 0 : req->body_len, &b, why,
+                              sizeof why) != 0 ||
+        b.label != NULL) {
+        if (b.label != NULL)
+            snprintf(why, sizeof why, "a sanction takes only a reason");
+        grp_review_body_free(&b);
+        answer_error(resp, MHD_HTTP_BAD_REQUEST, why);
+        return;
+    }
+    rc = grp_review_member(a->p, r, who, pid, look ? NULL : what, b.reason, &j, &err);
+    grp_review_body_free(&b);
+    switch (rc) {
+    case GRP_REVIEW_OK:
+        answer(resp, MHD_HTTP_OK, j);
+        break;
+    case GRP_REVIEW_ENOTFOUND:
+        answer_error(resp, MHD_HTTP_NOT_FOUND, "no such post or member");
+        break;
+    case GRP_REVIEW_EFORBIDDEN:
+        answer_error(resp, MHD_HTTP_FORBIDDEN, err.msg);
+        break;
+    case GRP_REVIEW_EINVALID:
+        answer_error(resp, MHD_HTTP_BAD_REQUEST, err.msg);
+        break;
+    case GRP_REVIEW_ESTATE:
+        answer_error(resp, MHD_HTTP_CONFLICT, err.msg);
+        break;
+    case GRP_REVIEW_EFAIL:
+        core_log_warn("review", req->id, "%s", err.msg);
+        answer_fail(resp, &err);
+        break;
+    }
+}
+
 static void on_review(void *ud, const struct core_http_req *req, struct core_http_resp *resp)
 {
     struct grp_review_api *a = ud;
@@ -534,6 +681,12 @@ static void on_review(void *ud, const struct core_http_req *req, struct core_htt
         }
         goto out;
     }
+    if (strcmp(action, "/member") == 0 || strcmp(action, "/mute") == 0 ||
+        strcmp(action, "/unmute") == 0 || strcmp(action, "/ban") == 0 ||
+        strcmp(action, "/unban") == 0) {
+        on_member(a, r, req, resp, &who, pid, action + 1);
+        goto out;
+    }
     answer_error(resp, MHD_HTTP_NOT_FOUND, "no such resource");
 out:
     core_redis_pool_put(a->pool, r);
@@ -615,8 +768,20 @@ static const char review_help[] =
     "                                         political, commercial, rumour or\n"
     "                                         hostile\n"
     "\n"
+    "  member ID                              the author of post ID (or member\n"
+    "                                         ID, 32 hex digits): state, group,\n"
+    "                                         posts, strikes, sanction\n"
+    "  mute ID [--reason TEXT]                the author stays in the group and\n"
+    "                                         receives it, but may not post\n"
+    "  ban ID [--reason TEXT]                 the author is taken out of the\n"
+    "                                         group and may not join any group\n"
+    "  unmute ID, unban ID [--reason TEXT]    undo (an unbanned member returns\n"
+    "                                         to their group)\n"
+    "\n"
     "Both decisions teach the moderation engine the label, tell the author,\n"
     "and are audited. Deciding again the same way changes nothing.\n"
+    "Sanctions outlast STOP and MOVE, are audited, and repeating one changes\n"
+    "nothing. Members are shown by id and label, never by number or name.\n"
     "\n"
     "Options:\n"
     "  -l, --label L       the post's label\n"
@@ -627,8 +792,8 @@ static const char review_help[] =
     "  -h, --help          show this help\n"
     "\n"
     "Exit status: 0 ok; 64 usage; 65 bad label or reason; 66 no such held\n"
-    "post; 69 Redis unavailable; 77 decided the other way already; 78\n"
-    "settings or keys.\n";
+    "post or member; 69 Redis unavailable; 77 decided the other way already\n"
+    "(or muting a banned member); 78 settings or keys.\n";
 
 static const char inbox_help[] =
     "Usage: janseva inbox list --unit CODE [--limit N] [--json]\n"
@@ -823,6 +988,60 @@ static int review_rc_exit(enum grp_review_rc rc, const struct core_err *err)
     return err->code != 0 ? err->code : CORE_EX_SOFTWARE;
 }
 
+static void print_member(const json_t *j)
+{
+    printf("member %s  label %s  state %s  group %s  lang %s\n",
+           json_string_value(json_object_get(j, "member")),
+           json_string_value(json_object_get(j, "label")),
+           json_string_value(json_object_get(j, "state")),
+           json_string_value(json_object_get(j, "group")),
+           json_string_value(json_object_get(j, "lang")));
+    printf("    posts %lld  strikes %lld  sanction %s\n",
+           (long long)json_integer_value(json_object_get(j, "posts")),
+           (long long)json_integer_value(json_object_get(j, "strikes")),
+           json_string_value(json_object_get(j, "sanction")));
+}
+
+/* review member|mute|unmute|ban|unban ID */
+static int member_cli(const struct cli_opts *o, const char *cmd)
+{
+    int look = strcmp(cmd, "member") == 0;
+    struct grp_review_actor who;
+    enum grp_review_rc drc;
+    struct cli_ctx x;
+    struct core_err err;
+    json_t *j = NULL;
+    int rc = 0;
+
+    if (o->npos != 2 || (!grp_post_id_ok(o->pos[1]) && !cry_identity_is_mid(o->pos[1])))
+        return core_cli_usage_error("review", "%s takes a post id (16 hex digits) or a member "
+                                              "id (32)", cmd);
+    if (o->label != NULL)
+        return core_cli_usage_error("review", "%s takes no --label", cmd);
+    core_err_clear(&err);
+    if (cli_open(&x, o, 0, &err) != 0) {
+        rc = core_cli_fail(&err);
+        goto out;
+    }
+    memset(&who, 0, sizeof who);
+    cry_cli_actor(who.name, sizeof who.name);
+    drc = grp_review_member(x.posts, x.r, &who, o->pos[1], look ? NULL : cmd, o->reason, &j,
+                            &err);
+    if (drc != GRP_REVIEW_OK) {
+        fprintf(stderr, "janseva review: %s\n", err.msg);
+        rc = review_rc_exit(drc, &err);
+        goto out;
+    }
+    if (o->json)
+        print_json(j);
+    else
+        print_member(j);
+    json_decref(j);
+out:
+    cli_close(&x);
+    return rc;
+}
+
 int grp_review_cli_main(int argc, char **argv)
 {
     struct cli_opts o;
@@ -837,6 +1056,8 @@ int grp_review_cli_main(int argc, char **argv)
     if (o.npos == 0)
         return core_cli_usage_error("review", "give a command: list, show, approve or reject");
     cmd = o.pos[0];
+    if (strcmp(cmd, "member") == 0 || grp_sx_action_parse(cmd, &(enum grp_sx_action){0}) == 0)
+        return member_cli(&o, cmd);
     if (strcmp(cmd, "list") != 0 && strcmp(cmd, "show") != 0 && strcmp(cmd, "approve") != 0 &&
         strcmp(cmd, "reject") != 0)
         return core_cli_usage_error("review", "unknown command '%s'", cmd);

@@ -29,6 +29,11 @@
  *   GET  /api/review/{PID}                one post with its decision
  *   POST /api/review/{PID}/approve        body {"label":..,"reason":..} optional
  *   POST /api/review/{PID}/reject         body {"label":.. (required), "reason":..}
+ *   GET  /api/review/{PID}/member         the author: state, group, posts,
+ *                                         strikes, sanction (mid and label only)
+ *   POST /api/review/{PID}/mute|unmute|ban|unban
+ *                                         sanction the author (groups/sanction.h);
+ *                                         body {"reason":..} optional
  *   GET  /api/inbox?unit=CODE[&limit=N]   the inbox of the thana of CODE, newest first
  */
 #ifndef JANSEVA_GROUPS_REVIEW_H
@@ -40,7 +45,9 @@
 #include "core/redis.h"
 #include "groups/hier.h"
 #include "groups/officer.h"
+#include "groups/member.h"
 #include "groups/post.h"
+#include "groups/sanction.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -117,6 +124,24 @@ struct grp_review_body {
     const char *label;  /* NULL when absent */
     const char *reason; /* NULL when absent */
 };
+
+/*
+ * Moderators' sanctions (groups/sanction.h) on the author of post `id` (16
+ * hex digits) or on member `id` (a mid): `action` "mute", "unmute", "ban",
+ * "unban", or NULL to only look. On GRP_REVIEW_OK *out (may be NULL) gets
+ * the member as JSON (grp_review_member_json; new reference). Errors:
+ * EFORBIDDEN (not a moderator), EINVALID (action, reason), ENOTFOUND,
+ * ESTATE (muting a banned member), EFAIL.
+ */
+enum grp_review_rc grp_review_member(const struct grp_posts *p, struct core_redis *r,
+                                     const struct grp_review_actor *who, const char *id,
+                                     const char *action, const char *reason, json_t **out,
+                                     struct core_err *err);
+
+/* {"member","label","state","group","lang","joined","posts","strikes",
+ * "sanction"} of a member: its mid and pseudonymous label, never a number
+ * or a name (new reference). */
+json_t *grp_review_member_json(const struct grp_member *m, enum grp_sx_state sx);
 
 /*
  * Parse a decision body: empty, or a JSON object with optional string

@@ -543,11 +543,153 @@ static void test_media_posts(void **state)
     no_personal_data(s, WA_B);
 }
 
+/* Sanctions: a moderator mutes, then bans the author of a held post (API
+ * and CLI); the muted member receives but cannot post, the banned one
+ * receives nothing and cannot join again, also after STOP; unban lets
+ * them back; officers other than HQ may not; everything is audited. */
+static void test_sanctions(void **state)
+{
+    struct th_stack *s = *state;
+    struct grp_member mc;
+    char pid[32];
+    char mid[CRY_MID_LEN];
+    char path[128];
+    char *out = NULL;
+    long long audit0;
+    json_t *j;
+
+    member_of(s, WA_C, &mc);
+    assert_int_equal(mc.st, GRP_MEMBER_ACTIVE);
+    json_decref(say(s, WA_C, "JDU zindabad, nitish babu aage badho"));
+    wait_for(s, WA_C, "waiting for a moderator", 2);
+    {
+        const char *args[] = {"review", "list", "--json", NULL};
+
+        assert_int_equal(cli(s, args, &out), 0);
+        j = json_loads(out, 0, NULL);
+        free(out);
+        assert_int_equal(json_array_size(j), 1);
+        snprintf(pid, sizeof pid, "%s",
+                 json_string_value(json_object_get(json_array_get(j, 0), "id")));
+        json_decref(j);
+    }
+    audit0 = th_redis_int(&s->redis, "XLEN js:{audit}:log");
+
+    /* the author, by post: id and label only */
+    snprintf(path, sizeof path, "/api/review/%s/member", pid);
+    assert_int_equal(api(s, "GET", path, "HQ-1", NULL, &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "active");
+    assert_string_equal(json_string_value(json_object_get(j, "group")), "KHG-01");
+    assert_string_equal(json_string_value(json_object_get(j, "sanction")), "none");
+    snprintf(mid, sizeof mid, "%s", json_string_value(json_object_get(j, "member")));
+    assert_string_equal(mid, mc.mid);
+    {
+        char *t = json_dumps(j, JSON_COMPACT);
+
+        assert_null(strstr(t, "9811170"));
+        assert_null(strstr(t, PROFILE));
+        free(t);
+    }
+    json_decref(j);
+
+    /* mute: only HQ; a label is not a reason */
+    snprintf(path, sizeof path, "/api/review/%s/mute", pid);
+    assert_int_equal(api(s, "POST", path, "SHO-DNP", NULL, NULL), 403);
+    assert_int_equal(api(s, "POST", path, "HQ-1", "{\"label\":\"political\"}", NULL), 400);
+    assert_int_equal(api(s, "POST", path, "HQ-1", "{\"reason\":\"party posts\"}", &j), 200);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "muted");
+    assert_string_equal(json_string_value(json_object_get(j, "sanction")), "muted");
+    json_decref(j);
+    assert_int_equal(api(s, "POST", path, "HQ-1", NULL, NULL), 200); /* again: no change */
+    assert_int_equal(th_redis_int(&s->redis, "XLEN js:{audit}:log"), audit0 + 1);
+
+    /* muted: cannot post (told in English), still receives the group */
+    json_decref(say(s, WA_C, "Meeting at the panchayat bhawan tomorrow at 10"));
+    wait_for(s, WA_C, "a moderator has paused your posts", 1);
+    json_decref(say(s, WA_A, "कल सुबह पंचायत भवन में बैठक है, सब आइए"));
+    wait_for(s, WA_C, "पंचायत भवन में बैठक", 1);
+    wait_quiet(s);
+    assert_int_equal(count_with(s, WA_A, "panchayat bhawan"), 0);
+    assert_int_equal(count_with(s, WA_B, "panchayat bhawan"), 0);
+
+    /* ban by the CLI, by member id: out of the group, nothing relayed */
+    {
+        const char *args[] = {"review", "ban", mid, "--reason", "repeated party posts", "--json",
+                              NULL};
+
+        assert_int_equal(cli(s, args, &out), 0);
+        j = json_loads(out, 0, NULL);
+        free(out);
+        assert_string_equal(json_string_value(json_object_get(j, "state")), "banned");
+        json_decref(j);
+    }
+    {
+        const char *args[] = {"review", "mute", pid, NULL};
+
+        assert_int_equal(cli(s, args, NULL), 77); /* banned: unban first */
+    }
+    {
+        const char *args[] = {"review", "ban", "0123456789abcdef0123456789abcdef", NULL};
+
+        assert_int_equal(cli(s, args, NULL), 66); /* no such member */
+    }
+    member_of(s, WA_C, &mc);
+    assert_int_equal(mc.st, GRP_MEMBER_BANNED);
+    assert_int_equal(th_redis_int(&s->redis, "SISMEMBER js:u:{KHG-01}:mem %s", mid), 0);
+    json_decref(say(s, WA_A, "हैंडपंप ठीक हो गया है, पानी आ रहा है"));
+    wait_for(s, WA_B, "हैंडपंप ठीक हो गया", 1);
+    wait_quiet(s);
+    assert_int_equal(count_with(s, WA_C, "हैंडपंप"), 0);
+
+    /* no way back in: MOVE, STOP then JOIN, an old "Yes" button */
+    json_decref(say(s, WA_C, "MOVE"));
+    wait_for(s, WA_C, "A moderator has removed you", 1);
+    json_decref(say(s, WA_C, "STOP"));
+    wait_quiet(s);
+    json_decref(say(s, WA_C, "JOIN"));
+    wait_for(s, WA_C, "A moderator has removed you", 2);
+    tap(s, WA_C, "join:yes:KHG-01");
+    wait_for(s, WA_C, "A moderator has removed you", 3);
+    wait_quiet(s);
+    member_of(s, WA_C, &mc);
+    assert_int_equal(mc.st, GRP_MEMBER_LEFT);
+    assert_int_equal(th_redis_int(&s->redis, "SISMEMBER js:u:{KHG-01}:mem %s", mid), 0);
+
+    /* unban (audited), then the member may join again */
+    {
+        const char *args[] = {"review", "unban", pid, NULL};
+
+        assert_int_equal(cli(s, args, NULL), 0);
+    }
+    tap(s, WA_C, "join:yes:KHG-01");
+    wait_quiet(s);
+    member_of(s, WA_C, &mc);
+    assert_int_equal(mc.st, GRP_MEMBER_ACTIVE);
+    assert_int_equal(th_redis_int(&s->redis, "XLEN js:{audit}:log"), audit0 + 3);
+    {
+        redisReply *r = th_redis_cmd(&s->redis, "XRANGE js:{audit}:log - +");
+        int bans = 0;
+
+        assert_non_null(r);
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *f = r->element[i]->element[1];
+
+            for (size_t k = 0; k < f->elements; k++) {
+                assert_null(strstr(f->element[k]->str, "9811170"));
+                bans += strstr(f->element[k]->str, "\"action\":\"member.ban\"") != NULL;
+            }
+        }
+        freeReplyObject(r);
+        assert_int_equal(bans, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_posts),
         cmocka_unit_test(test_media_posts),
+        cmocka_unit_test(test_sanctions),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
