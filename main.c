@@ -29,6 +29,7 @@
 #include "groups/tipcli.h"
 #include "groups/postmedia.h"
 #include "groups/sendcheck.h"
+#include "groups/tipkeep.h"
 #include "groups/tipmedia.h"
 #include "groups/tipreveal.h"
 #include "groups/dialogue.h"
@@ -171,6 +172,7 @@ static int cmd_serve(int argc, char **argv)
     struct gw_dispatch *dispatch = NULL;
     struct grp_tip *tip = NULL;
     struct grp_tipmedia *tipmedia = NULL;
+    struct grp_tipkeep *tipkeep = NULL;
     struct grp_tipapi *tipapi = NULL;
     struct grp_bc *bc = NULL;
     struct grp_bc_worker *bc_worker = NULL;
@@ -302,6 +304,10 @@ static int cmd_serve(int argc, char **argv)
         tipmedia = grp_tipmedia_start(&cfg, tip, &err);
         if (tipmedia == NULL)
             goto fail;
+        core_err_clear(&err);
+        tipkeep = grp_tipkeep_start(&cfg, tip, &err);
+        if (tipkeep == NULL && err.code != 0)
+            goto fail;
     }
     /* the broadcast engine: the worker, the API and (router) the officers' ALERT flow */
     if (want_broadcast || want_router || (want_http && core_cfg_is_set(cfg.api_token)))
@@ -413,6 +419,7 @@ out:
     grp_posts_free(posts);
     mod_engine_free(moderation);
     gw_dispatch_free(dispatch);
+    grp_tipkeep_stop(tipkeep);
     grp_tipmedia_stop(tipmedia);
     grp_tip_free(tip);
     grp_bc_free(bc);

@@ -120,6 +120,9 @@ static const struct spec specs[] = {
      64L * 1024 * 1024, "tip media larger than this are noted but not stored"},
     {"tip_relay_keep_days", T_INT, F(tip_relay_keep_days), "30", 1, 3650,
      "days the routing record of a closed tip case is kept (replies need it)"},
+    {"tip_retention_days", T_INT, F(tip_retention_days), "0", 0, 36500,
+     "closed tip cases are purged (every item and media) this many days after closing; "
+     "0 keeps them until purged by hand"},
     {"tip_reveal_ttl_s", T_INT, F(tip_reveal_ttl_s), "3600", 1, 604800,
      "custodians must approve a reveal request within this many seconds"},
     {"tip_reply_template", T_STR, F(tip_reply_template), "janseva_notice", 0, 0,

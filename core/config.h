@@ -75,6 +75,7 @@ struct core_cfg {
     int tip_max_items;        /* messages one tip case keeps at most */
     long tip_media_max_bytes; /* larger tip media are noted, not stored */
     int tip_relay_keep_days;  /* routing record of a closed case kept this long */
+    int tip_retention_days;   /* closed cases purged this long after closing (0: kept) */
     int tip_reveal_ttl_s;     /* custodians must approve a reveal within this time */
     char *tip_reply_template; /* template of a tip reply outside the 24 h window */
     char *post_template;      /* template of a relayed post outside the 24 h window */

@@ -41,6 +41,8 @@ CORE_COUNTER(m_items, "janseva_tip_items_total", "from=\"tipster\"",
 CORE_COUNTER(m_replies, "janseva_tip_items_total", "from=\"officer\"",
              "Items added to tip cases, by author");
 CORE_COUNTER(m_closed, "janseva_tip_cases_closed_total", NULL, "Tip cases closed");
+CORE_COUNTER(m_purged, "janseva_tip_cases_purged_total", NULL,
+             "Closed tip cases purged after the retention time");
 CORE_COUNTER(m_denied, "janseva_tip_access_denied_total", NULL,
              "Officer requests for a tip case outside their jurisdiction");
 
@@ -50,6 +52,7 @@ void grp_tip_metrics_init(void)
     core_metrics_register(&m_items);
     core_metrics_register(&m_replies);
     core_metrics_register(&m_closed);
+    core_metrics_register(&m_purged);
     core_metrics_register(&m_denied);
 }
 
@@ -1921,5 +1924,136 @@ int grp_tip_close(struct grp_tip *t, struct core_redis *r, const struct grp_tip_
         audit(t, r, v->actor, "tip.case.close", c.id, why[0] ? why : NULL);
         core_metric_inc(&m_closed);
     }
+    return 0;
+}
+
+/* ======================= retention ======================= */
+
+#define PURGE_PAGE 200
+
+/* Delete every key of case `cid` (whose record says `ni` items and
+ * pseudonym `ps`), the record itself last and its place in js:tip:all
+ * after that: a crash in between leaves the case listed, so the next run
+ * finishes it. */
+static int purge_case(struct core_redis *r, const char *cid, long ni, const char *ps,
+                      struct core_err *err)
+{
+    char key[96];
+    redisReply *rep;
+
+    for (const char *const *sfx = (const char *const[]){":it", ":ev", ":rl", NULL}; *sfx != NULL;
+         sfx++) {
+        case_key(cid, *sfx, key, sizeof key);
+        if (core_redis_cmdf(r, NULL, err, "DEL %s", key) != 0)
+            return -1;
+    }
+    for (long n = 1; n <= ni; n++) {
+        snprintf(key, sizeof key, "js:tip:{%s}:md:%ld", cid, n);
+        if (core_redis_cmdf(r, NULL, err, "DEL %s", key) != 0)
+            return -1;
+    }
+    if (ps[0] != '\0' && grp_tip_pseudonym_scan(ps, strlen(ps), key)) {
+        char code[8];
+        int mine;
+
+        compact(key, code);
+        if (core_redis_cmdf(r, &rep, err, "GET js:tip:ps:%s", code) != 0)
+            return -1;
+        mine = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, cid) == 0;
+        freeReplyObject(rep);
+        if (mine && core_redis_cmdf(r, NULL, err, "DEL js:tip:ps:%s", code) != 0)
+            return -1;
+    }
+    case_key(cid, "", key, sizeof key);
+    if (core_redis_cmdf(r, NULL, err, "DEL %s", key) != 0)
+        return -1;
+    return core_redis_cmdf(r, NULL, err, "ZREM js:tip:all %s", cid);
+}
+
+int grp_tip_purge(struct grp_tip *t, struct core_redis *r, int days, int dry_run,
+                  const char *actor, struct grp_tip_purge_stats *st, struct core_err *err)
+{
+    int64_t now = now_ms();
+    int64_t cutoff = now - (int64_t)days * 86400000;
+    long skip = 0;
+
+    memset(st, 0, sizeof *st);
+    if (days < 1)
+        return core_err_set(err, CORE_EX_USAGE, "tip: the retention must be at least one day");
+    for (;;) {
+        redisReply *ids;
+        size_t got;
+
+        /* js:tip:all is scored by the last update, which is never later than
+         * the closing: every case closed before the cutoff is in this range */
+        if (core_redis_cmdf(r, &ids, err, "ZRANGEBYSCORE js:tip:all -inf %lld LIMIT %ld %d",
+                            (long long)cutoff, skip, PURGE_PAGE) != 0)
+            return -1;
+        got = ids->type == REDIS_REPLY_ARRAY ? ids->elements : 0;
+        for (size_t i = 0; i < got; i++) {
+            const char *cid = ids->element[i]->str;
+            char key[80], state[GRP_TIP_STATE_LEN] = "", ps[GRP_TIP_PSEUDONYM_LEN] = "";
+            int64_t cl = 0, ni = 0;
+            redisReply *rep;
+            int gone;
+
+            if (ids->element[i]->type != REDIS_REPLY_STRING || !grp_tip_is_case_id(cid)) {
+                skip++;
+                continue;
+            }
+            case_key(cid, "", key, sizeof key);
+            if (core_redis_cmdf(r, &rep, err, "HMGET %s st cl ni ps", key) != 0) {
+                freeReplyObject(ids);
+                return -1;
+            }
+            gone = rep->element[0]->type != REDIS_REPLY_STRING;
+            copy_reply(state, sizeof state, rep->element[0]);
+            if (rep->element[1]->type == REDIS_REPLY_STRING)
+                core_parse_i64(rep->element[1]->str, &cl);
+            if (rep->element[2]->type == REDIS_REPLY_STRING)
+                core_parse_i64(rep->element[2]->str, &ni);
+            copy_reply(ps, sizeof ps, rep->element[3]);
+            freeReplyObject(rep);
+            if (!gone && (strcmp(state, "closed") != 0 || cl <= 0 || cl > cutoff)) {
+                if (strcmp(state, "closed") != 0)
+                    st->open_old++;
+                skip++;
+                continue;
+            }
+            if (dry_run) {
+                st->purged++;
+                skip++;
+                continue;
+            }
+            if (!gone && t->audit != NULL) {
+                char why[96];
+
+                /* audited before anything is deleted */
+                snprintf(why, sizeof why, "retention: closed %lld days ago, %lld items",
+                         (long long)((now - cl) / 86400000), (long long)ni);
+                snprintf(key, sizeof key, "case:%s", cid);
+                if (cry_audit_append(t->audit, r, actor, "tip.case.purge", key, why, NULL,
+                                     err) != 0) {
+                    freeReplyObject(ids);
+                    return -1;
+                }
+            }
+            if (purge_case(r, cid, (long)ni, ps, err) != 0) {
+                freeReplyObject(ids);
+                return -1;
+            }
+            if (!gone) {
+                st->purged++;
+                st->items += (long)ni;
+                core_metric_inc(&m_purged);
+            }
+        }
+        freeReplyObject(ids);
+        if (got < PURGE_PAGE)
+            break;
+    }
+    if (!dry_run && st->purged > 0)
+        core_log_info("tip", NULL, "retention: %ld closed cases purged (%ld items), %ld open "
+                      "cases older than %d days kept", st->purged, st->items, st->open_old, days);
     return 0;
 }

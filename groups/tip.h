@@ -355,4 +355,23 @@ int grp_tip_sealed_identity(struct grp_tip *t, struct core_redis *r, const char 
 /* True for a well-formed case id (32 lower-case hex digits). */
 int grp_tip_is_case_id(const char *s);
 
+/* ---- retention ---- */
+
+struct grp_tip_purge_stats {
+    long purged;   /* closed cases purged (or, in a dry run, that would be) */
+    long items;    /* their items */
+    long open_old; /* open cases without activity for longer: never purged */
+};
+
+/*
+ * Retention (docs/tips.md, "Retention"): purge every case closed more than
+ * `days` days ago (>= 1) - its record, items, event index, media, routing
+ * record and pseudonym - each audited (tip.case.purge, as `actor`) before
+ * anything is deleted. Open cases are never purged, however old; a case
+ * reopened by the tipster is open. `dry_run` only counts. Idempotent; a run
+ * that crashed is finished by the next. Returns 0 or -1.
+ */
+int grp_tip_purge(struct grp_tip *t, struct core_redis *r, int days, int dry_run,
+                  const char *actor, struct grp_tip_purge_stats *st, struct core_err *err);
+
 #endif

@@ -37,6 +37,10 @@ static const char help[] =
     "                                           window a template announces it)\n"
     "  close CASE [--reason TEXT]               close the case\n"
     "  media CASE N --out FILE                  write the media of item N (0600)\n"
+    "  purge [--older-than DAYS] [--dry-run]    delete the cases closed more than\n"
+    "                                           DAYS ago (default: the setting\n"
+    "                                           tip_retention_days), each audited;\n"
+    "                                           open cases are never purged\n"
     "\n"
     "Reveal (docs/tips.md, \"The reveal ceremony\"):\n"
     "  reveal request CASE --reason TEXT [--no-wait]\n"
@@ -57,6 +61,8 @@ static const char help[] =
     "                       operator, every case\n"
     "  -j, --json           print JSON\n"
     "  -w, --wait-seconds N stop waiting for approvals after N seconds\n"
+    "  -D, --older-than DAYS purge: closed more than DAYS days ago (1-36500)\n"
+    "  -d, --dry-run        purge: only count what would be purged\n"
     "  -c, --config FILE    settings file; also $JANSEVA_CONFIG\n"
     "  -h, --help           show this help\n"
     "\n"
@@ -80,6 +86,8 @@ struct opts {
     long wait_s;
     int json;
     int no_wait;
+    long older_than; /* purge: days, 0 = the setting */
+    int dry_run;
     const char *pos[3];
     int npos;
 };
@@ -104,6 +112,7 @@ static int parse(int argc, char **argv, const char *cmd, struct opts *o)
         {"share", required_argument, NULL, 'S'},    {"for", required_argument, NULL, 'f'},
         {"limit", required_argument, NULL, 'l'},    {"wait-seconds", required_argument, NULL, 'w'},
         {"json", no_argument, NULL, 'j'},           {"no-wait", no_argument, NULL, 'n'},
+        {"older-than", required_argument, NULL, 'D'}, {"dry-run", no_argument, NULL, 'd'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     int c;
 
@@ -111,7 +120,7 @@ static int parse(int argc, char **argv, const char *cmd, struct opts *o)
     o->limit = 100;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "c:o:s:t:k:r:O:C:S:f:l:w:jnh", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:o:s:t:k:r:O:C:S:f:l:w:D:djnh", lopts, NULL)) != -1) {
         int64_t v;
 
         switch (c) {
@@ -127,6 +136,12 @@ static int parse(int argc, char **argv, const char *cmd, struct opts *o)
         case 'f': o->who = optarg; break;
         case 'j': o->json = 1; break;
         case 'n': o->no_wait = 1; break;
+        case 'd': o->dry_run = 1; break;
+        case 'D':
+            if (core_parse_i64(optarg, &v) != 0 || v < 1 || v > 36500)
+                return core_cli_usage_error(cmd, "--older-than takes 1-36500 days");
+            o->older_than = (long)v;
+            break;
         case 'l':
             if (core_parse_i64(optarg, &v) != 0 || v < 1 || v > 10000)
                 return core_cli_usage_error(cmd, "--limit takes 1-10000");
@@ -348,6 +363,33 @@ static int cmd_close(struct ctx *x, const struct opts *o, struct core_err *err)
     return 0;
 }
 
+static int cmd_purge(struct ctx *x, const struct opts *o, struct core_err *err)
+{
+    long days = o->older_than > 0 ? o->older_than : x->cfg.tip_retention_days;
+    struct grp_tip_purge_stats st;
+
+    if (o->officer != NULL)
+        return core_err_set(err, CORE_EX_NOPERM, "tip purge is for operators, not officers");
+    if (days < 1)
+        return core_err_set(err, CORE_EX_USAGE, "give --older-than DAYS or set "
+                                                "tip_retention_days");
+    if (grp_tip_purge(x->t, x->r, (int)days, o->dry_run, x->actor, &st, err) != 0)
+        return -1;
+    if (o->json) {
+        json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:b}", "days", (json_int_t)days, "purged",
+                              (json_int_t)st.purged, "items", (json_int_t)st.items,
+                              "open_kept", (json_int_t)st.open_old, "dry_run", o->dry_run);
+
+        print_json(j);
+        json_decref(j);
+    } else {
+        printf("%s %ld closed cases (%ld items) closed more than %ld days ago; %ld open cases "
+               "older than that kept\n",
+               o->dry_run ? "would purge" : "purged", st.purged, st.items, days, st.open_old);
+    }
+    return 0;
+}
+
 static int cmd_media(struct ctx *x, const struct opts *o, struct core_err *err)
 {
     unsigned char *data = NULL;
@@ -548,11 +590,14 @@ int grp_tipcli_main(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     /* arguments each command needs */
-    need = strcmp(sub, "list") == 0 ? 0 : strcmp(sub, "media") == 0 ? 2 : 1;
+    need = strcmp(sub, "list") == 0 || strcmp(sub, "purge") == 0 ? 0
+           : strcmp(sub, "media") == 0                            ? 2
+                                                                  : 1;
     if (action != NULL)
         need = strcmp(action, "status") == 0 || strcmp(action, "notices") == 0 ? -1 : 1;
     if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "reply") != 0 &&
-        strcmp(sub, "close") != 0 && strcmp(sub, "media") != 0 && strcmp(sub, "reveal") != 0)
+        strcmp(sub, "close") != 0 && strcmp(sub, "media") != 0 && strcmp(sub, "reveal") != 0 &&
+        strcmp(sub, "purge") != 0)
         return core_cli_usage_error("tip", "unknown command '%s'", sub);
     if (action != NULL && strcmp(action, "request") != 0 && strcmp(action, "wait") != 0 &&
         strcmp(action, "approve") != 0 && strcmp(action, "deny") != 0 &&
@@ -594,6 +639,8 @@ int grp_tipcli_main(int argc, char **argv)
         rc = cmd_reply(&x, &o, &err);
     else if (strcmp(sub, "close") == 0)
         rc = cmd_close(&x, &o, &err);
+    else if (strcmp(sub, "purge") == 0)
+        rc = cmd_purge(&x, &o, &err);
     else
         rc = cmd_media(&x, &o, &err);
     if (fflush(stdout) != 0 && rc == 0)

@@ -972,6 +972,80 @@ static void test_media_store(void **state)
     assert_int_equal(grp_tip_media(f->t, f->r, &v, c.id, a.n, &got, &len, mime, &err), -1);
 }
 
+/* Retention: closed long enough ago ⇒ every key gone (dry run first);
+ * open cases, however old, and recently closed ones stay; a leftover of a
+ * crashed purge is finished; days < 1 refused. */
+static void test_retention_purge(void **state)
+{
+    struct fixture *f = *state;
+    struct grp_tip_case a, b, c, d;
+    struct grp_tip_case got;
+    struct grp_tip_added ad;
+    struct grp_tip_viewer v;
+    struct grp_tip_purge_stats st;
+    struct gw_event ev = ev_text(SECRET_TEXT);
+    struct core_err err;
+    unsigned char bytes[100] = {1, 2, 3};
+    long long old = (long long)core_now_ms() - 40LL * 86400000;
+    long long recent = (long long)core_now_ms() - 10LL * 86400000;
+    char code[8];
+    redisReply *k;
+
+    grp_tip_viewer_operator(&v, "cli:test");
+    open_case(f, f->mid1, NULL, &a);
+    add(f, f->mid1, a.id, &ev, &ad);
+    memset(&ev, 0, sizeof ev);
+    ev.type = "image";
+    ev.media_id = "78";
+    ev.mime_type = "image/jpeg";
+    add(f, f->mid1, a.id, &ev, &ad);
+    assert_int_equal(grp_tip_media_store(f->t, f->r, a.id, ad.n, bytes, sizeof bytes, &err), 0);
+    assert_int_equal(grp_tip_close(f->t, f->r, &v, a.id, NULL, &err), 0);
+    open_case(f, f->mid2, NULL, &b); /* stays open */
+    assert_int_equal(grp_tip_session_end(f->t, f->r, f->mid1, &err), 0);
+    open_case(f, f->mid1, NULL, &c); /* closed recently */
+    assert_int_equal(grp_tip_close(f->t, f->r, &v, c.id, NULL, &err), 0);
+    assert_int_equal(grp_tip_session_end(f->t, f->r, f->mid1, &err), 0);
+    open_case(f, f->mid1, NULL, &d); /* a crashed purge's leftover */
+    assert_int_equal(grp_tip_close(f->t, f->r, &v, d.id, NULL, &err), 0);
+    /* age them: a and d closed 40 days ago, b idle as long, c closed 10 */
+    th_redis_int(&f->redis, "HSET js:tip:{%s} cl %lld ut %lld", a.id, old, old);
+    th_redis_int(&f->redis, "HSET js:tip:{%s} cl %lld ut %lld", d.id, old, old);
+    th_redis_int(&f->redis, "HSET js:tip:{%s} cl %lld ut %lld", c.id, recent, old);
+    th_redis_int(&f->redis, "ZADD js:tip:all %lld %s %lld %s %lld %s %lld %s", old, a.id, old,
+                 b.id, old, c.id, old, d.id);
+    th_redis_int(&f->redis, "DEL js:tip:{%s}", d.id);
+
+    assert_int_equal(grp_tip_purge(f->t, f->r, 0, 0, "cli:test", &st, &err), -1);
+    assert_int_equal(grp_tip_purge(f->t, f->r, 30, 1, "cli:test", &st, &err), 0);
+    assert_int_equal(st.purged, 2); /* a, and d's leftover */
+    assert_int_equal(st.open_old, 1);
+    assert_int_equal(th_redis_int(&f->redis, "EXISTS js:tip:{%s}", a.id), 1); /* dry */
+    assert_int_equal(grp_tip_purge(f->t, f->r, 30, 0, "cli:test", &st, &err), 0);
+    assert_int_equal(st.purged, 1); /* the leftover is finished, not counted */
+    assert_int_equal(st.items, 2);
+    assert_int_equal(st.open_old, 1);
+    k = th_redis_cmd(&f->redis, "KEYS js:tip:{%s}*", a.id);
+    assert_int_equal(k->elements, 0);
+    freeReplyObject(k);
+    snprintf(code, sizeof code, "%.4s%.2s", a.pseudonym + 2, a.pseudonym + 7);
+    assert_int_equal(th_redis_int(&f->redis, "EXISTS js:tip:ps:%s", code), 0);
+    assert_int_equal(th_redis_int(&f->redis, "ZSCORE js:tip:all %s", a.id), -1);
+    assert_int_equal(th_redis_int(&f->redis, "ZSCORE js:tip:all %s", d.id), -1);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, a.id, &got, &err), -1);
+    assert_int_equal(err.code, CORE_EX_NOINPUT);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, a.pseudonym, &got, &err), -1);
+    /* b (open) and c (closed 10 days ago) are untouched */
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, b.id, &got, &err), 0);
+    assert_string_equal(got.state, "open");
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, c.pseudonym, &got, &err), 0);
+    assert_string_equal(got.id, c.id);
+    assert_int_equal(grp_tip_purge(f->t, f->r, 30, 0, "cli:test", &st, &err), 0);
+    assert_int_equal(st.purged, 0); /* nothing twice */
+    assert_int_equal(grp_tip_purge(f->t, f->r, 5, 0, "cli:test", &st, &err), 0);
+    assert_int_equal(st.purged, 1); /* c, with a shorter retention */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,6 +1061,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_follow_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_close_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_media_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_purge, setup, teardown),
     };
 
     if (sodium_init() < 0)
