@@ -442,10 +442,12 @@ static int area_list(struct grp_dlg *d, const struct grp_bc_actor *who, const ch
     size_t k = 0;
     size_t offset = 0;
     const char *colon = strchr(arg, ':');
+    size_t len = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
     int rc;
 
-    snprintf(bid, sizeof bid, "%.*s", (int)(colon != NULL ? (size_t)(colon - arg) : strlen(arg)),
-             arg);
+    if (len != GRP_BC_ID_LEN - 1)
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    snprintf(bid, sizeof bid, "%.*s", (int)len, arg);
     if (colon != NULL) {
         int64_t v;
 

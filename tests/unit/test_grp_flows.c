@@ -917,6 +917,11 @@ static void test_alert_area_picker(void **state)
     expect(f, "bc.outside", GRP_LANG_EN);
     bc_state(f, bid2, st, sizeof st);
     assert_string_equal(st, "draft");
+    /* malformed ids */
+    tap(f, WA_SHO, GRP_ALERTFLOW_PICK "0123456789abcdef0:3");
+    expect(f, "bc.expired", GRP_LANG_EN);
+    tap(f, WA_SHO, GRP_ALERTFLOW_SUB "0123456789abcdef");
+    expect(f, "bc.expired", GRP_LANG_EN);
     /* another officer's tap on the SHO's list */
     snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_PICK, bid2);
     tap(f, WA_BO2, id);
