@@ -13,7 +13,9 @@
 #include "groups/bctext.h"
 #include "groups/broadcast.h"
 
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 CORE_COUNTER(m_preview, "janseva_alertflow_messages_total", "step=\"preview\"",
@@ -24,6 +26,10 @@ CORE_COUNTER(m_cancel, "janseva_alertflow_messages_total", "step=\"cancelled\"",
              "officers' ALERT conversation steps");
 CORE_COUNTER(m_refused, "janseva_alertflow_messages_total", "step=\"refused\"",
              "officers' ALERT conversation steps");
+CORE_COUNTER(m_areas, "janseva_alertflow_messages_total", "step=\"area_list\"",
+             "officers' ALERT conversation steps");
+CORE_COUNTER(m_picked, "janseva_alertflow_messages_total", "step=\"area_chosen\"",
+             "officers' ALERT conversation steps");
 
 void grp_alertflow_metrics_init(void)
 {
@@ -31,6 +37,8 @@ void grp_alertflow_metrics_init(void)
     core_metrics_register(&m_confirm);
     core_metrics_register(&m_cancel);
     core_metrics_register(&m_refused);
+    core_metrics_register(&m_areas);
+    core_metrics_register(&m_picked);
 }
 
 /* ======================= parsing ======================= */
@@ -89,6 +97,32 @@ int grp_alertflow_parse(const char *text, size_t len, int keyword, struct grp_al
         b++;
     out->text_off = b;
     return 1;
+}
+
+void grp_alertflow_page(size_t n, size_t offset, struct grp_alert_page *pg)
+{
+    size_t start = 0;
+    size_t prev = 0;
+
+    memset(pg, 0, sizeof *pg);
+    for (;;) {
+        size_t room = GRP_DLG_ROWS_MAX - (start > 0 ? 1 : 0);
+        size_t left = n > start ? n - start : 0;
+        int more = left > room;
+        size_t count = more ? room - 1 : left;
+
+        if (!more || offset < start + count) {
+            pg->first = start;
+            pg->count = count;
+            pg->back = start > 0;
+            pg->more = more;
+            pg->prev = prev;
+            pg->next = start + count;
+            return;
+        }
+        prev = start;
+        start += count;
+    }
 }
 
 /* ======================= helpers ======================= */
@@ -189,19 +223,27 @@ static int ask_text(struct grp_dlg *d, const struct grp_bc_actor *who, const cha
     return rc != 0 ? -1 : 1;
 }
 
-/* Prepare the broadcast and show the preview with Confirm / Cancel. */
+/*
+ * Prepare the broadcast and show the preview with Confirm / Cancel (and
+ * "Choose area" when the scope has sub-units). *made (may be NULL) is set
+ * to 1 when a draft was prepared and its preview queued.
+ */
 static int prepare(struct grp_dlg *d, const struct grp_bc_actor *who, const char *scope,
-                   const char *text)
+                   const char *text, int *made)
 {
     struct grp_bc_req req;
     struct grp_bc_preview p;
     struct core_buf b;
-    struct grp_dlg_option btn[2];
+    struct grp_dlg_option btn[GRP_DLG_BUTTONS_MAX];
     char ok[sizeof GRP_ALERTFLOW_OK + GRP_BC_ID_LEN];
     char no[sizeof GRP_ALERTFLOW_NO + GRP_BC_ID_LEN];
+    char pick[sizeof GRP_ALERTFLOW_PICK + GRP_BC_ID_LEN];
     const char *lang = grp_lang_code(d->member.lang);
+    size_t nb = 2;
     int rc;
 
+    if (made != NULL)
+        *made = 0;
     memset(&req, 0, sizeof req);
     req.scope = scope[0] != '\0' ? scope : NULL;
     req.text = text;
@@ -243,12 +285,19 @@ static int prepare(struct grp_dlg *d, const struct grp_bc_actor *who, const char
     snprintf(no, sizeof no, "%s%s", GRP_ALERTFLOW_NO, p.id);
     btn[0] = (struct grp_dlg_option){ok, grp_dlg_text(d, "bc.btn_confirm", NULL, 0), NULL};
     btn[1] = (struct grp_dlg_option){no, grp_dlg_text(d, "bc.btn_cancel", NULL, 0), NULL};
-    rc = grp_dlg_reply_buttons(d, b.data, btn, 2);
+    if (p.reach.kind != GRP_LOCALITY) {
+        /* a scope with sub-units: the officer may narrow it down */
+        snprintf(pick, sizeof pick, "%s%s", GRP_ALERTFLOW_PICK, p.id);
+        btn[nb++] = (struct grp_dlg_option){pick, grp_dlg_text(d, "bc.btn_pick", NULL, 0), NULL};
+    }
+    rc = grp_dlg_reply_buttons(d, b.data, btn, nb);
     core_buf_cleanup(&b);
     if (rc != 0)
         return -1;
     if (d->n_dup == 0)
         core_metric_inc(&m_preview);
+    if (made != NULL)
+        *made = 1;
     return clear_state(d) != 0 ? -1 : 1;
 }
 
@@ -276,7 +325,7 @@ static int from_text(struct grp_dlg *d, const struct grp_bc_actor *who, int keyw
         return ask_text(d, who, scope);
     if (text[n] != '\0')
         text = grp_dlg_keep(d, core_strndup(text, n));
-    return prepare(d, who, scope, text);
+    return prepare(d, who, scope, text, NULL);
 }
 
 /* Confirm or cancel broadcast `bid` as `who`. */
@@ -337,6 +386,207 @@ static int decide(struct grp_dlg *d, const struct grp_bc_actor *who, const char 
     }
 }
 
+/* ======================= the area picker ======================= */
+
+/*
+ * Draft `bid` of officer `who`, still open: 1 (st filled), 0 (answered
+ * why not: expired, cancelled or replaced, already sent, not theirs), -1.
+ */
+static int open_draft(struct grp_dlg *d, const struct grp_bc_actor *who, const char *bid,
+                      struct grp_bc_status *st)
+{
+    enum grp_bc_rc rc;
+
+    if (!grp_bc_id_ok(bid))
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0)) < 0 ? -1 : 0;
+    rc = grp_bc_status(grp_dlg_broadcast(d), d->redis, NULL, bid, st, d->err);
+    if (rc == GRP_BC_ENOTFOUND) {
+        core_err_clear(d->err);
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0)) < 0 ? -1 : 0;
+    }
+    if (rc != GRP_BC_OK)
+        return -1;
+    if (strcmp(st->officer, who->officer.code) != 0) {
+        core_metric_inc(&m_refused);
+        return reply(d, grp_dlg_text(d, "bc.not_yours", NULL, 0)) < 0 ? -1 : 0;
+    }
+    if (strcmp(st->state, "expired") == 0 ||
+        (strcmp(st->state, "draft") == 0 && st->expires_ms <= core_now_ms()))
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0)) < 0 ? -1 : 0;
+    if (strcmp(st->state, "cancelled") == 0)
+        return reply(d, GRP_DLG_TEXT(d, "bc.cancelled", bid)) < 0 ? -1 : 0;
+    if (strcmp(st->state, "draft") != 0)
+        return reply(d, GRP_DLG_TEXT(d, "bc.already", bid)) < 0 ? -1 : 0;
+    return 1;
+}
+
+/* The kind of a unit in the officer's language ("Beat", "थाना", ...). */
+static const char *kind_label(struct grp_dlg *d, enum grp_kind k)
+{
+    char id[32];
+
+    snprintf(id, sizeof id, "bc.kind.%s", grp_kind_name(k));
+    return grp_dlg_text(d, id, NULL, 0);
+}
+
+/* "alert:pick:<BID>[:<OFF>]": the sub-units of the draft's scope, one page. */
+static int area_list(struct grp_dlg *d, const struct grp_bc_actor *who, const char *arg)
+{
+    char bid[GRP_BC_ID_LEN];
+    char ids[GRP_DLG_ROWS_MAX][GRP_DLG_ROW_ID_MAX];
+    struct grp_dlg_option rows[GRP_DLG_ROWS_MAX];
+    struct grp_bc_status st;
+    struct grp_alert_page pg;
+    char **codes = NULL;
+    size_t n = 0;
+    size_t k = 0;
+    size_t offset = 0;
+    const char *colon = strchr(arg, ':');
+    size_t len = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+    int rc;
+
+    if (len != GRP_BC_ID_LEN - 1)
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    snprintf(bid, sizeof bid, "%.*s", (int)len, arg);
+    if (colon != NULL) {
+        int64_t v;
+
+        if (core_parse_i64(colon + 1, &v) == 0 && v >= 0 && v < 100000)
+            offset = (size_t)v;
+    }
+    rc = open_draft(d, who, bid, &st);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    if (grp_children(d->redis, st.reach.scope, &codes, &n, d->err) != 0)
+        return -1;
+    if (n == 0) {
+        grp_codes_free(codes, n);
+        return reply(d, GRP_DLG_TEXT(d, "bc.pick_none", unit_name(d, st.reach.scope)));
+    }
+    grp_alertflow_page(n, offset, &pg);
+    if (pg.back) {
+        snprintf(ids[k], sizeof ids[k], "%s%s:%zu", GRP_ALERTFLOW_PICK, bid, pg.prev);
+        rows[k] = (struct grp_dlg_option){ids[k], grp_dlg_text(d, "bc.pick_back.row", NULL, 0),
+                                          grp_dlg_text(d, "bc.pick_back.desc", NULL, 0)};
+        k++;
+    }
+    for (size_t i = pg.first; i < pg.first + pg.count; i++) {
+        struct grp_unit u;
+        const char *name = codes[i];
+        const char *desc = codes[i];
+
+        memset(&u, 0, sizeof u);
+        rc = grp_unit_get(d->redis, codes[i], &u, d->err);
+        if (rc < 0) {
+            grp_codes_free(codes, n);
+            return -1;
+        }
+        if (rc == 1) {
+            if (d->member.lang == GRP_LANG_HI && u.name_hi != NULL && u.name_hi[0] != '\0')
+                name = grp_dlg_keep(d, core_strdup(u.name_hi));
+            else if (u.name_en != NULL && u.name_en[0] != '\0')
+                name = grp_dlg_keep(d, core_strdup(u.name_en));
+            desc = GRP_DLG_TEXT(d, "bc.pick_row", kind_label(d, u.kind), codes[i]);
+            grp_unit_cleanup(&u);
+        }
+        snprintf(ids[k], sizeof ids[k], "%s%s:%s", GRP_ALERTFLOW_SUB, bid, codes[i]);
+        rows[k] = (struct grp_dlg_option){ids[k], name, desc};
+        k++;
+    }
+    if (pg.more) {
+        snprintf(ids[k], sizeof ids[k], "%s%s:%zu", GRP_ALERTFLOW_PICK, bid, pg.next);
+        rows[k] = (struct grp_dlg_option){ids[k], grp_dlg_text(d, "bc.pick_more.row", NULL, 0),
+                                          grp_dlg_text(d, "bc.pick_more.desc", NULL, 0)};
+        k++;
+    }
+    grp_codes_free(codes, n);
+    if (grp_dlg_reply_list(d, GRP_DLG_TEXT(d, "bc.pick_body", unit_name(d, st.reach.scope)),
+                           grp_dlg_text(d, "bc.pick_list", NULL, 0), rows, k) != 0)
+        return -1;
+    if (d->n_dup == 0)
+        core_metric_inc(&m_areas);
+    return 1;
+}
+
+/*
+ * "alert:sub:<BID>:<CODE>": the text of draft BID prepared for CODE, its
+ * preview, then BID cancelled. In that order (dialogue.h, "Idempotency"):
+ * a replay prepares the same draft (the event key), queues nothing twice,
+ * and finds BID cancelled, which is then answered under a key already used.
+ */
+static int area_chosen(struct grp_dlg *d, const struct grp_bc_actor *who, const char *arg)
+{
+    struct grp_bc *bc = grp_dlg_broadcast(d);
+    char bid[GRP_BC_ID_LEN];
+    char code[GRP_CODE_MAX + 1];
+    struct grp_bc_status st;
+    const char *colon = strchr(arg, ':');
+    char *text = NULL;
+    int inside = 0;
+    int made = 0;
+    int rc;
+
+    if (colon == NULL || (size_t)(colon - arg) != GRP_BC_ID_LEN - 1 ||
+        !grp_code_ok(colon + 1, strlen(colon + 1)) || strlen(colon + 1) > GRP_CODE_MAX)
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    snprintf(bid, sizeof bid, "%.*s", GRP_BC_ID_LEN - 1, arg);
+    snprintf(code, sizeof code, "%s", colon + 1);
+    rc = open_draft(d, who, bid, &st);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    /* never beyond the officer's jurisdiction (the engine refuses it too) */
+    if (grp_off_may_reach(d->redis, &who->officer, code, &inside, d->err) != 0)
+        return -1;
+    if (!inside) {
+        core_metric_inc(&m_refused);
+        core_log_warn("alert", d->ctx->req_id, "officer %s chose area %s outside %s",
+                      who->officer.code, code, who->officer.unit);
+        return reply(d, GRP_DLG_TEXT(d, "bc.outside", unit_name(d, who->officer.unit)));
+    }
+    /* and only the sub-units of the draft's area that the list offered */
+    inside = 0;
+    if (strcmp(code, st.reach.scope) != 0 &&
+        grp_off_unit_within(d->redis, st.reach.scope, code, &inside, d->err) != 0)
+        return -1;
+    if (!inside) {
+        core_metric_inc(&m_refused);
+        return reply(d, GRP_DLG_TEXT(d, "bc.pick_invalid", unit_name(d, code),
+                                     unit_name(d, st.reach.scope)));
+    }
+    switch (grp_bc_draft_text(bc, d->redis, who, bid, &text, d->err)) {
+    case GRP_BC_OK:
+        break;
+    case GRP_BC_ENOTFOUND:
+    case GRP_BC_EINVALID:
+        core_err_clear(d->err);
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    case GRP_BC_EFORBIDDEN:
+        core_err_clear(d->err);
+        core_metric_inc(&m_refused);
+        return reply(d, grp_dlg_text(d, "bc.not_yours", NULL, 0));
+    default:
+        return -1;
+    }
+    rc = prepare(d, who, code, text, &made);
+    sodium_memzero(text, strlen(text));
+    free(text);
+    if (rc < 0 || !made)
+        return rc;
+    if (d->n_dup == 0)
+        core_metric_inc(&m_picked);
+    /* the first draft is superseded: only the new one can be sent */
+    switch (grp_bc_cancel(bc, d->redis, who, bid, d->err)) {
+    case GRP_BC_OK:
+        return 1;
+    case GRP_BC_ESTATE:
+    case GRP_BC_ENOTFOUND:
+        core_err_clear(d->err); /* confirmed meanwhile, or gone: nothing to supersede */
+        return 1;
+    default:
+        return -1;
+    }
+}
+
 /* ======================= the flow ======================= */
 
 static int on_keyword(struct grp_dlg *d, enum grp_keyword kw)
@@ -367,6 +617,10 @@ static int on_message(struct grp_dlg *d)
     if (rc == 0) /* not (or no longer) an officer: the normal dialogue */
         return clear_state(d) != 0 ? -1 : 0;
     if (d->route == GRP_ROUTE_REPLY) {
+        if (strncmp(d->reply_id, GRP_ALERTFLOW_PICK, strlen(GRP_ALERTFLOW_PICK)) == 0)
+            return area_list(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_PICK));
+        if (strncmp(d->reply_id, GRP_ALERTFLOW_SUB, strlen(GRP_ALERTFLOW_SUB)) == 0)
+            return area_chosen(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_SUB));
         if (strncmp(d->reply_id, GRP_ALERTFLOW_OK, strlen(GRP_ALERTFLOW_OK)) == 0)
             return decide(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_OK), 1);
         if (strncmp(d->reply_id, GRP_ALERTFLOW_NO, strlen(GRP_ALERTFLOW_NO)) == 0)

@@ -15,6 +15,23 @@
  *   alert:ok:<BID>                       -> grp_bc_confirm (once; only the
  *                                          officer who prepared it)
  *   alert:no:<BID>                       -> grp_bc_cancel
+ *   alert:pick:<BID>[:<OFF>]             -> the preview's "Choose area"
+ *                                          button (scopes with sub-units):
+ *                                          a list of the direct sub-units
+ *                                          of the draft's scope, a page at
+ *                                          a time ("back" / "more" rows)
+ *   alert:sub:<BID>:<CODE>               -> a row of that list: the same
+ *                                          text prepared for CODE (which
+ *                                          must lie under the draft's scope
+ *                                          and in the officer's
+ *                                          jurisdiction), its preview, and
+ *                                          draft BID cancelled (superseded:
+ *                                          only the new one can be sent);
+ *                                          its preview offers "Choose area"
+ *                                          again, one level further down
+ *
+ * The menu (groups/enrol.c) shows registered officers a row "Alert /
+ * उद्घोषणा" (kw:alert); citizens never see it.
  *
  * Whoever is not an officer (js:off:{MID}) never sees any of it: ALERT is
  * then an ordinary message. Jurisdiction is the engine's (grp_bc_prepare
@@ -23,6 +40,7 @@
 #ifndef JANSEVA_GROUPS_ALERTFLOW_H
 #define JANSEVA_GROUPS_ALERTFLOW_H
 
+#include "groups/broadcast.h"
 #include "groups/dialogue.h"
 #include "groups/hier.h"
 
@@ -31,6 +49,8 @@
 #define GRP_ALERTFLOW_STATE "alert:text"
 #define GRP_ALERTFLOW_OK "alert:ok:" /* + BID: the Confirm button */
 #define GRP_ALERTFLOW_NO "alert:no:" /* + BID: the Cancel button */
+#define GRP_ALERTFLOW_PICK "alert:pick:" /* + BID [":" offset]: "Choose area", list pages */
+#define GRP_ALERTFLOW_SUB "alert:sub:"   /* + BID ":" CODE: a row of the area list */
 
 /* What an officer's message says, before anything is looked up. */
 struct grp_alert_cmd {
@@ -48,6 +68,24 @@ struct grp_alert_cmd {
  * "write the text"). Pure; fuzzed.
  */
 int grp_alertflow_parse(const char *text, size_t len, int keyword, struct grp_alert_cmd *out);
+
+/*
+ * One page of the area list: `n` sub-units, the page that holds `offset`.
+ * The first page shows up to 10 sub-units, or 9 and a "more" row; later
+ * pages start with a "back" row, then up to 9 sub-units, or 8 and "more":
+ * never more than GRP_DLG_ROWS_MAX rows. An offset past the end gives the
+ * last page. Pure.
+ */
+struct grp_alert_page {
+    size_t first; /* index of the first sub-unit shown */
+    size_t count; /* sub-units shown */
+    int back;     /* a "back" row comes first (offset `prev`) */
+    int more;     /* a "more" row comes last (offset `next`) */
+    size_t prev;
+    size_t next;
+};
+
+void grp_alertflow_page(size_t n, size_t offset, struct grp_alert_page *pg);
 
 /* The flow (registered in dialogue.c's flows[]). */
 extern const struct grp_flow grp_alertflow_flow;

@@ -1680,6 +1680,63 @@ out:
     return rc;
 }
 
+/*
+ * The text of a text broadcast, for the ALERT conversation's area picker
+ * (groups/alertflow.c), which prepares the same text for a smaller area.
+ */
+enum grp_bc_rc grp_bc_draft_text(struct grp_bc *bc, struct core_redis *r,
+                                 const struct grp_bc_actor *who, const char *id, char **text,
+                                 struct core_err *err)
+{
+    struct job j;
+    size_t cap;
+    unsigned char *plain;
+    size_t pl = 0;
+    json_t *doc = NULL;
+    const char *t;
+    enum grp_bc_rc rc = GRP_BC_EFAIL;
+    int found;
+
+    *text = NULL;
+    if (!grp_bc_id_ok(id)) {
+        core_err_set(err, CORE_EX_NOINPUT, "no such broadcast");
+        return GRP_BC_ENOTFOUND;
+    }
+    found = load_job(r, id, &j, err);
+    if (found < 0)
+        return GRP_BC_EFAIL;
+    if (found == 0) {
+        core_err_set(err, CORE_EX_NOINPUT, "no such broadcast: %s", id);
+        return GRP_BC_ENOTFOUND;
+    }
+    rc = may_act(r, who, j.scope, j.bym, err);
+    if (rc != GRP_BC_OK) {
+        job_cleanup(&j);
+        return rc;
+    }
+    rc = GRP_BC_EFAIL;
+    cap = cry_vault_open_size(j.msg_len);
+    plain = core_malloc(cap + 1);
+    if (j.msg == NULL ||
+        cry_vault_open(bc->keys, CRY_VAULT_PII, j.id, "bc", j.msg, j.msg_len, plain, cap, &pl,
+                       err) != 0)
+        goto out;
+    doc = json_loadb((const char *)plain, pl, 0, NULL);
+    t = json_string_value(json_object_get(doc, "text"));
+    if (strcmp(j.type, "text") != 0 || t == NULL) {
+        rc = invalid(err, "not a broadcast with one text");
+        goto out;
+    }
+    *text = core_strdup(t);
+    rc = GRP_BC_OK;
+out:
+    json_decref(doc);
+    sodium_memzero(plain, cap);
+    free(plain);
+    job_cleanup(&j);
+    return rc;
+}
+
 /* Why a fan-out stopped before the end. */
 enum stop_why { RUN_DONE = 0, RUN_CANCELLED, RUN_LEASE_LOST, RUN_STOPPING, RUN_CRASH_HOOK };
 

@@ -222,6 +222,18 @@ enum grp_bc_rc grp_bc_cancel(struct grp_bc *bc, struct core_redis *r,
                              const struct grp_bc_actor *who, const char *id,
                              struct core_err *err);
 
+/*
+ * The text of broadcast `id` as typed by its creator (a broadcast with one
+ * text for everybody, like an officer's ALERT), into *text (malloc'd; the
+ * caller wipes it with sodium_memzero and frees it). `who` as for
+ * grp_bc_cancel (NULL: no check). The ALERT conversation uses it to prepare
+ * the same text for a smaller area. Returns GRP_BC_OK, ENOTFOUND,
+ * EFORBIDDEN, EINVALID (a template or per-language texts) or EFAIL.
+ */
+enum grp_bc_rc grp_bc_draft_text(struct grp_bc *bc, struct core_redis *r,
+                                 const struct grp_bc_actor *who, const char *id, char **text,
+                                 struct core_err *err);
+
 /* The job `id` (who: NULL = no check; officers see their own and those in
  * their jurisdiction). Returns GRP_BC_OK, ENOTFOUND, EFORBIDDEN or EFAIL. */
 enum grp_bc_rc grp_bc_status(struct grp_bc *bc, struct core_redis *r,

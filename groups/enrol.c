@@ -9,11 +9,17 @@
 #include "core/metrics.h"
 #include "core/util.h"
 #include "groups/hier.h"
+#include "groups/officer.h"
 #include "groups/sanction.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Rows of the menu: at most 7 today (an officer who is a member), within
+ * WhatsApp's 10 (GRP_DLG_ROWS_MAX). */
+#define MENU_ROWS_MAX 8
+_Static_assert(MENU_ROWS_MAX <= GRP_DLG_ROWS_MAX, "a WhatsApp list has at most 10 rows");
 
 CORE_COUNTER(m_welcomes, "janseva_enrol_welcomes_total", NULL,
              "first contacts answered with the welcome and privacy notice");
@@ -135,12 +141,43 @@ static int is_member(const struct grp_dlg *d)
            d->member.group[0] != '\0';
 }
 
-/* The menu's rows for this member. */
-static size_t menu_rows(struct grp_dlg *d, struct grp_dlg_option *rows)
+/*
+ * Whether the member is a registered officer who can send alerts from
+ * WhatsApp (the "alert" flow has a broadcast engine): 1, 0, or -1 (Redis).
+ */
+static int alert_officer(struct grp_dlg *d)
 {
-    size_t n = 0;
-    int tip = grp_dlg_flow("tip") != NULL;
+    struct grp_officer o;
+    int rc;
 
+    if (grp_dlg_broadcast(d) == NULL || grp_dlg_flow("alert") == NULL)
+        return 0;
+    rc = grp_off_get(d->redis, d->member.mid, &o, d->err);
+    if (rc < 0 && d->err->code == CORE_EX_DATAERR) {
+        /* a damaged officer record: no alert row, the menu still answers */
+        core_log_warn("enrol", d->ctx->req_id, "member %s: %s", d->member.mid, d->err->msg);
+        core_err_clear(d->err);
+        return 0;
+    }
+    return rc;
+}
+
+/*
+ * The menu's rows for this member into `rows` (room for MENU_ROWS_MAX):
+ * registered officers get "Alert / उद्घोषणा" first (kw:alert), citizens
+ * never. Returns the number of rows, or -1 (Redis).
+ */
+static int menu_rows(struct grp_dlg *d, struct grp_dlg_option *rows)
+{
+    int n = 0;
+    int tip = grp_dlg_flow("tip") != NULL;
+    int off = alert_officer(d);
+
+    if (off < 0)
+        return -1;
+    if (off)
+        rows[n++] =
+            (struct grp_dlg_option){"kw:alert", T(d, "menu.alert.row"), T(d, "menu.alert.desc")};
     if (!is_member(d))
         rows[n++] =
             (struct grp_dlg_option){"kw:join", T(d, "menu.join.row"), T(d, "menu.join.desc")};
@@ -162,10 +199,11 @@ static size_t menu_rows(struct grp_dlg *d, struct grp_dlg_option *rows)
 /* First contact: who we are, privacy, consent, the menu. One message. */
 static int welcome(struct grp_dlg *d)
 {
-    struct grp_dlg_option rows[8];
-    size_t n = menu_rows(d, rows);
+    struct grp_dlg_option rows[MENU_ROWS_MAX];
+    int n = menu_rows(d, rows);
 
-    if (grp_dlg_reply_list(d, T(d, "enrol.welcome.long"), T(d, "menu.list"), rows, n) != 0)
+    if (n < 0 ||
+        grp_dlg_reply_list(d, T(d, "enrol.welcome.long"), T(d, "menu.list"), rows, (size_t)n) != 0)
         return -1;
     if (d->member.st == GRP_MEMBER_NEW) {
         if (grp_member_set_state(d->redis, d->member.mid, GRP_MEMBER_ENROLLING, d->err) != 0)
@@ -177,13 +215,13 @@ static int welcome(struct grp_dlg *d)
 
 static int menu(struct grp_dlg *d)
 {
-    struct grp_dlg_option rows[8];
-    size_t n = menu_rows(d, rows);
+    struct grp_dlg_option rows[MENU_ROWS_MAX];
+    int n = menu_rows(d, rows);
     const char *body = is_member(d)
                            ? GRP_DLG_TEXT(d, "menu.body_member", place_name(d, d->member.group))
                            : T(d, "menu.body");
 
-    if (grp_dlg_reply_list(d, body, T(d, "menu.list"), rows, n) != 0)
+    if (n < 0 || grp_dlg_reply_list(d, body, T(d, "menu.list"), rows, (size_t)n) != 0)
         return -1;
     return clear_ds(d) != 0 ? -1 : 1;
 }

@@ -885,6 +885,45 @@ static void test_list_visibility(void **state)
     assert_int_equal(grp_bc_status(f->bc, f->r, &sho, p2.id, &st, &err), GRP_BC_OK);
 }
 
+/* The text of a draft, read back for the ALERT conversation's area picker. */
+static void test_draft_text(void **state)
+{
+    struct fixture *f = *state;
+    struct grp_bc_req req;
+    struct grp_bc_preview p1, p2;
+    struct grp_bc_actor bo1, bo2, sho;
+    struct core_err err;
+    const char *params[] = {"Danapur", "x"};
+    char *text = NULL;
+
+    actor(f, "BO-DNP1", &bo1);
+    actor(f, "BO-DNP2", &bo2);
+    actor(f, "SHO-DNP", &sho);
+    memset(&req, 0, sizeof req);
+    req.text = "कल खगौल में बिजली नहीं रहेगी";
+    assert_int_equal(grp_bc_prepare(f->bc, f->r, &bo1, &req, &p1, &err), GRP_BC_OK);
+    assert_int_equal(grp_bc_draft_text(f->bc, f->r, &bo1, p1.id, &text, &err), GRP_BC_OK);
+    assert_string_equal(text, req.text);
+    free(text);
+    /* the SHO above may read it, another beat's officer not */
+    assert_int_equal(grp_bc_draft_text(f->bc, f->r, &sho, p1.id, &text, &err), GRP_BC_OK);
+    free(text);
+    assert_int_equal(grp_bc_draft_text(f->bc, f->r, &bo2, p1.id, &text, &err), GRP_BC_EFORBIDDEN);
+    assert_null(text);
+    assert_int_equal(grp_bc_draft_text(f->bc, f->r, NULL, "0123456789abcdef", &text, &err),
+                     GRP_BC_ENOTFOUND);
+    assert_int_equal(grp_bc_draft_text(f->bc, f->r, NULL, "nope", &text, &err), GRP_BC_ENOTFOUND);
+    /* a template has no one text */
+    memset(&req, 0, sizeof req);
+    req.scope = "PAT-DNP";
+    req.template_name = "janseva_alert";
+    req.params = params;
+    req.n_params = 2;
+    assert_int_equal(grp_bc_prepare(f->bc, f->r, &f->op, &req, &p2, &err), GRP_BC_OK);
+    assert_int_equal(grp_bc_draft_text(f->bc, f->r, NULL, p2.id, &text, &err), GRP_BC_EINVALID);
+    assert_null(text);
+}
+
 /* ======================= texts, parser, tokens, settings ======================= */
 
 static void test_texts(void **state)
@@ -1040,6 +1079,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_states_and_report, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_timeout_and_operator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_draft_text, setup, teardown),
         cmocka_unit_test(test_texts),
         cmocka_unit_test(test_preview_text),
         cmocka_unit_test(test_api_parser),

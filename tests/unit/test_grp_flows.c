@@ -3,7 +3,9 @@
  * the dispatcher's send check (groups/tipflow.c, groups/alertflow.c,
  * groups/sendcheck.c), driven event by event against a real Redis with the
  * sample hierarchy, a tip store with a reveal key and the broadcast engine;
- * replies are read back from the outbox.
+ * replies are read back from the outbox. The alert flow's menu row (officers
+ * only) and area picker (pages, Hindi names, forged rows refused, the first
+ * draft superseded) are here too.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -700,6 +702,350 @@ static void test_alert_hindi_and_citizens(void **state)
     json_decref(m);
 }
 
+/* ---- the area picker ---- */
+
+/* Row `i` of a list reply: its id and title (borrowed), NULL past the end. */
+static const char *row_field(const json_t *m, size_t i, const char *field)
+{
+    json_t *sec = json_array_get(
+        json_object_get(json_object_get(json_object_get(m, "interactive"), "action"), "sections"),
+        0);
+
+    json_t *row = json_array_get(json_object_get(sec, "rows"), i);
+
+    return json_string_value(json_object_get(row, field));
+}
+
+static size_t n_rows(const json_t *m)
+{
+    json_t *sec = json_array_get(
+        json_object_get(json_object_get(json_object_get(m, "interactive"), "action"), "sections"),
+        0);
+
+    return json_array_size(json_object_get(sec, "rows"));
+}
+
+/* The row whose id ends with ":<code>", or -1. */
+static long row_of(const json_t *m, const char *code)
+{
+    for (size_t i = 0; i < n_rows(m); i++) {
+        const char *id = row_field(m, i, "id");
+        size_t n = strlen(id);
+
+        if (n > strlen(code) && strcmp(id + n - strlen(code), code) == 0 &&
+            id[n - strlen(code) - 1] == ':')
+            return (long)i;
+    }
+    return -1;
+}
+
+/* The preview's "Choose area" id (button 3), asserted. */
+static const char *pick_id(const json_t *m)
+{
+    const char *id = button_id(m, 2);
+
+    assert_non_null(id);
+    assert_int_equal(strncmp(id, GRP_ALERTFLOW_PICK, strlen(GRP_ALERTFLOW_PICK)), 0);
+    return id;
+}
+
+static void test_alert_page(void **state)
+{
+    struct grp_alert_page pg;
+    size_t seen;
+
+    (void)state;
+    grp_alertflow_page(0, 0, &pg);
+    assert_int_equal(pg.count, 0);
+    assert_false(pg.back || pg.more);
+    grp_alertflow_page(10, 0, &pg);
+    assert_int_equal(pg.count, 10);
+    assert_false(pg.back || pg.more);
+    grp_alertflow_page(11, 0, &pg);
+    assert_int_equal(pg.count, 9);
+    assert_true(pg.more);
+    assert_false(pg.back);
+    assert_int_equal(pg.next, 9);
+    grp_alertflow_page(11, 9, &pg);
+    assert_int_equal(pg.first, 9);
+    assert_int_equal(pg.count, 2);
+    assert_true(pg.back);
+    assert_false(pg.more);
+    assert_int_equal(pg.prev, 0);
+    /* every sub-unit once, walking the "more" rows; never more than 10 rows */
+    for (size_t n = 1; n < 60; n++) {
+        size_t off = 0;
+        size_t last = 0;
+
+        seen = 0;
+        for (;;) {
+            grp_alertflow_page(n, off, &pg);
+            assert_int_equal(pg.first, seen);
+            assert_true(pg.count + (size_t)pg.back + (size_t)pg.more <= GRP_DLG_ROWS_MAX);
+            assert_true(pg.count > 0);
+            if (pg.back)
+                assert_int_equal(pg.prev, last);
+            seen += pg.count;
+            if (!pg.more)
+                break;
+            last = pg.first;
+            off = pg.next;
+        }
+        assert_int_equal(seen, n);
+    }
+    /* a forged offset: the page that holds it; past the end: the last page */
+    grp_alertflow_page(25, 12, &pg);
+    assert_int_equal(pg.first, 9);
+    grp_alertflow_page(25, 1000, &pg);
+    assert_int_equal(pg.first + pg.count, 25);
+    assert_false(pg.more);
+}
+
+static void test_alert_menu_row(void **state)
+{
+    struct fixture *f = *state;
+    struct grp_member mb;
+    json_t *m;
+    char mid[CRY_MID_LEN];
+    struct core_err err;
+
+    join(f, WA1, "SRP-01");
+    /* a citizen's menu: no alert row */
+    say(f, WA1, "MENU");
+    m = one_reply(f);
+    assert_true(n_rows(m) > 0);
+    assert_int_equal(row_of(m, "alert"), -1);
+    json_decref(m);
+    /* an officer's (in English): "Alert / उद्घोषणा" first */
+    mid_of(f, WA_SHO, mid);
+    assert_int_equal(grp_member_set_lang(f->r, mid, GRP_LANG_EN, &err), 0);
+    say(f, WA_SHO, "menu");
+    m = one_reply(f);
+    assert_string_equal(row_field(m, 0, "id"), "kw:alert");
+    assert_string_equal(row_field(m, 0, "title"), "Alert / उद्घोषणा");
+    assert_true(n_rows(m) <= GRP_DLG_ROWS_MAX);
+    json_decref(m);
+    tap(f, WA_SHO, "kw:alert");
+    expect(f, "bc.ask_text", GRP_LANG_EN);
+    load(f, WA_SHO, &mb);
+    assert_string_equal(mb.ds, GRP_ALERTFLOW_STATE);
+    /* an officer who is also a member of a group: 7 rows */
+    join(f, WA_BO2, "MNR-01");
+    say(f, WA_BO2, "मेनू");
+    m = one_reply(f);
+    assert_string_equal(row_field(m, 0, "id"), "kw:alert");
+    assert_int_equal(n_rows(m), 7);
+    json_decref(m);
+    /* a citizen's forged kw:alert: no alert conversation */
+    tap(f, WA1, "kw:alert");
+    m = one_reply(f);
+    assert_null(strstr(body(m), "Write the text of the alert"));
+    assert_null(strstr(body(m), "उद्घोषणा का पाठ"));
+    json_decref(m);
+    load(f, WA1, &mb);
+    assert_string_not_equal(mb.ds, GRP_ALERTFLOW_STATE);
+}
+
+static void test_alert_area_picker(void **state)
+{
+    struct fixture *f = *state;
+    char bid[GRP_BC_ID_LEN];
+    char bid2[GRP_BC_ID_LEN];
+    char bid3[GRP_BC_ID_LEN];
+    char id[128];
+    char st[16];
+    char mid[CRY_MID_LEN];
+    struct grp_bc_status s;
+    struct core_err err;
+    json_t *m;
+    long r;
+
+    join(f, WA1, "SRP-01");
+    join(f, WA2, "KHG-01");
+    mid_of(f, WA_SHO, mid);
+    assert_int_equal(grp_member_set_lang(f->r, mid, GRP_LANG_EN, &err), 0);
+    /* the SHO's whole thana, with "Choose area" */
+    say(f, WA_SHO, "ALERT Road closed at the crossing");
+    m = one_reply(f);
+    snprintf(bid, sizeof bid, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+    snprintf(id, sizeof id, "%s", pick_id(m));
+    assert_non_null(strstr(body(m), "Members: 2"));
+    json_decref(m);
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    starts_like(m, "bc.pick_body", GRP_LANG_EN);
+    assert_int_equal(n_rows(m), 2); /* the thana's two beats */
+    r = row_of(m, "PAT-DNP-1");
+    assert_true(r >= 0);
+    assert_string_equal(row_field(m, (size_t)r, "title"), "Danapur Beat 1 (Khagaul)");
+    assert_non_null(strstr(row_field(m, (size_t)r, "description"), "Beat"));
+    snprintf(id, sizeof id, "%s", row_field(m, (size_t)r, "id"));
+    json_decref(m);
+    /* a beat: its preview (1 member), the first draft cancelled */
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    snprintf(bid2, sizeof bid2, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+    assert_non_null(strstr(body(m), "Members: 1"));
+    assert_non_null(strstr(body(m), "Road closed at the crossing"));
+    assert_string_not_equal(bid, bid2);
+    json_decref(m);
+    assert_int_equal(grp_bc_status(f->bc, f->r, NULL, bid2, &s, &err), GRP_BC_OK);
+    assert_string_equal(s.reach.scope, "PAT-DNP-1");
+    assert_string_equal(s.state, "draft");
+    bc_state(f, bid, st, sizeof st);
+    assert_string_equal(st, "cancelled");
+    /* a replayed choice: the same draft, nothing answered twice */
+    replay(f, WA_SHO);
+    no_reply(f);
+    assert_int_equal(grp_bc_status(f->bc, f->r, NULL, bid2, &s, &err), GRP_BC_OK);
+    assert_string_equal(s.state, "draft");
+    /* Send on the superseded preview: nothing goes */
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_OK, bid);
+    tap(f, WA_SHO, id);
+    expect(f, "bc.cancelled", GRP_LANG_EN);
+    bc_state(f, bid, st, sizeof st);
+    assert_string_equal(st, "cancelled");
+    /* forged rows: outside the jurisdiction, outside the draft's area, unknown */
+    snprintf(id, sizeof id, "%s%s:GAY-BDG-1", GRP_ALERTFLOW_SUB, bid2);
+    tap(f, WA_SHO, id);
+    expect(f, "bc.outside", GRP_LANG_EN);
+    snprintf(id, sizeof id, "%s%s:MNR-01", GRP_ALERTFLOW_SUB, bid2);
+    tap(f, WA_SHO, id);
+    expect(f, "bc.pick_invalid", GRP_LANG_EN);
+    snprintf(id, sizeof id, "%s%s:NOWHERE-9", GRP_ALERTFLOW_SUB, bid2);
+    tap(f, WA_SHO, id);
+    expect(f, "bc.outside", GRP_LANG_EN);
+    bc_state(f, bid2, st, sizeof st);
+    assert_string_equal(st, "draft");
+    /* malformed ids */
+    tap(f, WA_SHO, GRP_ALERTFLOW_PICK "0123456789abcdef0:3");
+    expect(f, "bc.expired", GRP_LANG_EN);
+    tap(f, WA_SHO, GRP_ALERTFLOW_SUB "0123456789abcdef");
+    expect(f, "bc.expired", GRP_LANG_EN);
+    /* another officer's tap on the SHO's list */
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_PICK, bid2);
+    tap(f, WA_BO2, id);
+    expect(f, "bc.not_yours", GRP_LANG_HI);
+    /* one level further down: the beat's villages */
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    assert_int_equal(n_rows(m), 3);
+    r = row_of(m, "SHP-01");
+    assert_true(r >= 0);
+    snprintf(id, sizeof id, "%s", row_field(m, (size_t)r, "id"));
+    /* Shivala has nobody: said so, and the beat's draft stays open */
+    tap(f, WA_SHO, id);
+    expect(f, "bc.empty", GRP_LANG_EN);
+    bc_state(f, bid2, st, sizeof st);
+    assert_string_equal(st, "draft");
+    r = row_of(m, "KHG-01");
+    assert_true(r >= 0);
+    snprintf(id, sizeof id, "%s", row_field(m, (size_t)r, "id"));
+    json_decref(m);
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    snprintf(bid3, sizeof bid3, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+    /* a village has no sub-units: Send and Cancel only */
+    assert_null(button_id(m, 2));
+    assert_non_null(strstr(body(m), "Khagaul"));
+    json_decref(m);
+    bc_state(f, bid2, st, sizeof st);
+    assert_string_equal(st, "cancelled");
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_OK, bid3);
+    tap(f, WA_SHO, id);
+    expect(f, "bc.confirmed", GRP_LANG_EN);
+    /* after Send, the area can no longer be changed */
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_PICK, bid3);
+    tap(f, WA_SHO, id);
+    expect(f, "bc.already", GRP_LANG_EN);
+}
+
+static void test_alert_area_picker_hindi_pages(void **state)
+{
+    struct fixture *f = *state;
+    char csv[4096];
+    size_t n = 0;
+    char bid[GRP_BC_ID_LEN];
+    char id[128];
+    char more[128];
+    struct grp_import_opts io;
+    struct grp_import_result res;
+    struct core_err err;
+    json_t *m;
+    long r;
+
+    /* 12 more villages in beat Danapur 2: 15 in all, two pages */
+    n += (size_t)snprintf(csv + n, sizeof csv - n,
+                          "code,parent,name_en,name_hi,type,pincode,population,lat,lon\n");
+    for (int i = 1; i <= 12; i++)
+        n += (size_t)snprintf(csv + n, sizeof csv - n,
+                              "XV-%02d,PAT-DNP-2,Extra Village %d,अतिरिक्त गाँव %d,village,801108,"
+                              "100,25.64,84.88\n",
+                              i, i, i);
+    grp_import_opts_init(&io, GRP_LOCALITY);
+    if (grp_import(f->r, "extra.csv", csv, n, &io, stderr, &res, &err) != 0)
+        fail_msg("import: %s", err.msg);
+    join(f, WA1, "XV-11");
+    /* the beat officer in Hindi: उद्घोषणा, the villages in Hindi */
+    say(f, WA_BO2, "उद्घोषणा कल बिजली नहीं रहेगी");
+    m = one_reply(f);
+    snprintf(bid, sizeof bid, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+    snprintf(id, sizeof id, "%s", pick_id(m));
+    json_decref(m);
+    tap(f, WA_BO2, id);
+    m = one_reply(f);
+    starts_like(m, "bc.pick_body", GRP_LANG_HI);
+    assert_int_equal(n_rows(m), GRP_DLG_ROWS_MAX);
+    assert_string_equal(row_field(m, 9, "title"), grp_text_raw(GRP_LANG_HI, "bc.pick_more.row"));
+    assert_string_equal(row_field(m, 0, "title"), "हल्दी छपरा"); /* HLD-01 sorts first */
+    assert_int_equal(row_of(m, "XV-11"), -1);
+    snprintf(more, sizeof more, "%s", row_field(m, 9, "id"));
+    json_decref(m);
+    tap(f, WA_BO2, more);
+    m = one_reply(f);
+    assert_int_equal(n_rows(m), 7); /* back + the last 6 */
+    assert_string_equal(row_field(m, 0, "title"), grp_text_raw(GRP_LANG_HI, "bc.pick_back.row"));
+    r = row_of(m, "XV-11");
+    assert_true(r > 0);
+    assert_string_equal(row_field(m, (size_t)r, "title"), "अतिरिक्त गाँव 11");
+    assert_non_null(strstr(row_field(m, (size_t)r, "description"), "गाँव"));
+    snprintf(id, sizeof id, "%s", row_field(m, (size_t)r, "id"));
+    /* back: the first page again */
+    {
+        char back[128];
+
+        snprintf(back, sizeof back, "%s", row_field(m, 0, "id"));
+        json_decref(m);
+        tap(f, WA_BO2, back);
+        m = one_reply(f);
+        assert_string_equal(row_field(m, 9, "id"), more);
+        json_decref(m);
+    }
+    tap(f, WA_BO2, id);
+    m = one_reply(f);
+    assert_non_null(strstr(body(m), "सदस्य: 1"));
+    assert_non_null(strstr(body(m), "अतिरिक्त गाँव 11"));
+    json_decref(m);
+    /* the beat officer cannot reach the thana, even by a forged row */
+    snprintf(id, sizeof id, "%s%s:PAT-DNP", GRP_ALERTFLOW_SUB, bid);
+    tap(f, WA_BO2, id);
+    expect(f, "bc.cancelled", GRP_LANG_HI); /* that draft was superseded */
+    {
+        char bid2[GRP_BC_ID_LEN];
+
+        say(f, WA_BO2, "उद्घोषणा दूसरी सूचना");
+        m = one_reply(f);
+        snprintf(bid2, sizeof bid2, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+        json_decref(m);
+        snprintf(id, sizeof id, "%s%s:PAT-DNP", GRP_ALERTFLOW_SUB, bid2);
+        tap(f, WA_BO2, id);
+        expect(f, "bc.outside", GRP_LANG_HI);
+        snprintf(id, sizeof id, "%s%s:KHG-01", GRP_ALERTFLOW_SUB, bid2);
+        tap(f, WA_BO2, id);
+        expect(f, "bc.outside", GRP_LANG_HI);
+    }
+}
+
 /* ======================= the send check ======================= */
 
 static void test_send_check(void **state)
@@ -753,6 +1099,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tip_stop_menu_and_unavailable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_english_confirm_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alert_hindi_and_citizens, setup, teardown),
+        cmocka_unit_test(test_alert_page),
+        cmocka_unit_test_setup_teardown(test_alert_menu_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_area_picker, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_alert_area_picker_hindi_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_send_check, setup, teardown),
     };
 
