@@ -2057,3 +2057,51 @@ int grp_tip_purge(struct grp_tip *t, struct core_redis *r, int days, int dry_run
                       "cases older than %d days kept", st->purged, st->items, st->open_old, days);
     return 0;
 }
+
+/* ======================= routing by a shared place ======================= */
+
+int grp_tip_route_by_place(struct grp_tip *t, struct core_redis *r, const char *cid, double lat,
+                           double lon, int *moved, struct core_err *err)
+{
+    char key[80];
+    char rt[16] = "", th0[GRP_CODE_MAX + 1] = "";
+    char th[GRP_CODE_MAX + 1], dt[GRP_CODE_MAX + 1];
+    struct grp_near near[1];
+    size_t n = 0;
+    redisReply *rep;
+
+    *moved = 0;
+    if (!grp_tip_is_case_id(cid) || !(lat >= -90.0 && lat <= 90.0) ||
+        !(lon >= -180.0 && lon <= 180.0))
+        return 0;
+    case_key(cid, "", key, sizeof key);
+    if (core_redis_cmdf(r, &rep, err, "HMGET %s rt th", key) != 0)
+        return -1;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+        copy_reply(rt, sizeof rt, rep->element[0]);
+        copy_reply(th0, sizeof th0, rep->element[1]);
+    }
+    freeReplyObject(rep);
+    /* only the automatic routings move, and only once */
+    if (strcmp(rt, "hq") != 0 && strcmp(rt, "locality") != 0)
+        return 0;
+    if (grp_nearest(r, lat, lon, GRP_TIP_PLACE_KM, 1, near, &n, err) != 0)
+        return -1;
+    if (n == 0)
+        return 0; /* nowhere we know: the routing stays */
+    if (route(r, near[0].code, th, dt, err) != 0)
+        return -1;
+    if (th[0] == '\0')
+        return 0;
+    if (core_redis_cmdf(r, NULL, err, "HSET %s rt place th %s dt %s", key, th, dt) != 0)
+        return -1;
+    if (strcmp(th, th0) != 0) {
+        char why[160];
+
+        *moved = 1;
+        snprintf(why, sizeof why, "routing place thana %s district %s (was %s)", th, dt,
+                 th0[0] != '\0' ? th0 : "hq");
+        audit(t, r, "system", "tip.case.route", cid, why);
+    }
+    return 0;
+}

@@ -355,6 +355,23 @@ int grp_tip_sealed_identity(struct grp_tip *t, struct core_redis *r, const char 
 /* True for a well-formed case id (32 lower-case hex digits). */
 int grp_tip_is_case_id(const char *s);
 
+/* ---- routing by a shared place ---- */
+
+#define GRP_TIP_PLACE_KM 25.0
+
+/*
+ * The tipster shared a location (lat, lon) in case `cid`: the locality
+ * nearest to it within GRP_TIP_PLACE_KM gives the case its thana and
+ * district (routing "place"), so the tip reaches the police of where it
+ * happened rather than of where the tipster lives. Only a case routed
+ * automatically ("locality", "hq") moves, and only by its first place; a
+ * case already routed by a place or by a choice stays. *moved = 1 when
+ * the thana changed (audited: tip.case.route). Returns 0 (also when no
+ * locality is near), or -1.
+ */
+int grp_tip_route_by_place(struct grp_tip *t, struct core_redis *r, const char *cid, double lat,
+                           double lon, int *moved, struct core_err *err);
+
 /* ---- retention ---- */
 
 struct grp_tip_purge_stats {

@@ -27,6 +27,8 @@ CORE_COUNTER(m_ended, "janseva_tipflow_messages_total", "step=\"ended\"",
              "messages of the tip conversation, by what they did");
 CORE_COUNTER(m_unavailable, "janseva_tipflow_messages_total", "step=\"unavailable\"",
              "messages of the tip conversation, by what they did");
+CORE_COUNTER(m_routed, "janseva_tipflow_messages_total", "step=\"routed_by_place\"",
+             "messages of the tip conversation, by what they did");
 
 void grp_tipflow_metrics_init(void)
 {
@@ -37,6 +39,7 @@ void grp_tipflow_metrics_init(void)
     core_metrics_register(&m_status);
     core_metrics_register(&m_ended);
     core_metrics_register(&m_unavailable);
+    core_metrics_register(&m_routed);
 }
 
 /* ======================= helpers ======================= */
@@ -152,6 +155,16 @@ static int add_to(struct grp_dlg *d, const char *cid, int in_session)
         return reply_id(d, "tip.unsupported");
     if (!a.duplicate)
         core_metric_inc(in_session ? &m_added : &m_followup);
+    if (d->ev->type != NULL && strcmp(d->ev->type, "location") == 0 && d->ev->has_location) {
+        int moved = 0;
+
+        /* where it happened decides which police get it (tip.h) */
+        if (grp_tip_route_by_place(t, d->redis, cid, d->ev->latitude, d->ev->longitude, &moved,
+                                   d->err) != 0)
+            return -1;
+        if (moved)
+            core_metric_inc(&m_routed);
+    }
     if (in_session) {
         done.id = GRP_TIPFLOW_DONE_ID;
         done.title = grp_dlg_text(d, "tip.done.btn", NULL, 0);

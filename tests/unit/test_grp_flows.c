@@ -445,6 +445,16 @@ static void test_tip_hindi_session(void **state)
     ev.longitude = 84.92;
     deliver_key(f, WA1, &ev, NULL);
     expect(f, "tip.received", GRP_LANG_HI);
+    {
+        /* the shared place routed the case (Sherpur: the same thana) */
+        struct grp_tip_viewer v;
+        struct grp_tip_case c;
+
+        grp_tip_viewer_operator(&v, "cli:test");
+        assert_int_equal(grp_tip_get(f->tip, f->r, &v, ps, &c, &err), 0);
+        assert_string_equal(c.routing, "place");
+        assert_string_equal(c.thana, "PAT-DNP");
+    }
     /* a replayed event adds nothing and answers nothing */
     replay(f, WA1);
     no_reply(f);

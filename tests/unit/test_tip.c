@@ -972,6 +972,61 @@ static void test_media_store(void **state)
     assert_int_equal(grp_tip_media(f->t, f->r, &v, c.id, a.n, &got, &len, mime, &err), -1);
 }
 
+/* A shared location routes an automatically routed case to the thana of
+ * the nearest locality (once); a chosen routing, a second place, a place
+ * far from every locality, and a bad point change nothing. */
+static void test_route_by_place(void **state)
+{
+    struct fixture *f = *state;
+    struct grp_tip_case c, got;
+    struct grp_tip_viewer v;
+    struct core_err err;
+    int moved = -1;
+
+    hset_unit(f, "PAT-PHW-1", "beat", "PAT-PHW");
+    hset_unit(f, "PHW-07", "locality", "PAT-PHW-1");
+    hset_unit(f, "GAYA-1-1", "beat", "GAYA-1");
+    hset_unit(f, "GAYA-05", "locality", "GAYA-1-1");
+    th_redis_int(&f->redis, "GEOADD js:geo:loc 85.046 25.579 KHG-01 85.190 25.610 PHW-07 "
+                            "85.000 24.790 GAYA-05");
+    grp_tip_viewer_operator(&v, "cli:test");
+    /* the member lives in Khagaul (PAT-DNP); the tip is about Phulwari */
+    open_case(f, f->mid1, NULL, &c);
+    assert_string_equal(c.thana, "PAT-DNP");
+    assert_int_equal(grp_tip_route_by_place(f->t, f->r, c.id, 25.611, 85.191, &moved, &err), 0);
+    assert_int_equal(moved, 1);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, c.id, &got, &err), 0);
+    assert_string_equal(got.thana, "PAT-PHW");
+    assert_string_equal(got.district, "PAT");
+    assert_string_equal(got.routing, "place");
+    /* only the first place counts */
+    assert_int_equal(grp_tip_route_by_place(f->t, f->r, c.id, 24.79, 85.0, &moved, &err), 0);
+    assert_int_equal(moved, 0);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, c.id, &got, &err), 0);
+    assert_string_equal(got.thana, "PAT-PHW");
+    /* HQ (no locality) moves to Gaya; a point near nothing leaves it at HQ */
+    open_case(f, f->mid2, NULL, &c);
+    assert_string_equal(c.routing, "hq");
+    assert_int_equal(grp_tip_route_by_place(f->t, f->r, c.id, 28.6, 77.2, &moved, &err), 0);
+    assert_int_equal(moved, 0);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, c.id, &got, &err), 0);
+    assert_string_equal(got.routing, "hq");
+    assert_int_equal(grp_tip_route_by_place(f->t, f->r, c.id, 24.80, 85.01, &moved, &err), 0);
+    assert_int_equal(moved, 1);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, c.id, &got, &err), 0);
+    assert_string_equal(got.thana, "GAYA-1");
+    assert_string_equal(got.district, "GAYA");
+    /* a thana chosen on opening stays; nonsense points are ignored */
+    open_case(f, f->mid1, "PAT-PHW", &c);
+    assert_int_equal(grp_tip_route_by_place(f->t, f->r, c.id, 24.79, 85.0, &moved, &err), 0);
+    assert_int_equal(moved, 0);
+    assert_int_equal(grp_tip_get(f->t, f->r, &v, c.id, &got, &err), 0);
+    assert_string_equal(got.thana, "PAT-PHW");
+    assert_string_equal(got.routing, "chosen");
+    assert_int_equal(grp_tip_route_by_place(f->t, f->r, c.id, 999.0, 85.0, &moved, &err), 0);
+    assert_int_equal(moved, 0);
+}
+
 /* Retention: closed long enough ago ⇒ every key gone (dry run first);
  * open cases, however old, and recently closed ones stay; a leftover of a
  * crashed purge is finished; days < 1 refused. */
@@ -1062,6 +1117,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sessions_close_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_media_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_purge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_route_by_place, setup, teardown),
     };
 
     if (sodium_init() < 0)
