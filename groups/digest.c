@@ -643,7 +643,7 @@ int grp_digest_run_group(struct core_redis *r, const struct cry_keys *keys,
     if (load_entries(&j) != 0)
         goto out;
     if (json_array_size(j.entries) == 0) {
-        rc = mark_done(&j, 0);
+        rc = 0; /* nothing noted (yet): not marked done, posts may still come */
         goto out;
     }
     if (build_messages(&j) != 0)
@@ -671,6 +671,40 @@ out:
     json_decref(j.tpl[0]);
     json_decref(j.tpl[1]);
     return rc;
+}
+
+/* KEYS[1] the lease; ARGV[1] owner, ARGV[2] ms: extend it if it is ours
+ * (1), else 0. */
+static struct core_redis_script renew_script = {
+    "digest_renew",
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+    "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "return 0\n",
+    ""};
+
+/* Extend the day's lease before a group; -1 when it is no longer ours. */
+static int renew(struct core_redis *r, const char *day, const char *owner, struct core_err *err)
+{
+    char lease[64];
+    char ms[24];
+    const char *argv[3];
+    redisReply *rep;
+    int ours;
+
+    snprintf(lease, sizeof lease, "js:dg:lease:%s", day);
+    snprintf(ms, sizeof ms, "%d", GRP_DIGEST_LEASE_MS);
+    argv[0] = lease;
+    argv[1] = owner;
+    argv[2] = ms;
+    if (core_redis_eval(r, &renew_script, 1, 3, argv, NULL, &rep, err) != 0)
+        return -1;
+    ours = core_redis_int(rep) == 1;
+    freeReplyObject(rep);
+    if (!ours)
+        return core_err_set(err, CORE_EX_TEMPFAIL, "digest %s: lease lost to another process",
+                            day);
+    return 0;
 }
 
 /* Run every group of `day`, checking `stop` (may be NULL) between groups. */
@@ -701,9 +735,7 @@ static int run_day(struct core_redis *r, const struct cry_keys *keys,
         }
         if (!grp_code_ok(codes[i], strlen(codes[i])))
             continue;
-        if (lease_owner != NULL &&
-            core_redis_cmdf(r, NULL, err, "SET js:dg:lease:%s %s XX PX %d", day, lease_owner,
-                            GRP_DIGEST_LEASE_MS) != 0) {
+        if (lease_owner != NULL && renew(r, day, lease_owner, err) != 0) {
             rc = -1;
             break;
         }

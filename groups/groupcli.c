@@ -53,7 +53,9 @@ static const char digest_help[] =
     "within the group's daily budget. `janseva serve` does this by itself\n"
     "every day at JANSEVA_DIGEST_HOUR local time; running it again, or after\n"
     "the service, queues nothing twice (a digest is sent once per group and\n"
-    "day; an interrupted one resumes where it stopped).\n"
+    "day; an interrupted one resumes where it stopped). A day sent before its\n"
+    "time is closed for the groups sent: posts noted later that day get no\n"
+    "digest (a warning says so).\n"
     "\n"
     "Options:\n"
     "  -d, --day YYYYMMDD   the digest day (default: the latest whose time has\n"
@@ -312,6 +314,15 @@ int grp_groupcli_digest(int argc, char **argv)
         snprintf(day, sizeof day, "%s", day_arg);
     else
         grp_digest_due_day(now, cfg.digest_hour, cfg.digest_utc_offset_min, day);
+    {
+        char collecting[GRP_DIGEST_DAY_LEN];
+
+        grp_digest_day(now, cfg.digest_hour, cfg.digest_utc_offset_min, collecting);
+        if (strcmp(day, collecting) >= 0)
+            fprintf(stderr, "janseva digest: warning: %s is still collecting posts until "
+                            "%02d:00; a group sent now gets no second digest that day\n",
+                    day, cfg.digest_hour);
+    }
     grp_digest_opts_from_cfg(&o, &cfg);
     memset(&st, 0, sizeof st);
     keys = cry_keys_load_configured(cfg.keys_dir, NULL, &err);

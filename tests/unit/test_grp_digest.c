@@ -690,6 +690,18 @@ static void test_each_unchanged(void **state)
     entries_free(e, n);
     assert_int_equal(th_redis_int(&f->redis, "EXISTS js:dg:{SHP-01}:%s", day), 0);
     assert_int_equal(th_redis_int(&f->redis, "EXISTS js:dg:{SHP-01}:%s:m", day), 0);
+    /* a digest run finds nothing and does not close the day */
+    {
+        struct grp_digest_stats ds;
+        struct core_err err;
+
+        memset(&ds, 0, sizeof ds);
+        assert_int_equal(grp_digest_run_group(f->r, f->keys, &f->dg, "SHP-01", day,
+                                              core_now_ms() / 1000, &ds, &err),
+                         0);
+        assert_int_equal(ds.groups + ds.queued + ds.already_done, 0);
+        assert_int_equal(th_redis_int(&f->redis, "EXISTS js:dg:{SHP-01}:%s:job", day), 0);
+    }
     json_decref(text);
 }
 
