@@ -333,19 +333,26 @@ static char *posts_line(const struct job *j, enum grp_lang lang)
     json_t *e;
     char *flat;
 
-    json_array_foreach(j->entries, i, e) cap += strlen(json_string_value(json_object_get(e, "x")))
-                                                + GRP_LABEL_MAX + 96;
+    json_array_foreach(j->entries, i, e)
+    {
+        const char *x = json_string_value(json_object_get(e, "x"));
+
+        cap += (x != NULL ? strlen(x) : 0) + GRP_LABEL_MAX + 96;
+    }
     s = core_calloc(1, cap);
     json_array_foreach(j->entries, i, e)
     {
         const char *type = json_string_value(json_object_get(e, "k"));
         const char *text = json_string_value(json_object_get(e, "x"));
+        const char *lc = json_string_value(json_object_get(e, "l"));
         struct grp_member m;
         char label[GRP_LABEL_MAX];
         size_t len = strlen(s);
 
         memset(&m, 0, sizeof m);
-        snprintf(m.label, sizeof m.label, "%s", json_string_value(json_object_get(e, "l")));
+        snprintf(m.label, sizeof m.label, "%s", lc != NULL ? lc : "");
+        if (text == NULL)
+            text = "";
         grp_member_label(&m, lang, label, sizeof label);
         if (type == NULL || strcmp(type, "text") == 0) {
             snprintf(s + len, cap - len, "%s%s: %s", i > 0 ? SEP : "", label, text);
@@ -853,8 +860,17 @@ static int tick(struct core_redis *r, const struct cry_keys *keys,
         snprintf(lease, sizeof lease, "js:dg:lease:%s", days[d]);
         argv[0] = lease;
         argv[1] = owner;
-        if (core_redis_eval(r, &release_script, 1, 2, argv, NULL, NULL, NULL) != 0 && rc == 0)
-            rc = -1;
+        {
+            struct core_err rerr;
+
+            core_err_clear(&rerr);
+            if (core_redis_eval(r, &release_script, 1, 2, argv, NULL, NULL, &rerr) != 0 &&
+                rc == 0) {
+                if (err != NULL)
+                    *err = rerr;
+                rc = -1;
+            }
+        }
         if (rc != 0)
             return rc < 0 ? -1 : 0;
         if (ran != NULL)
