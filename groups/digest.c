@@ -574,7 +574,7 @@ static int walk(struct job *j, bool *resumed)
     freeReplyObject(rep);
     *resumed = cur[0] != '\0';
     for (;;) {
-        char from[CRY_MID_LEN + 2];
+        char from[CRY_MID_LEN + 4];
         char cnt[24];
         const char **mids;
         size_t n;
