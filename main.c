@@ -23,6 +23,8 @@
 #include "gateway/router.h"
 #include "groups/api.h"
 #include "groups/broadcast.h"
+#include "groups/digest.h"
+#include "groups/groupcli.h"
 #include "groups/cli.h"
 #include "groups/tip.h"
 #include "groups/tipapi.h"
@@ -63,7 +65,8 @@ static const char serve_help[] =
     "          tip media\n"
     "  dispatch  send queued messages through the Graph API (needs\n"
     "          JANSEVA_PHONE_NUMBER_ID; in live mode JANSEVA_ACCESS_TOKEN)\n"
-    "  broadcast  fan out confirmed broadcasts (needs JANSEVA_PHONE_NUMBER_ID);\n"
+    "  broadcast  fan out confirmed broadcasts (needs JANSEVA_PHONE_NUMBER_ID)\n"
+    "          and send the daily group digests at JANSEVA_DIGEST_HOUR;\n"
     "          the http role also serves the broadcast API under /api/ when\n"
     "          JANSEVA_API_TOKEN is set\n"
     "\n"
@@ -176,6 +179,7 @@ static int cmd_serve(int argc, char **argv)
     struct grp_tipapi *tipapi = NULL;
     struct grp_bc *bc = NULL;
     struct grp_bc_worker *bc_worker = NULL;
+    struct grp_digest_worker *dg_worker = NULL;
     struct grp_api *api = NULL;
     struct grp_dialogue *dialogue = NULL;
     struct grp_dlg_opts dopts;
@@ -362,6 +366,16 @@ static int cmd_serve(int argc, char **argv)
         if (bc_worker == NULL)
             goto fail;
     }
+    if (want_broadcast) {
+        /* the daily digests of the groups in digest mode (once per day across
+         * processes: a lease and a per-day marker) */
+        struct grp_digest_opts dgo;
+
+        grp_digest_opts_from_cfg(&dgo, &cfg);
+        dg_worker = grp_digest_worker_start(&dgo, keys, &ropts, &err);
+        if (dg_worker == NULL)
+            goto fail;
+    }
     if (want_http) {
         gw_ingress_set_keys(ingress, keys);
         httpd = core_httpd_new();
@@ -412,6 +426,7 @@ out:
     grp_api_free(api);
     grp_review_api_free(review_api);
     grp_bc_worker_stop(bc_worker);
+    grp_digest_worker_stop(dg_worker);
     gw_ingress_free(ingress);
     gw_router_free(router);
     grp_dlg_free(dialogue);
@@ -485,6 +500,8 @@ static const struct command commands[] = {
     {"send", gw_cli_send, "queue a WhatsApp message (operators; same rules as all sends)"},
     {"import", grp_cli_import, "import a level of the police hierarchy, or officers, from CSV"},
     {"broadcast", grp_cli_broadcast, "officer alerts: preview, create, confirm, status, cancel"},
+    {"group", grp_groupcli_main, "a village group's settings (relay=each|digest) and costs"},
+    {"digest", grp_groupcli_digest, "send the daily digests of groups in digest mode now"},
     {"keys", cry_cli_keys, "key directory: init, status, rotate, init-reveal"},
     {"review", grp_review_cli_main, "held posts: list, show, approve, reject; mute or ban authors"},
     {"inbox", grp_review_inbox_cli_main, "the police inbox of a thana: reports from groups"},

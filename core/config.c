@@ -133,6 +133,12 @@ static const struct spec specs[] = {
     {"post_daily_budget_inr", T_MONEY, F(post_daily_budget), "50", 0,
      1000000L * CORE_CFG_MONEY_SCALE,
      "INR one group's relayed posts may cost per day (templates outside the window); 0: none"},
+    {"digest_template", T_STR, F(digest_template), "janseva_group_digest", 0, 0,
+     "template of a group's daily digest ({{1}} group, {{2}} number of posts, {{3}} the posts)"},
+    {"digest_hour", T_INT, F(digest_hour), "20", 0, 23,
+     "local hour (digest_utc_offset_min) at which the day's group digests are sent"},
+    {"digest_utc_offset_min", T_INT, F(digest_utc_offset_min), "330", -720, 840,
+     "minutes local time is ahead of UTC for digest_hour (Asia/Kolkata: 330, no DST)"},
 };
 
 #define NSPECS (sizeof specs / sizeof specs[0])

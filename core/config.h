@@ -80,6 +80,9 @@ struct core_cfg {
     char *tip_reply_template; /* template of a tip reply outside the 24 h window */
     char *post_template;      /* template of a relayed post outside the 24 h window */
     long post_daily_budget;   /* INR a group's relays may cost per day, 1/10000 units */
+    char *digest_template;    /* template of the daily digest of a group in digest mode */
+    int digest_hour;          /* local hour at which the day's digests are sent */
+    int digest_utc_offset_min; /* local time = UTC + this (Asia/Kolkata: 330) */
 
     /* bookkeeping, not settings */
     char *config_file;                          /* file read, or NULL */

@@ -10,6 +10,7 @@
 #include "crypto/identity.h"
 #include "crypto/vault.h"
 #include "gateway/outbox.h"
+#include "groups/digest.h"
 #include "groups/officer.h"
 #include "groups/review.h"
 #include "moderation/engine.h"
@@ -48,6 +49,7 @@ void grp_post_metrics_init(void)
     core_metrics_register(&m_inbox);
     core_metrics_register(&m_held);
     grp_relay_metrics_init();
+    grp_digest_metrics_init();
     grp_review_metrics_init();
 }
 
@@ -76,6 +78,8 @@ struct grp_posts *grp_posts_new(const struct core_cfg *cfg, const struct cry_key
     s->p.relay.price = cfg->price_utility;
     s->p.relay.budget = cfg->post_daily_budget;
     s->p.relay.window_margin_s = cfg->dispatch_window_margin_s;
+    s->p.relay.digest_hour = cfg->digest_hour;
+    s->p.relay.digest_utc_offset_min = cfg->digest_utc_offset_min;
     return &s->p;
 }
 

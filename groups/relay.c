@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "crypto/identity.h"
 #include "gateway/outbox.h"
+#include "groups/digest.h"
 #include "groups/member.h"
 
 #include <stdio.h>
@@ -268,6 +269,9 @@ struct fan {
     json_t *fb[2];
     json_t *lbl[2]; /* audio, sticker: the frame sent before (NULL otherwise) */
     char day_key[GRP_CODE_MAX + 40];
+    enum grp_relay_mode mode;
+    char dg_day[GRP_DIGEST_DAY_LEN]; /* digest mode: the digest day of the post */
+    long dg_members;                 /* digest mode: members found outside the window */
 };
 
 /* The members' states and, in the same pipeline, the day's cost so far
@@ -322,6 +326,8 @@ static int batch(void *ud, const char *const *mids, size_t n)
     int *dup = core_calloc(2 * n + 1, sizeof *dup);
     int *charged = core_calloc(2 * n + 1, sizeof *charged);
     int *extra = core_calloc(2 * n + 1, sizeof *extra);
+    const char **dg = core_calloc(n + 1, sizeof *dg);
+    size_t ndg = 0;
     size_t nm = 0;
     long long spent = 0;
     long new_charged = 0;
@@ -355,6 +361,10 @@ static int batch(void *ud, const char *const *mids, size_t n)
             nm++;
         }
         out[nm].fallback = f->fb[ms[i].en];
+        if (!inside && f->mode == GRP_RELAY_DIGEST) {
+            dg[ndg++] = mids[i]; /* the day's digest, not a template now */
+            continue;
+        }
         if (!inside) {
             if (f->fb[ms[i].en] == NULL || spent + f->o->price > f->o->budget) {
                 skipped++;
@@ -371,6 +381,12 @@ static int batch(void *ud, const char *const *mids, size_t n)
         out[nm].group = f->p->code; /* dropped at send time if they leave it */
         out[nm].message = f->msg[ms[i].en];
         nm++;
+    }
+    if (ndg > 0) {
+        if (grp_digest_add_members(f->r, f->p->code, f->dg_day, dg, ndg, f->err) != 0)
+            goto out;
+        f->dg_members += (long)ndg;
+        f->st->digested += (long)ndg;
     }
     if (nm > 0 &&
         gw_outbox_enqueue_batch(f->r, f->keys, out, nm, dup, NULL, f->err) != 0)
@@ -426,7 +442,30 @@ out:
     free(dup);
     free(charged);
     free(extra);
+    free(dg);
     return rc;
+}
+
+/* Digest mode: note the post in the day's digest (once). Returns 0 or -1. */
+static int note_post(struct fan *f)
+{
+    const json_t *c = f->p->content;
+    const char *type = str_of(c, "type");
+    struct grp_digest_post dp;
+    char loc[64];
+
+    memset(&dp, 0, sizeof dp);
+    dp.pid = f->p->pid;
+    dp.label = f->p->label_code;
+    dp.type = type[0] != '\0' ? type : "text";
+    dp.text = str_of(c, "text");
+    dp.number = f->p->number;
+    if (strcmp(type, "location") == 0) {
+        snprintf(loc, sizeof loc, "%.5f, %.5f", json_number_value(json_object_get(c, "lat")),
+                 json_number_value(json_object_get(c, "lon")));
+        dp.text = loc;
+    }
+    return grp_digest_add_post(f->r, f->keys, f->p->code, f->dg_day, &dp, NULL, f->err);
 }
 
 int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
@@ -448,6 +487,10 @@ int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
     f.st = st != NULL ? st : &local;
     f.err = err;
     grp_relay_day_key(p->code, now_s, f.day_key, sizeof f.day_key);
+    if (grp_relay_mode_get(r, p->code, &f.mode, err) != 0)
+        return -1;
+    if (f.mode == GRP_RELAY_DIGEST)
+        grp_digest_day(now_s, o->digest_hour, o->digest_utc_offset_min, f.dg_day);
     for (int l = 0; l < 2; l++) {
         f.msg[l] = grp_relay_message(o, p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI, &f.fb[l]);
         f.lbl[l] = grp_relay_label_message(p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI);
@@ -458,6 +501,8 @@ int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
         }
     }
     rc = grp_member_group_scan(r, p->code, cursor, GRP_RELAY_BATCH, batch, &f, err);
+    if (rc == 0 && f.dg_members > 0)
+        rc = note_post(&f);
 out:
     for (int l = 0; l < 2; l++) {
         json_decref(f.msg[l]);

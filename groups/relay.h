@@ -36,6 +36,13 @@
  * queued. Costs are added only for messages newly queued, so a replay
  * charges nothing twice. Concurrent relays of one group may overshoot the
  * budget by at most one batch.
+ *
+ * Digest mode (groups/digest.h; the group's `relay` setting in
+ * js:u:{CODE}:cfg, read once per fan-out): members inside the window get
+ * the post as above; members outside it get nothing now: they are added to
+ * the recipients of the group's digest of the day and the post is noted in
+ * it (once; a replay notes nothing twice). Nothing is charged at post time;
+ * the digest job charges its templates against the same budget.
  */
 #ifndef JANSEVA_GROUPS_RELAY_H
 #define JANSEVA_GROUPS_RELAY_H
@@ -61,6 +68,8 @@ struct grp_relay_opts {
     long price;                /* price_utility, 1/10000 INR per template */
     long budget;               /* post_daily_budget, 1/10000 INR per group and day */
     int window_margin_s;       /* dispatch_window_margin_s */
+    int digest_hour;           /* digest_hour: digest day of a post (groups/digest.h) */
+    int digest_utc_offset_min; /* digest_utc_offset_min */
 };
 
 /* What to relay. Everything borrowed for the call. */
@@ -82,6 +91,7 @@ struct grp_relay_stats {
     long duplicate;      /* already queued (a replay) */
     long not_receiving;  /* in the set but not receiving (left, banned, merged) */
     long skipped_budget; /* outside the window, over the day's budget: not queued */
+    long digested;       /* outside the window, group in digest mode: noted for the digest */
     long charged;        /* newly queued with a charged template */
     long long cost;      /* their estimated cost, 1/10000 INR */
 };
