@@ -294,16 +294,13 @@ static int report(struct grp_dlg *d)
 }
 
 /* A moderator's ban keeps a member out of every group, also after STOP
- * (groups/sanction.h): 1 when `d`'s member is banned (answered), 0 when
- * not, -1 on error. */
-static int refuse_banned(struct grp_dlg *d)
+ * (groups/sanction.h). Reads the member's sanction into *sx; when it is a
+ * ban, answers and returns 1; 0 when not banned, -1 on error. */
+static int refuse_banned(struct grp_dlg *d, enum grp_sx_state *sx)
 {
-    enum grp_sx_state sx = GRP_SX_NONE;
-
-    if (d->member.st != GRP_MEMBER_BANNED &&
-        grp_sx_get(d->redis, d->member.mid, &sx, d->err) != 0)
+    if (grp_sx_get(d->redis, d->member.mid, sx, d->err) != 0)
         return -1;
-    if (d->member.st != GRP_MEMBER_BANNED && sx != GRP_SX_BANNED)
+    if (d->member.st != GRP_MEMBER_BANNED && *sx != GRP_SX_BANNED)
         return 0;
     if (grp_dlg_reply_text(d, T(d, "post.banned")) != 0)
         return -1;
@@ -319,7 +316,8 @@ static int join_prompt(struct grp_dlg *d)
         {"join:how:pin", T(d, "join.pin.btn"), NULL},
     };
     const char *body = T(d, "join.ask");
-    int banned = refuse_banned(d);
+    enum grp_sx_state sx;
+    int banned = refuse_banned(d, &sx);
 
     if (banned != 0)
         return banned;
@@ -744,11 +742,9 @@ static int accept(struct grp_dlg *d, const char *code)
 
     if (rc < 0)
         return -1;
-    banned = refuse_banned(d);
+    banned = refuse_banned(d, &sx);
     if (banned != 0)
         return banned;
-    if (grp_sx_get(d->redis, d->member.mid, &sx, d->err) != 0)
-        return -1;
     if (rc == 0)
         return text_reply(d, "join.gone");
     if (is_member(d) && strcmp(d->member.group, code) == 0) {
