@@ -585,47 +585,55 @@ static enum mod_label argmax(const double *logp, int unwanted_only)
 
 /*
  * True if s[0..len) is one of the common Hinglish words below. The words
- * are grouped by their first letter (each group " w1 w2 ... "), so a token
- * is compared with a handful of words, not all of them.
+ * are grouped by their first letter, each group a run of entries of one
+ * length byte and up to 7 letters, so a token is compared with a handful
+ * of words and most of them are rejected by the length alone.
  */
+struct hinglish_entry {
+    uint8_t len;
+    char w[7];
+};
+
+#define HW(s) {sizeof(s) - 1, s}
+
+static const struct hinglish_entry hinglish_words[] = {
+    HW("aur"),   HW("aap"),    HW("ap"),    HW("abhi"),   HW("apna"),    HW("apne"),
+    HW("bhi"),   HW("bhai"),   HW("baithe"), HW("chahiye"), HW("diya"),   HW("gaon"),
+    HW("gaya"),  HW("gayi"),   HW("hai"),   HW("hain"),   HW("ho"),      HW("hum"),
+    HW("hamare"), HW("hamara"), HW("ji"),   HW("jaldi"),  HW("ka"),      HW("ki"),
+    HW("ke"),    HW("ko"),     HW("kya"),   HW("kar"),    HW("karo"),    HW("kare"),
+    HW("karen"), HW("kal"),    HW("kaise"), HW("kahan"),  HW("log"),     HW("liye"),
+    HW("mein"),  HW("me"),     HW("mera"),  HW("meri"),   HW("nahi"),    HW("nhi"),
+    HW("par"),   HW("pe"),     HW("raha"),  HW("rahe"),   HW("se"),      HW("sab"),
+    HW("sabhi"), HW("tum"),    HW("woh"),   HW("wo"),     HW("yeh"),     HW("ye"),
+};
+
+#undef HW
+
 static int hinglish_word(const char *s, size_t len)
 {
-    static const char *const by_first[26] = {
-        ['a' - 'a'] = " aur aap ap abhi apna apne ",
-        ['b' - 'a'] = " bhi bhai baithe ",
-        ['c' - 'a'] = " chahiye ",
-        ['d' - 'a'] = " diya ",
-        ['g' - 'a'] = " gaon gaya gayi ",
-        ['h' - 'a'] = " hai hain ho hum hamare hamara ",
-        ['j' - 'a'] = " ji jaldi ",
-        ['k' - 'a'] = " ka ki ke ko kya kar karo kare karen kal kaise kahan ",
-        ['l' - 'a'] = " log liye ",
-        ['m' - 'a'] = " mein me mera meri ",
-        ['n' - 'a'] = " nahi nhi ",
-        ['p' - 'a'] = " par pe ",
-        ['r' - 'a'] = " raha rahe ",
-        ['s' - 'a'] = " se sab sabhi ",
-        ['t' - 'a'] = " tum ",
-        ['w' - 'a'] = " woh wo ",
-        ['y' - 'a'] = " yeh ye ",
+    /* [first letter - 'a'] = index of its first entry; the group ends where
+     * the next letter's begins (letters without words have empty groups);
+     * test_mod_engine checks every word and its neighbours */
+    static const uint8_t starts[27] = {
+        0, 6, 9, 10, 11, 11, 11, 14, 20, 20, 22, 34, 36, 40, 42, 42, 44, 44, 46, 49, 50, 50, 50,
+        52, 52, 54, 54,
     };
-    const char *g;
+    const char *w;
+    size_t i;
 
-    if (len == 0 || s[0] < 'a' || s[0] > 'z')
+    if (len == 0 || len > sizeof hinglish_words[0].w || s[0] < 'a' || s[0] > 'z')
         return 0;
-    g = by_first[s[0] - 'a'];
-    if (g == NULL)
-        return 0;
-    while (*g == ' ' && g[1] != '\0') {
-        const char *w = g + 1;
-        size_t n = 0;
+    for (i = starts[s[0] - 'a']; i < starts[s[0] - 'a' + 1]; i++) {
+        size_t k;
 
-        while (w[n] != ' ')
-            n++;
-
-        if (n == len && memcmp(w, s, len) == 0)
+        if (hinglish_words[i].len != len)
+            continue;
+        w = hinglish_words[i].w;
+        for (k = 1; k < len && w[k] == s[k]; k++)
+            ;
+        if (k == len)
             return 1;
-        g = w + n;
     }
     return 0;
 }
