@@ -14,8 +14,8 @@
 #define WORD_CPS_MAX 48
 
 /* Seeds separate the feature families. */
-#define SEED_TOKEN 0x6a616e736576610aULL
-#define SEED_SKEL 0x736b656c65746f6eULL
+#define SEED_TOKEN MOD_SEED_TOKEN
+#define SEED_SKEL MOD_SEED_SKEL
 #define SEED_OSB 0x6f73622070616972ULL
 #define SEED_CHAR 0x63686172206e6772ULL
 
@@ -139,12 +139,15 @@ static uint64_t token_hash_of(const char *s, size_t len, unsigned type)
     return mod_hash64(s, len, SEED_TOKEN + type);
 }
 
-/* Hash of token i as a unigram: numbers of 5+ digits by their length. */
+/* Hash of token i as a unigram: numbers of 5+ digits by their length;
+ * words hashed once by mod_toks_skeletons(). */
 static uint64_t token_hash(const struct mod_toks *t, size_t i)
 {
     const struct mod_tok *k = &t->v[i];
     const char *s = mod_tok_text(t, i);
 
+    if (k->type == MOD_TOK_WORD && t->hashed)
+        return k->hash;
     if (k->type == MOD_TOK_NUM && k->len > 4) {
         char shape[8];
 
@@ -257,9 +260,10 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
                 const char *sk = mod_tok_skel(t, i, &sl);
 
                 if (sl >= 2)
-                    add(f, mod_hash64(sk, sl, SEED_SKEL));
+                    add(f, t->hashed ? k->skel_hash : mod_hash64(sk, sl, SEED_SKEL));
             }
-            if (leet(s, k->len, buf, sizeof buf))
+            /* leetspeak needs a digit (the tokeniser noted one) */
+            if ((k->digit || !t->hashed) && leet(s, k->len, buf, sizeof buf))
                 add(f, token_hash_of(buf, k->len, MOD_TOK_WORD));
             if (o->char_min > 0 && (k->deva || o->char_all))
                 char_ngrams(f, s, k->len, o);
