@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SET_BITS 14 /* dedup set of 16384 slots, at most half full */
+#define SET_BITS 14 /* dedup set of up to 16384 slots, at most half full */
+#define SET_MIN_BITS 8 /* ... and at least 256: a short post's set stays in L1 */
 #define WORD_CPS_MAX 48
 
 /* Seeds separate the feature families. */
@@ -232,6 +233,8 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
     size_t win = o->osb_window > 8 ? 8 : o->osb_window;
     size_t i;
 
+    size_t bound;
+
     for (i = 0; i < f->n; i++) {
         /* clear the dedup set slot by slot: cheaper than memset */
         uint32_t id = f->v[i];
@@ -243,6 +246,15 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
         }
     }
     f->n = 0;
+    /* the set in use: twice the features this post can give (a token, its
+     * skeleton, its leetspeak form and its bigrams), so that it stays at
+     * most half full; the whole set with character n-grams */
+    bound = t->n * (3 + (win > 1 ? win - 1 : 0));
+    if (o->char_min > 0 || bound > MOD_FEAT_MAX)
+        bound = MOD_FEAT_MAX;
+    f->set_mask = ((size_t)1 << SET_MIN_BITS) - 1;
+    while (f->set_mask + 1 < 2 * bound)
+        f->set_mask = f->set_mask * 2 + 1;
     for (i = 0; i < t->n; i++) {
         const struct mod_tok *k = &t->v[i];
         const char *s = mod_tok_text(t, i);

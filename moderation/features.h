@@ -50,7 +50,7 @@ int mod_feat_opts_parse(const char *spec, struct mod_feat_opts *o);
 struct mod_feats {
     uint32_t *v; /* the features of the last extraction */
     size_t n;
-    uint32_t *set; /* open-addressing set, capacity set_mask + 1 */
+    uint32_t *set; /* open-addressing set (room for 16384); set_mask + 1 in use */
     size_t set_mask;
 };
 
