@@ -888,8 +888,8 @@ static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *o
  */
 static int ascii_bytes(struct mod_norm *n, const char *text, size_t len)
 {
+    const unsigned char *in = (const unsigned char *)text;
     unsigned char *k;
-    size_t j = 0;
     size_t o = 0;
     size_t i = 0;
     unsigned latin = 0;
@@ -900,67 +900,58 @@ static int ascii_bytes(struct mod_norm *n, const char *text, size_t len)
         n->key = core_realloc(n->key, n->key_cap);
     }
     k = (unsigned char *)n->key;
-    /* lower case, one space for any run of blanks and controls, none at
-     * the start; letters counted (before the repeats are collapsed) */
-    for (i = 0; i < len; i++) {
-        unsigned x = (unsigned char)text[i];
+    /* one pass, chunk by chunk (a chunk = a run of bytes other than blanks
+     * and controls): lower case, one space between chunks and none at
+     * either end, letters counted (before the repeats are collapsed), runs
+     * of 3+ identical bytes (digits excepted) cut to 2, except in a URL
+     * ("://" anywhere in the chunk, or "www." at its start: such a chunk is
+     * copied again as it is) */
+    while (i < len) {
+        size_t s;
+        size_t start;
+        int url = 0;
 
-        if (x >= 0x80)
-            return 0;
-        if (x <= ' ' || x == 0x7F) {
-            if (j > 0 && k[j - 1] != ' ')
-                k[j++] = ' ';
-            continue;
-        }
-        if (x - 'A' < 26u)
-            x += 'a' - 'A';
-        latin += x - 'a' < 26u;
-        k[j++] = (unsigned char)x;
-    }
-    while (j > 0 && k[j - 1] == ' ')
-        j--;
-    /* a run of 3 one-letter words: join_spaced() decides (general code) */
-    for (i = 0; i < j;) {
-        size_t s = i;
-
-        while (i < j && k[i] != ' ')
+        while (i < len && (in[i] <= ' ' || in[i] == 0x7F))
             i++;
-        if (i - s == 1 && (unsigned)(k[s] - 'a') < 26u) {
+        if (i == len)
+            break;
+        if (o > 0)
+            k[o++] = ' ';
+        s = i;
+        start = o;
+        for (; i < len; i++) {
+            unsigned x = in[i];
+
+            if (x <= ' ' || x == 0x7F)
+                break;
+            if (x >= 0x80)
+                return 0;
+            if (x - 'A' < 26u)
+                x += 'a' - 'A';
+            latin += x - 'a' < 26u;
+            if (x == ':' && i + 2 < len && in[i + 1] == '/' && in[i + 2] == '/')
+                url = 1;
+            if (o >= start + 2 && x == k[o - 1] && x == k[o - 2] && x - '0' >= 10u)
+                continue;
+            k[o++] = (unsigned char)x;
+        }
+        /* a run of 3 one-letter words: join_spaced() decides (general code) */
+        if (i - s == 1 && (unsigned)((in[s] | 0x20) - 'a') < 26u) {
             if (++run >= 3)
                 return 0;
         } else {
             run = 0;
         }
-        i++;
-    }
-    /* runs of 3+ identical bytes (digits excepted) keep 2, except in URLs */
-    for (i = 0; i < j;) {
-        size_t e = i;
-        int url = 0;
-
-        for (; e < j && k[e] != ' '; e++) {
-            if (k[e] == ':' && e + 2 < j && k[e + 1] == '/' && k[e + 2] == '/')
-                url = 1;
-        }
-        if (e - i >= 4 && memcmp(k + i, "www.", 4) == 0)
+        if (i - s >= 4 && (in[s] | 0x20) == 'w' && (in[s + 1] | 0x20) == 'w' &&
+            (in[s + 2] | 0x20) == 'w' && in[s + 3] == '.')
             url = 1;
         if (url) {
-            memmove(k + o, k + i, e - i);
-            o += e - i;
-            i = e;
-        } else {
-            size_t start = o;
+            size_t j;
 
-            for (; i < e; i++) {
-                unsigned char x = k[i];
-
-                if (o >= start + 2 && x == k[o - 1] && x == k[o - 2] && (unsigned)(x - '0') >= 10u)
-                    continue;
-                k[o++] = x;
-            }
+            o = start;
+            for (j = s; j < i; j++)
+                k[o++] = (unsigned char)((unsigned)in[j] - 'A' < 26u ? in[j] + ('a' - 'A') : in[j]);
         }
-        if (i < j)
-            k[o++] = k[i++]; /* the space */
     }
     k[o] = '\0';
     n->len = o;

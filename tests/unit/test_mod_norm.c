@@ -271,7 +271,8 @@ static void test_ascii_bytes_equal_general_path(void **state)
     static const char *const parts[] = {
         " ", "  ", "\t", "\x01", "\x7f", "a", "B", "z", "aaa", "AAAA", "!!!", "...", "0000",
         "free", "WIN", "www.aaa.com", "http://xxx.in/ooo", "x://", "hi:/", ":", "/", "f r e e",
-        " u r ", "F R E E", "-", "e", "\"", "\\", "mmmmm", "lol", "9999 11",
+        " u r ", "F R E E", "-", "e", "\"", "\\", "mmmmm", "lol", "9999 11", "WWW.BBB.IN",
+        "Http://AAA.in/OOO", "wWw.", "W",
     };
     struct mod_norm slow;
     char buf[256];
