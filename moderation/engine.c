@@ -301,7 +301,15 @@ static void put_fixed(struct core_buf *b, double v, int dec)
     if (v < -1e9)
         v = -1e9;
     x = (uint64_t)(fabs(v) * (double)scale + 0.5);
-    neg = v < 0 && x > 0;
+    if (x == 0 || (x == scale && v > 0)) {
+        /* naive Bayes posteriors are mostly 0 or 1 at this precision */
+        static const char zero[] = "0.000000";
+        static const char one[] = "1.000000";
+
+        out_put(b, x == 0 ? zero : one, 2 + (size_t)dec);
+        return;
+    }
+    neg = v < 0;
     /* built right to left in one buffer, appended once */
     frac = x % scale;
     for (i = 0; i < dec; i++) {
