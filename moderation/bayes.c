@@ -7,9 +7,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define INITIAL_BITS 12
 #define PREFETCH_BATCH 16
+#define HUGE_PAGE ((size_t)2 << 20) /* tables this large go on transparent huge pages */
 
 _Static_assert(MOD_NLABELS >= 4 && MOD_NLABELS <= 8, "two 4-lane vectors cover the classes");
 
@@ -18,10 +20,31 @@ static size_t slot_of(uint32_t key, size_t mask)
     return (size_t)((key * 0x9E3779B1u) ^ (key >> 15)) & mask;
 }
 
+/*
+ * The zeroed slot table (free(3) it). A table of a few MiB is read at
+ * random, one slot per feature: on 4 KiB pages nearly every look-up is also
+ * a TLB miss, so a large table is aligned to and advised onto 2 MiB pages
+ * (where the kernel allows transparent huge pages; otherwise nothing
+ * changes).
+ */
+static struct mod_bayes_slot *slots_alloc(size_t cap)
+{
+    size_t bytes = cap * sizeof(struct mod_bayes_slot);
+    void *p = NULL;
+
+    if (bytes < HUGE_PAGE || posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+        return core_calloc(cap, sizeof(struct mod_bayes_slot));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    memset(p, 0, bytes);
+    return p;
+}
+
 static void alloc_table(struct mod_bayes *b, size_t cap)
 {
     b->mask = cap - 1;
-    b->tab = core_calloc(cap, sizeof b->tab[0]);
+    b->tab = slots_alloc(cap);
     b->cnt = core_calloc(cap, sizeof b->cnt[0]);
 }
 
@@ -61,6 +84,24 @@ static void grow(struct mod_bayes *b)
     }
     free(old);
     free(old_cnt);
+}
+
+void mod_bayes_reserve(struct mod_bayes *b, size_t n)
+{
+    size_t cap = b->mask + 1;
+
+    while (n * 2 > cap)
+        cap *= 2;
+    if (cap == b->mask + 1)
+        return;
+    if (b->used == 0) {
+        free(b->tab);
+        free(b->cnt);
+        alloc_table(b, cap);
+        return;
+    }
+    while (b->mask + 1 < cap)
+        grow(b);
 }
 
 /* Slot index of `key`, or SIZE_MAX when absent. */
