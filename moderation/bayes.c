@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 
 #define INITIAL_BITS 12
-#define PREFETCH_BATCH 16
+#define PREFETCH_AHEAD 24
 #define HUGE_PAGE ((size_t)2 << 20) /* tables this large go on transparent huge pages */
 
 _Static_assert(MOD_NLABELS >= 4 && MOD_NLABELS <= 8, "two 4-lane vectors cover the classes");
@@ -233,29 +233,28 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
             logp[c] = -log((double)MOD_NLABELS);
         return 0;
     }
-    /* the lookups are cache misses: ask for the slots of a batch of features
-     * first, so the memory system fetches them in parallel */
-    for (i = 0; i < n; i += PREFETCH_BATCH) {
-        size_t end = i + PREFETCH_BATCH < n ? i + PREFETCH_BATCH : n;
-        size_t k;
+    /* the lookups are cache misses: ask for the slots of the features
+     * PREFETCH_AHEAD look-ups ahead, so the memory system fetches them in
+     * parallel and each arrives before it is needed */
+    for (i = 0; i < n && i < PREFETCH_AHEAD; i++)
+        __builtin_prefetch(&b->tab[slot_of(feats[i], b->mask)]);
+    for (i = 0; i < n; i++) {
+        size_t s;
 
-        for (k = i; k < end; k++)
-            __builtin_prefetch(&b->tab[slot_of(feats[k], b->mask)]);
-        for (k = i; k < end; k++) {
-            size_t s = find_slot(b, feats[k]);
+        if (i + PREFETCH_AHEAD < n)
+            __builtin_prefetch(&b->tab[slot_of(feats[i + PREFETCH_AHEAD], b->mask)]);
+        s = find_slot(b, feats[i]);
+        if (s == SIZE_MAX)
+            continue;
+        known++;
+        {
+            v4f x;
+            v4f y;
 
-            if (s == SIZE_MAX)
-                continue;
-            known++;
-            {
-                v4f x;
-                v4f y;
-
-                memcpy(&x, &b->tab[s].lg[0], sizeof x);
-                memcpy(&y, &b->tab[s].lg[MOD_NLABELS - 4], sizeof y);
-                lo += x;
-                hi += y;
-            }
+            memcpy(&x, &b->tab[s].lg[0], sizeof x);
+            memcpy(&y, &b->tab[s].lg[MOD_NLABELS - 4], sizeof y);
+            lo += x;
+            hi += y;
         }
     }
     for (c = 0; c < MOD_NLABELS; c++)
