@@ -107,6 +107,7 @@ void mod_feats_init(struct mod_feats *f)
     f->v = core_malloc(MOD_FEAT_MAX * sizeof f->v[0]);
     f->set_mask = ((size_t)1 << SET_BITS) - 1;
     f->set = core_calloc(f->set_mask + 1, sizeof f->set[0]);
+    f->gen = 0;
 }
 
 void mod_feats_cleanup(struct mod_feats *f)
@@ -119,19 +120,22 @@ void mod_feats_cleanup(struct mod_feats *f)
 static void add(struct mod_feats *f, uint64_t h)
 {
     uint32_t id = (uint32_t)(h ^ (h >> 32));
+    uint64_t mine;
     size_t slot;
 
     if (id == 0)
         id = 1;
     if (f->n >= MOD_FEAT_MAX)
         return;
+    mine = (uint64_t)f->gen << 32 | id;
     slot = (size_t)(id * 2654435761u) & f->set_mask;
-    while (f->set[slot] != 0) {
-        if (f->set[slot] == id)
+    /* a slot of an earlier post (another generation) counts as empty */
+    while ((uint32_t)(f->set[slot] >> 32) == f->gen) {
+        if (f->set[slot] == mine)
             return;
         slot = (slot + 1) & f->set_mask;
     }
-    f->set[slot] = id;
+    f->set[slot] = mine;
     f->v[f->n++] = id;
 }
 
@@ -231,19 +235,14 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
     uint64_t hist[8];
     size_t nh = 0;
     size_t win = o->osb_window > 8 ? 8 : o->osb_window;
+    size_t bound;
     size_t i;
 
-    size_t bound;
-
-    for (i = 0; i < f->n; i++) {
-        /* clear the dedup set slot by slot: cheaper than memset */
-        uint32_t id = f->v[i];
-        size_t slot = (size_t)(id * 2654435761u) & f->set_mask;
-
-        while (f->set[slot] != 0) {
-            f->set[slot] = 0;
-            slot = (slot + 1) & f->set_mask;
-        }
+    /* a new generation empties the set without touching it; after 2^32 - 1
+     * posts the set is cleared once (generation 0 is never current) */
+    if (++f->gen == 0) {
+        memset(f->set, 0, ((size_t)1 << SET_BITS) * sizeof f->set[0]);
+        f->gen = 1;
     }
     f->n = 0;
     /* the set in use: twice the features this post can give (a token, its
