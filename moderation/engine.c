@@ -363,8 +363,9 @@ struct task {
  * closes with "}". */
 static void reason_open(struct task *t, const char *check)
 {
-    out_str(t->rs, t->nreasons > 0 ? ",{\"check\":" : "{\"check\":");
-    json_cstr(t->rs, check);
+    out_str(t->rs, t->nreasons > 0 ? ",{\"check\":\"" : "{\"check\":\"");
+    out_str(t->rs, check); /* our own names, [a-z_]: nothing to escape */
+    OUT_LIT(t->rs, "\"");
     t->nreasons++;
 }
 
@@ -381,8 +382,9 @@ static int check_signals(struct task *t)
     for (i = 0; i < MOD_SIG_COUNT; i++) {
         if ((sig & (1u << i)) == 0)
             continue;
-        out_str(t->rs, first ? "" : ",");
-        json_cstr(t->rs, mod_signal_name(i));
+        out_str(t->rs, first ? "\"" : ",\"");
+        out_str(t->rs, mod_signal_name(i)); /* [A-Z_]: nothing to escape */
+        OUT_LIT(t->rs, "\"");
         first = 0;
     }
     OUT_LIT(t->rs, "],\"emoji\":");

@@ -70,11 +70,6 @@ void mod_toks_add_meta(struct mod_toks *t, const char *name)
     push(t, MOD_TOK_META, name, strlen(name), 0, 0);
 }
 
-const char *mod_tok_text(const struct mod_toks *t, size_t i)
-{
-    return t->text + t->v[i].off;
-}
-
 /* Append `len` bytes + NUL to the arena; returns the offset. */
 static uint32_t arena_put(struct mod_toks *t, const char *s, size_t len)
 {

@@ -86,8 +86,12 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len);
 /* Append a meta token such as "FWD". `name` is copied. */
 void mod_toks_add_meta(struct mod_toks *t, const char *name);
 
-/* The text of token i (NUL-terminated, borrowed). */
-const char *mod_tok_text(const struct mod_toks *t, size_t i);
+/* The text of token i (NUL-terminated, borrowed). Inline: features, phrases
+ * and the language guess call it for every token. */
+static inline const char *mod_tok_text(const struct mod_toks *t, size_t i)
+{
+    return t->text + t->v[i].off;
+}
 
 /* Compute the cross-script skeleton (translit.h) of every word token once,
  * so features, fingerprints and phrases share it, and the hashes of the
