@@ -459,12 +459,13 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
             at_word_start = 0;
             continue;
         }
-        if (mod_norm_is_emoji_cp(c)) {
+        if (c < 0x80) {
+            if (c == '$') /* no ASCII character is an emoji or another currency sign */
+                push(t, MOD_TOK_CURRENCY, key + i, 1, 0, 0);
+        } else if (mod_norm_is_emoji_cp(c)) {
             push(t, MOD_TOK_EMOJI, key + i, k, 0, 0);
-        } else if (c >= 0x80 && utf8proc_category(c) == UTF8PROC_CATEGORY_SC) {
+        } else if (utf8proc_category(c) == UTF8PROC_CATEGORY_SC) {
             push(t, MOD_TOK_CURRENCY, key + i, k, 0, 0);
-        } else if (c == '$') {
-            push(t, MOD_TOK_CURRENCY, key + i, 1, 0, 0);
         }
         at_word_start = 1;
         i += k;
