@@ -88,21 +88,18 @@ static uint32_t arena_put(struct mod_toks *t, const char *s, size_t len)
 
 _Static_assert(sizeof(struct mod_skel_memo) == 64, "one memo entry per cache line");
 
-/* The skeleton of word token k and the hashes of the word and of the
- * skeleton, from the memo of recent words when possible: words repeat a
- * lot, and all three are pure functions of the word. */
+/* The skeleton of word token k (k->hash set) and the hash of the skeleton,
+ * from the memo of recent words when possible: words repeat a lot, and
+ * both are pure functions of the word. */
 static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_SKEL_MAX])
 {
     const char *w = t->text + k->off;
     size_t len = k->len;
     struct mod_skel_memo *m;
-    uint64_t h = mod_hash64(w, len, MOD_SEED_TOKEN + MOD_TOK_WORD);
+    uint64_t h = k->hash;
     size_t n;
 
-    k->hash = h;
     if (len <= sizeof m->word) {
-        if (t->memo == NULL)
-            t->memo = core_calloc(MOD_SKEL_CACHE, sizeof t->memo[0]);
         m = &t->memo[(h >> 20) % MOD_SKEL_CACHE];
         if (m->wlen == len && m->hash == h && memcmp(m->word, w, len) == 0) {
             memcpy(sk, m->skel, m->slen);
@@ -130,6 +127,18 @@ void mod_toks_skeletons(struct mod_toks *t)
 {
     size_t i;
 
+    if (t->memo == NULL)
+        t->memo = core_calloc(MOD_SKEL_CACHE, sizeof t->memo[0]);
+    /* hash every word first and ask for its memo entry: the entries are
+     * cache misses, fetched in parallel while the other words are hashed */
+    for (i = 0; i < t->n; i++) {
+        struct mod_tok *k = &t->v[i];
+
+        if (k->type != MOD_TOK_WORD)
+            continue;
+        k->hash = mod_hash64(t->text + k->off, k->len, MOD_SEED_TOKEN + MOD_TOK_WORD);
+        __builtin_prefetch(&t->memo[(k->hash >> 20) % MOD_SKEL_CACHE]);
+    }
     for (i = 0; i < t->n; i++) {
         struct mod_tok *k = &t->v[i];
         char sk[MOD_SKEL_MAX];
