@@ -167,7 +167,8 @@ void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABE
 
     for (c = 0; c < MOD_NLABELS; c++) {
         b->cnt[s][c] = n[c];
-        b->tab[s].lg[c] = (float)log((double)n[c] + b->alpha);
+        /* most counts are 0: log(0 + alpha) is log_alpha, the same float */
+        b->tab[s].lg[c] = n[c] == 0 ? (float)b->log_alpha : (float)log((double)n[c] + b->alpha);
     }
 }
 
