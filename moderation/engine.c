@@ -398,10 +398,11 @@ static int check_sender(struct task *t)
     const struct mod_sender *s = &t->post->sender;
     const struct mod_opts *o = &t->e->o;
 
-    int64_t now = t->post->now_ms != 0 ? t->post->now_ms : core_now_ms();
+    int64_t now;
 
     if (!s->known)
         return 0;
+    now = t->post->now_ms != 0 ? t->post->now_ms : core_now_ms(); /* not for unknown senders */
     t->probation = s->posts < o->probation_posts ||
                    (s->joined_ms > 0 && now - s->joined_ms < (int64_t)o->probation_hours * 3600000);
     t->flood = o->flood_per_hour > 0 && s->posts_last_hour > o->flood_per_hour;
