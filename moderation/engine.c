@@ -5,6 +5,7 @@
  * decided. Cheap checks run first; only the sightings check does I/O.
  */
 #include "moderation/engine.h"
+#include "moderation/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -24,6 +25,7 @@
 #define REASONS_MAX (64 * 1024)
 #define REASONS_START 1024
 #define SYNC_BATCH 500
+#define HINGLISH_SET 128 /* open-addressing set of the Hinglish words' hashes */
 
 /* ======================= output helpers ======================= */
 
@@ -71,6 +73,7 @@ struct mod_engine {
     pthread_rwlock_t lock;
     pthread_mutex_t pool_lock;     /* guards pool */
     struct scratch *pool;
+    uint64_t hinglish[HINGLISH_SET]; /* token hashes of hinglish_words[] (0 = empty slot) */
 };
 
 void mod_opts_default(struct mod_opts *o)
@@ -161,6 +164,8 @@ static char *read_text_file(const char *path, size_t *len, struct core_err *err)
     return core_buf_steal(&b);
 }
 
+static void hinglish_set_fill(uint64_t set[HINGLISH_SET]);
+
 struct mod_engine *mod_engine_new_with_model(const struct mod_opts *o, struct mod_model *m,
                                              struct core_err *err)
 {
@@ -171,6 +176,7 @@ struct mod_engine *mod_engine_new_with_model(const struct mod_opts *o, struct mo
     else
         mod_opts_default(&e->o);
     e->model = m;
+    hinglish_set_fill(e->hinglish);
     snprintf(e->fopts_id, sizeof e->fopts_id, "%u.%u.%u.%u.%u", m->fopts.osb_window,
              m->fopts.char_min, m->fopts.char_max, m->fopts.skeleton, m->fopts.char_all);
     pthread_rwlock_init(&e->lock, NULL);
@@ -649,8 +655,49 @@ static int hinglish_word(const char *s, size_t len)
     return 0;
 }
 
+static size_t hinglish_slot(uint64_t h)
+{
+    return (size_t)(h >> 40) & (HINGLISH_SET - 1);
+}
+
+/* The set of the Hinglish words' token hashes (mod_tok.hash), so that a
+ * word is tested with one probe; a hit is confirmed by hinglish_word(). */
+static void hinglish_set_fill(uint64_t set[HINGLISH_SET])
+{
+    size_t i;
+
+    _Static_assert(sizeof hinglish_words / sizeof hinglish_words[0] * 2 <= HINGLISH_SET,
+                   "the set stays at most half full");
+    memset(set, 0, HINGLISH_SET * sizeof set[0]);
+    for (i = 0; i < sizeof hinglish_words / sizeof hinglish_words[0]; i++) {
+        uint64_t h = mod_hash64(hinglish_words[i].w, hinglish_words[i].len,
+                                MOD_SEED_TOKEN + MOD_TOK_WORD);
+        size_t s = hinglish_slot(h);
+
+        while (set[s] != 0)
+            s = (s + 1) & (HINGLISH_SET - 1);
+        set[s] = h;
+    }
+}
+
+/* True if word token i is a Hinglish word: by its hash when the tokens
+ * carry hashes, then by its text. */
+static int hinglish_tok(const uint64_t set[HINGLISH_SET], const struct mod_toks *t, size_t i)
+{
+    const struct mod_tok *k = &t->v[i];
+    size_t s;
+
+    if (!t->hashed)
+        return hinglish_word(mod_tok_text(t, i), k->len);
+    for (s = hinglish_slot(k->hash); set[s] != 0; s = (s + 1) & (HINGLISH_SET - 1)) {
+        if (set[s] == k->hash)
+            return hinglish_word(mod_tok_text(t, i), k->len);
+    }
+    return 0;
+}
+
 /* Hindi (Devanagari or Hinglish) or English, for the notice. */
-static const char *guess_lang(const struct mod_prep *p)
+static const char *guess_lang(const struct mod_engine *e, const struct mod_prep *p)
 {
     unsigned hits = 0;
     size_t i;
@@ -662,7 +709,7 @@ static const char *guess_lang(const struct mod_prep *p)
 
         if (k->type != MOD_TOK_WORD || k->len > 7)
             continue;
-        hits += (unsigned)hinglish_word(mod_tok_text(&p->toks, i), k->len);
+        hits += (unsigned)hinglish_tok(e->hinglish, &p->toks, i);
     }
     return hits >= 2 ? "hi" : "en";
 }
@@ -770,7 +817,7 @@ static void decide(struct task *t)
      * words resemble most */
     if (r->verdict == MOD_RELAY && r->is_report && strcmp(r->rule, "classifier_relay") == 0)
         r->label = MOD_LEGIT;
-    r->lang = guess_lang(t->prep);
+    r->lang = guess_lang(t->e, t->prep);
     reason_open(t, "decision");
     OUT_LIT(t->rs, ",\"rule\":\"");
     out_str(t->rs, r->rule);
