@@ -90,8 +90,10 @@ _Static_assert(sizeof(struct mod_skel_memo) == 64, "one memo entry per cache lin
 
 /* The skeleton of word token k (k->hash set) and the hash of the skeleton,
  * from the memo of recent words when possible: words repeat a lot, and
- * both are pure functions of the word. */
-static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_SKEL_MAX])
+ * both are pure functions of the word. Returns the skeleton's length; *out
+ * points at its bytes (the memo's, or `sk`), not NUL-terminated. */
+static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_SKEL_MAX],
+                            const char **out)
 {
     const char *w = t->text + k->off;
     size_t len = k->len;
@@ -102,8 +104,7 @@ static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_S
     if (len <= sizeof m->word) {
         m = &t->memo[(h >> 20) % MOD_SKEL_CACHE];
         if (m->wlen == len && m->hash == h && memcmp(m->word, w, len) == 0) {
-            memcpy(sk, m->skel, m->slen);
-            sk[m->slen] = '\0';
+            *out = m->skel; /* copied once, into the arena */
             k->skel_hash = m->skel_hash;
             return m->slen;
         }
@@ -111,6 +112,7 @@ static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_S
         m = NULL;
     }
     n = mod_skeleton(w, len, sk);
+    *out = sk;
     k->skel_hash = n >= 2 ? mod_hash64(sk, n, MOD_SEED_SKEL) : 0;
     if (m != NULL && n <= sizeof m->skel) {
         m->hash = h;
@@ -142,14 +144,15 @@ void mod_toks_skeletons(struct mod_toks *t)
     for (i = 0; i < t->n; i++) {
         struct mod_tok *k = &t->v[i];
         char sk[MOD_SKEL_MAX];
+        const char *src;
         size_t n;
 
         if (k->type != MOD_TOK_WORD)
             continue;
-        n = skeleton_memo(t, k, sk);
+        n = skeleton_memo(t, k, sk, &src);
         if (n == 0)
             continue;
-        k->skel_off = arena_put(t, sk, n);
+        k->skel_off = arena_put(t, src, n);
         k->skel_len = (uint8_t)n;
     }
     t->hashed = 1;
