@@ -11,8 +11,11 @@
 
 #define INITIAL_BITS 12
 #define PREFETCH_AHEAD 24
+#define PREFETCH_RING 32 /* home slots remembered, > PREFETCH_AHEAD, a power of two */
 #define HUGE_PAGE ((size_t)2 << 20) /* tables this large go on transparent huge pages */
 
+_Static_assert(PREFETCH_RING > PREFETCH_AHEAD && (PREFETCH_RING & (PREFETCH_RING - 1)) == 0,
+               "the ring holds every home slot prefetched and not yet read");
 _Static_assert(MOD_NLABELS >= 4 && MOD_NLABELS <= 8, "two 4-lane vectors cover the classes");
 
 static size_t slot_of(uint32_t key, size_t mask)
@@ -222,6 +225,7 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
     size_t known = 0;
     double mx = -INFINITY;
     double sum = 0;
+    size_t home[PREFETCH_RING]; /* home slots of the features being prefetched */
     unsigned c;
     size_t i;
 
@@ -237,15 +241,23 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
     /* the lookups are cache misses: ask for the slots of the features
      * PREFETCH_AHEAD look-ups ahead, so the memory system fetches them in
      * parallel and each arrives before it is needed */
-    for (i = 0; i < n && i < PREFETCH_AHEAD; i++)
-        __builtin_prefetch(&b->tab[slot_of(feats[i], b->mask)]);
+    for (i = 0; i < n && i < PREFETCH_AHEAD; i++) {
+        home[i] = slot_of(feats[i], b->mask);
+        __builtin_prefetch(&b->tab[home[i]]);
+    }
     for (i = 0; i < n; i++) {
-        size_t s;
+        size_t s = home[i % PREFETCH_RING];
 
-        if (i + PREFETCH_AHEAD < n)
-            __builtin_prefetch(&b->tab[slot_of(feats[i + PREFETCH_AHEAD], b->mask)]);
-        s = find_slot(b, feats[i]);
-        if (s == SIZE_MAX)
+        if (i + PREFETCH_AHEAD < n) {
+            size_t a = slot_of(feats[i + PREFETCH_AHEAD], b->mask);
+
+            home[(i + PREFETCH_AHEAD) % PREFETCH_RING] = a;
+            __builtin_prefetch(&b->tab[a]);
+        }
+        /* find_slot() from the home slot computed for the prefetch */
+        while (b->tab[s].key != 0 && b->tab[s].key != feats[i])
+            s = (s + 1) & b->mask;
+        if (b->tab[s].key == 0)
             continue;
         known++;
         {
