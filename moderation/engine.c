@@ -26,6 +26,7 @@
 #define REASONS_START 1024
 #define SYNC_BATCH 500
 #define HINGLISH_SET 128 /* open-addressing set of the Hinglish words' hashes */
+#define THRESHOLDS_JSON_MAX 96 /* two numbers of at most 14 bytes and 49 bytes of keys */
 
 /* ======================= output helpers ======================= */
 
@@ -74,6 +75,8 @@ struct mod_engine {
     pthread_mutex_t pool_lock;     /* guards pool */
     struct scratch *pool;
     uint64_t hinglish[HINGLISH_SET]; /* token hashes of hinglish_words[] (0 = empty slot) */
+    char thresholds_json[THRESHOLDS_JSON_MAX]; /* the classifier reason's middle part */
+    size_t thresholds_json_len;
 };
 
 void mod_opts_default(struct mod_opts *o)
@@ -165,6 +168,7 @@ static char *read_text_file(const char *path, size_t *len, struct core_err *err)
 }
 
 static void hinglish_set_fill(uint64_t set[HINGLISH_SET]);
+static void thresholds_json_fill(struct mod_engine *e);
 
 struct mod_engine *mod_engine_new_with_model(const struct mod_opts *o, struct mod_model *m,
                                              struct core_err *err)
@@ -177,6 +181,7 @@ struct mod_engine *mod_engine_new_with_model(const struct mod_opts *o, struct mo
         mod_opts_default(&e->o);
     e->model = m;
     hinglish_set_fill(e->hinglish);
+    thresholds_json_fill(e);
     snprintf(e->fopts_id, sizeof e->fopts_id, "%u.%u.%u.%u.%u", m->fopts.osb_window,
              m->fopts.char_min, m->fopts.char_max, m->fopts.skeleton, m->fopts.char_all);
     pthread_rwlock_init(&e->lock, NULL);
@@ -336,6 +341,23 @@ static void put_fixed(struct core_buf *b, double v, int dec)
 static void json_num(struct core_buf *b, double v)
 {
     put_fixed(b, v, 3);
+}
+
+/* The fixed part of every classifier reason: the model's thresholds. */
+static void thresholds_json_fill(struct mod_engine *e)
+{
+    struct core_buf b;
+
+    core_buf_init(&b, 0);
+    OUT_LIT(&b, ",\"relay_below\":");
+    json_num(&b, e->model->relay_max);
+    OUT_LIT(&b, ",\"drop_from\":");
+    json_num(&b, e->model->drop_min);
+    OUT_LIT(&b, ",\"known_features\":");
+    /* put_fixed() clamps to +-1e9: never longer than the room */
+    e->thresholds_json_len = b.len < sizeof e->thresholds_json ? b.len : 0;
+    memcpy(e->thresholds_json, core_buf_str(&b), e->thresholds_json_len);
+    core_buf_cleanup(&b);
 }
 
 /* ======================= the task and the checks ======================= */
@@ -548,11 +570,9 @@ static int check_classifier(struct task *t)
     json_num(t->rs, t->res->scores[best]);
     OUT_LIT(t->rs, ",\"unwanted\":");
     json_num(t->rs, t->u);
-    OUT_LIT(t->rs, ",\"relay_below\":");
-    json_num(t->rs, m->relay_max);
-    OUT_LIT(t->rs, ",\"drop_from\":");
-    json_num(t->rs, m->drop_min);
-    OUT_LIT(t->rs, ",\"known_features\":");
+    /* ,"relay_below":...,"drop_from":...,"known_features": (the model's
+     * thresholds never change while the engine has it: written once) */
+    out_put(t->rs, t->e->thresholds_json, t->e->thresholds_json_len);
     put_uint(t->rs, t->known);
     OUT_LIT(t->rs, "}");
     return 1;
