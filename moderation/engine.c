@@ -907,14 +907,18 @@ int mod_result_write_json(const struct mod_result *r, struct core_buf *out)
     size_t before = out->len;
 
     rc |= OUT_LIT(out, "{\"label\":\"");
-    rc |= out_str(out, mod_label_name(r->label));
+    rc |= out_put(out, mod_label_name(r->label), mod_label_name_len(r->label));
     rc |= OUT_LIT(out, "\",\"verdict\":\"");
     rc |= out_str(out, mod_verdict_name(r->verdict));
     rc |= out_str(out, r->urgent ? "\",\"urgent\":true,\"scores\":{"
                                        : "\",\"urgent\":false,\"scores\":{");
     for (c = 0; c < MOD_NLABELS; c++) {
-        rc |= out_str(out, c > 0 ? ",\"" : "\"");
-        rc |= out_str(out, mod_label_name((enum mod_label)c));
+        if (c > 0)
+            rc |= OUT_LIT(out, ",\"");
+        else
+            rc |= OUT_LIT(out, "\"");
+        rc |= out_put(out, mod_label_name((enum mod_label)c),
+                      mod_label_name_len((enum mod_label)c));
         rc |= OUT_LIT(out, "\":");
         put_fixed(out, r->scores[c], 4);
     }

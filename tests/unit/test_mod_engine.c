@@ -159,6 +159,18 @@ static void test_lang_hinglish_words(void **state)
     }
 }
 
+/* The JSON writer takes the label names' lengths from a table. */
+static void test_label_name_lengths(void **state)
+{
+    unsigned c;
+
+    (void)state;
+    for (c = 0; c < MOD_NLABELS; c++)
+        assert_int_equal(mod_label_name_len((enum mod_label)c),
+                         strlen(mod_label_name((enum mod_label)c)));
+    assert_int_equal(mod_label_name_len((enum mod_label)MOD_NLABELS), 1);
+}
+
 static void test_templates(void **state)
 {
     struct mod_post p;
@@ -460,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_classes_and_verdicts),
         cmocka_unit_test(test_reports_and_urgent),
         cmocka_unit_test(test_lang_hinglish_words),
+        cmocka_unit_test(test_label_name_lengths),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_sender_and_signals),
         cmocka_unit_test(test_reasons_json),
