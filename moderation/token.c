@@ -415,14 +415,17 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
             size_t digits = 0;
             int dot = 0;
 
-            /* one look at the run of [a-z0-9._-] decides which recogniser can apply */
+            /* one look at the run of [a-z0-9._-] decides which recogniser can
+             * apply: first its leading [a-z0-9] (the word, most of the time),
+             * then the rest */
+            while (i + a < len && is_alnum(key[i + a])) {
+                digits += is_dig(key[i + a]);
+                a++;
+            }
+            r = a;
             while (i + r < len && (is_alnum(key[i + r]) || key[i + r] == '.' ||
                                    key[i + r] == '_' || key[i + r] == '-')) {
                 dot |= key[i + r] == '.';
-                if (a == r && is_alnum(key[i + r])) {
-                    digits += is_dig(key[i + r]);
-                    a++;
-                }
                 r++;
             }
             if (c != '+' && i + r < len && key[i + r] == '@')
