@@ -49,7 +49,7 @@ struct mod_tok {
     uint8_t digit;      /* 1 if a word holds an ASCII digit (leetspeak is possible) */
 };
 
-#define MOD_SKEL_CACHE 4096 /* words whose skeleton is remembered (per mod_toks) */
+#define MOD_SKEL_CACHE 16384 /* words whose skeleton is remembered (per mod_toks) */
 
 /* One remembered word: 64 bytes, one cache line. Longer words and
  * skeletons are computed every time. */
