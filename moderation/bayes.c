@@ -7,10 +7,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define INITIAL_BITS 12
-#define PREFETCH_BATCH 16
+#define PREFETCH_AHEAD 24
+#define PREFETCH_RING 32 /* home slots remembered, > PREFETCH_AHEAD, a power of two */
+#define HUGE_PAGE ((size_t)2 << 20) /* tables this large go on transparent huge pages */
 
+_Static_assert(PREFETCH_RING > PREFETCH_AHEAD && (PREFETCH_RING & (PREFETCH_RING - 1)) == 0,
+               "the ring holds every home slot prefetched and not yet read");
 _Static_assert(MOD_NLABELS >= 4 && MOD_NLABELS <= 8, "two 4-lane vectors cover the classes");
 
 static size_t slot_of(uint32_t key, size_t mask)
@@ -18,10 +23,31 @@ static size_t slot_of(uint32_t key, size_t mask)
     return (size_t)((key * 0x9E3779B1u) ^ (key >> 15)) & mask;
 }
 
+/*
+ * The zeroed slot table (free(3) it). A table of a few MiB is read at
+ * random, one slot per feature: on 4 KiB pages nearly every look-up is also
+ * a TLB miss, so a large table is aligned to and advised onto 2 MiB pages
+ * (where the kernel allows transparent huge pages; otherwise nothing
+ * changes).
+ */
+static struct mod_bayes_slot *slots_alloc(size_t cap)
+{
+    size_t bytes = cap * sizeof(struct mod_bayes_slot);
+    void *p = NULL;
+
+    if (bytes < HUGE_PAGE || posix_memalign(&p, HUGE_PAGE, bytes) != 0)
+        return core_calloc(cap, sizeof(struct mod_bayes_slot));
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    memset(p, 0, bytes);
+    return p;
+}
+
 static void alloc_table(struct mod_bayes *b, size_t cap)
 {
     b->mask = cap - 1;
-    b->tab = core_calloc(cap, sizeof b->tab[0]);
+    b->tab = slots_alloc(cap);
     b->cnt = core_calloc(cap, sizeof b->cnt[0]);
 }
 
@@ -61,6 +87,24 @@ static void grow(struct mod_bayes *b)
     }
     free(old);
     free(old_cnt);
+}
+
+void mod_bayes_reserve(struct mod_bayes *b, size_t n)
+{
+    size_t cap = b->mask + 1;
+
+    while (n * 2 > cap)
+        cap *= 2;
+    if (cap == b->mask + 1)
+        return;
+    if (b->used == 0) {
+        free(b->tab);
+        free(b->cnt);
+        alloc_table(b, cap);
+        return;
+    }
+    while (b->mask + 1 < cap)
+        grow(b);
 }
 
 /* Slot index of `key`, or SIZE_MAX when absent. */
@@ -126,7 +170,8 @@ void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABE
 
     for (c = 0; c < MOD_NLABELS; c++) {
         b->cnt[s][c] = n[c];
-        b->tab[s].lg[c] = (float)log((double)n[c] + b->alpha);
+        /* most counts are 0: log(0 + alpha) is log_alpha, the same float */
+        b->tab[s].lg[c] = n[c] == 0 ? (float)b->log_alpha : (float)log((double)n[c] + b->alpha);
     }
 }
 
@@ -180,6 +225,7 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
     size_t known = 0;
     double mx = -INFINITY;
     double sum = 0;
+    size_t home[PREFETCH_RING]; /* home slots of the features being prefetched */
     unsigned c;
     size_t i;
 
@@ -192,29 +238,36 @@ size_t mod_bayes_classify(const struct mod_bayes *b, const uint32_t *feats, size
             logp[c] = -log((double)MOD_NLABELS);
         return 0;
     }
-    /* the lookups are cache misses: ask for the slots of a batch of features
-     * first, so the memory system fetches them in parallel */
-    for (i = 0; i < n; i += PREFETCH_BATCH) {
-        size_t end = i + PREFETCH_BATCH < n ? i + PREFETCH_BATCH : n;
-        size_t k;
+    /* the lookups are cache misses: ask for the slots of the features
+     * PREFETCH_AHEAD look-ups ahead, so the memory system fetches them in
+     * parallel and each arrives before it is needed */
+    for (i = 0; i < n && i < PREFETCH_AHEAD; i++) {
+        home[i] = slot_of(feats[i], b->mask);
+        __builtin_prefetch(&b->tab[home[i]]);
+    }
+    for (i = 0; i < n; i++) {
+        size_t s = home[i % PREFETCH_RING];
 
-        for (k = i; k < end; k++)
-            __builtin_prefetch(&b->tab[slot_of(feats[k], b->mask)]);
-        for (k = i; k < end; k++) {
-            size_t s = find_slot(b, feats[k]);
+        if (i + PREFETCH_AHEAD < n) {
+            size_t a = slot_of(feats[i + PREFETCH_AHEAD], b->mask);
 
-            if (s == SIZE_MAX)
-                continue;
-            known++;
-            {
-                v4f x;
-                v4f y;
+            home[(i + PREFETCH_AHEAD) % PREFETCH_RING] = a;
+            __builtin_prefetch(&b->tab[a]);
+        }
+        /* find_slot() from the home slot computed for the prefetch */
+        while (b->tab[s].key != 0 && b->tab[s].key != feats[i])
+            s = (s + 1) & b->mask;
+        if (b->tab[s].key == 0)
+            continue;
+        known++;
+        {
+            v4f x;
+            v4f y;
 
-                memcpy(&x, &b->tab[s].lg[0], sizeof x);
-                memcpy(&y, &b->tab[s].lg[MOD_NLABELS - 4], sizeof y);
-                lo += x;
-                hi += y;
-            }
+            memcpy(&x, &b->tab[s].lg[0], sizeof x);
+            memcpy(&y, &b->tab[s].lg[MOD_NLABELS - 4], sizeof y);
+            lo += x;
+            hi += y;
         }
     }
     for (c = 0; c < MOD_NLABELS; c++)

@@ -74,6 +74,11 @@ int mod_bayes_counts(const struct mod_bayes *b, uint32_t key, uint32_t n[MOD_NLA
 int mod_bayes_slot_at(const struct mod_bayes *b, size_t i, uint32_t *key,
                       uint32_t n[MOD_NLABELS]);
 
+/* Make room for `n` distinct features at once (model loading): the table
+ * ends as large as n insertions would make it, without the rehashing on
+ * the way. */
+void mod_bayes_reserve(struct mod_bayes *b, size_t n);
+
 /* Insert or replace one feature's counts wholesale (model loading). Class
  * totals are not touched. */
 void mod_bayes_put(struct mod_bayes *b, uint32_t key, const uint32_t n[MOD_NLABELS]);

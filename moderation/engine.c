@@ -5,6 +5,7 @@
  * decided. Cheap checks run first; only the sightings check does I/O.
  */
 #include "moderation/engine.h"
+#include "moderation/hash.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
@@ -24,6 +25,8 @@
 #define REASONS_MAX (64 * 1024)
 #define REASONS_START 1024
 #define SYNC_BATCH 500
+#define HINGLISH_SET 128 /* open-addressing set of the Hinglish words' hashes */
+#define THRESHOLDS_JSON_MAX 96 /* two numbers of at most 14 bytes and 49 bytes of keys */
 
 /* ======================= output helpers ======================= */
 
@@ -71,6 +74,9 @@ struct mod_engine {
     pthread_rwlock_t lock;
     pthread_mutex_t pool_lock;     /* guards pool */
     struct scratch *pool;
+    uint64_t hinglish[HINGLISH_SET]; /* token hashes of hinglish_words[] (0 = empty slot) */
+    char thresholds_json[THRESHOLDS_JSON_MAX]; /* the classifier reason's middle part */
+    size_t thresholds_json_len;
 };
 
 void mod_opts_default(struct mod_opts *o)
@@ -161,6 +167,9 @@ static char *read_text_file(const char *path, size_t *len, struct core_err *err)
     return core_buf_steal(&b);
 }
 
+static void hinglish_set_fill(uint64_t set[HINGLISH_SET]);
+static void thresholds_json_fill(struct mod_engine *e);
+
 struct mod_engine *mod_engine_new_with_model(const struct mod_opts *o, struct mod_model *m,
                                              struct core_err *err)
 {
@@ -171,6 +180,8 @@ struct mod_engine *mod_engine_new_with_model(const struct mod_opts *o, struct mo
     else
         mod_opts_default(&e->o);
     e->model = m;
+    hinglish_set_fill(e->hinglish);
+    thresholds_json_fill(e);
     snprintf(e->fopts_id, sizeof e->fopts_id, "%u.%u.%u.%u.%u", m->fopts.osb_window,
              m->fopts.char_min, m->fopts.char_max, m->fopts.skeleton, m->fopts.char_all);
     pthread_rwlock_init(&e->lock, NULL);
@@ -301,7 +312,15 @@ static void put_fixed(struct core_buf *b, double v, int dec)
     if (v < -1e9)
         v = -1e9;
     x = (uint64_t)(fabs(v) * (double)scale + 0.5);
-    neg = v < 0 && x > 0;
+    if (x == 0 || (x == scale && v > 0)) {
+        /* naive Bayes posteriors are mostly 0 or 1 at this precision */
+        static const char zero[] = "0.000000";
+        static const char one[] = "1.000000";
+
+        out_put(b, x == 0 ? zero : one, 2 + (size_t)dec);
+        return;
+    }
+    neg = v < 0;
     /* built right to left in one buffer, appended once */
     frac = x % scale;
     for (i = 0; i < dec; i++) {
@@ -322,6 +341,23 @@ static void put_fixed(struct core_buf *b, double v, int dec)
 static void json_num(struct core_buf *b, double v)
 {
     put_fixed(b, v, 3);
+}
+
+/* The fixed part of every classifier reason: the model's thresholds. */
+static void thresholds_json_fill(struct mod_engine *e)
+{
+    struct core_buf b;
+
+    core_buf_init(&b, 0);
+    OUT_LIT(&b, ",\"relay_below\":");
+    json_num(&b, e->model->relay_max);
+    OUT_LIT(&b, ",\"drop_from\":");
+    json_num(&b, e->model->drop_min);
+    OUT_LIT(&b, ",\"known_features\":");
+    /* put_fixed() clamps to +-1e9: never longer than the room */
+    e->thresholds_json_len = b.len < sizeof e->thresholds_json ? b.len : 0;
+    memcpy(e->thresholds_json, core_buf_str(&b), e->thresholds_json_len);
+    core_buf_cleanup(&b);
 }
 
 /* ======================= the task and the checks ======================= */
@@ -355,8 +391,9 @@ struct task {
  * closes with "}". */
 static void reason_open(struct task *t, const char *check)
 {
-    out_str(t->rs, t->nreasons > 0 ? ",{\"check\":" : "{\"check\":");
-    json_cstr(t->rs, check);
+    out_str(t->rs, t->nreasons > 0 ? ",{\"check\":\"" : "{\"check\":\"");
+    out_str(t->rs, check); /* our own names, [a-z_]: nothing to escape */
+    OUT_LIT(t->rs, "\"");
     t->nreasons++;
 }
 
@@ -373,8 +410,9 @@ static int check_signals(struct task *t)
     for (i = 0; i < MOD_SIG_COUNT; i++) {
         if ((sig & (1u << i)) == 0)
             continue;
-        out_str(t->rs, first ? "" : ",");
-        json_cstr(t->rs, mod_signal_name(i));
+        out_str(t->rs, first ? "\"" : ",\"");
+        out_str(t->rs, mod_signal_name(i)); /* [A-Z_]: nothing to escape */
+        OUT_LIT(t->rs, "\"");
         first = 0;
     }
     OUT_LIT(t->rs, "],\"emoji\":");
@@ -388,10 +426,11 @@ static int check_sender(struct task *t)
     const struct mod_sender *s = &t->post->sender;
     const struct mod_opts *o = &t->e->o;
 
-    int64_t now = t->post->now_ms != 0 ? t->post->now_ms : core_now_ms();
+    int64_t now;
 
     if (!s->known)
         return 0;
+    now = t->post->now_ms != 0 ? t->post->now_ms : core_now_ms(); /* not for unknown senders */
     t->probation = s->posts < o->probation_posts ||
                    (s->joined_ms > 0 && now - s->joined_ms < (int64_t)o->probation_hours * 3600000);
     t->flood = o->flood_per_hour > 0 && s->posts_last_hour > o->flood_per_hour;
@@ -531,11 +570,9 @@ static int check_classifier(struct task *t)
     json_num(t->rs, t->res->scores[best]);
     OUT_LIT(t->rs, ",\"unwanted\":");
     json_num(t->rs, t->u);
-    OUT_LIT(t->rs, ",\"relay_below\":");
-    json_num(t->rs, m->relay_max);
-    OUT_LIT(t->rs, ",\"drop_from\":");
-    json_num(t->rs, m->drop_min);
-    OUT_LIT(t->rs, ",\"known_features\":");
+    /* ,"relay_below":...,"drop_from":...,"known_features": (the model's
+     * thresholds never change while the engine has it: written once) */
+    out_put(t->rs, t->e->thresholds_json, t->e->thresholds_json_len);
     put_uint(t->rs, t->known);
     OUT_LIT(t->rs, "}");
     return 1;
@@ -585,53 +622,102 @@ static enum mod_label argmax(const double *logp, int unwanted_only)
 
 /*
  * True if s[0..len) is one of the common Hinglish words below. The words
- * are grouped by their first letter (each group " w1 w2 ... "), so a token
- * is compared with a handful of words, not all of them.
+ * are grouped by their first letter, each group a run of entries of one
+ * length byte and up to 7 letters, so a token is compared with a handful
+ * of words and most of them are rejected by the length alone.
  */
+struct hinglish_entry {
+    uint8_t len;
+    char w[7];
+};
+
+#define HW(s) {sizeof(s) - 1, s}
+
+static const struct hinglish_entry hinglish_words[] = {
+    HW("aur"),   HW("aap"),    HW("ap"),    HW("abhi"),   HW("apna"),    HW("apne"),
+    HW("bhi"),   HW("bhai"),   HW("baithe"), HW("chahiye"), HW("diya"),   HW("gaon"),
+    HW("gaya"),  HW("gayi"),   HW("hai"),   HW("hain"),   HW("ho"),      HW("hum"),
+    HW("hamare"), HW("hamara"), HW("ji"),   HW("jaldi"),  HW("ka"),      HW("ki"),
+    HW("ke"),    HW("ko"),     HW("kya"),   HW("kar"),    HW("karo"),    HW("kare"),
+    HW("karen"), HW("kal"),    HW("kaise"), HW("kahan"),  HW("log"),     HW("liye"),
+    HW("mein"),  HW("me"),     HW("mera"),  HW("meri"),   HW("nahi"),    HW("nhi"),
+    HW("par"),   HW("pe"),     HW("raha"),  HW("rahe"),   HW("se"),      HW("sab"),
+    HW("sabhi"), HW("tum"),    HW("woh"),   HW("wo"),     HW("yeh"),     HW("ye"),
+};
+
+#undef HW
+
 static int hinglish_word(const char *s, size_t len)
 {
-    static const char *const by_first[26] = {
-        ['a' - 'a'] = " aur aap ap abhi apna apne ",
-        ['b' - 'a'] = " bhi bhai baithe ",
-        ['c' - 'a'] = " chahiye ",
-        ['d' - 'a'] = " diya ",
-        ['g' - 'a'] = " gaon gaya gayi ",
-        ['h' - 'a'] = " hai hain ho hum hamare hamara ",
-        ['j' - 'a'] = " ji jaldi ",
-        ['k' - 'a'] = " ka ki ke ko kya kar karo kare karen kal kaise kahan ",
-        ['l' - 'a'] = " log liye ",
-        ['m' - 'a'] = " mein me mera meri ",
-        ['n' - 'a'] = " nahi nhi ",
-        ['p' - 'a'] = " par pe ",
-        ['r' - 'a'] = " raha rahe ",
-        ['s' - 'a'] = " se sab sabhi ",
-        ['t' - 'a'] = " tum ",
-        ['w' - 'a'] = " woh wo ",
-        ['y' - 'a'] = " yeh ye ",
+    /* [first letter - 'a'] = index of its first entry; the group ends where
+     * the next letter's begins (letters without words have empty groups);
+     * test_mod_engine checks every word and its neighbours */
+    static const uint8_t starts[27] = {
+        0, 6, 9, 10, 11, 11, 11, 14, 20, 20, 22, 34, 36, 40, 42, 42, 44, 44, 46, 49, 50, 50, 50,
+        52, 52, 54, 54,
     };
-    const char *g;
+    const char *w;
+    size_t i;
 
-    if (len == 0 || s[0] < 'a' || s[0] > 'z')
+    if (len == 0 || len > sizeof hinglish_words[0].w || s[0] < 'a' || s[0] > 'z')
         return 0;
-    g = by_first[s[0] - 'a'];
-    if (g == NULL)
-        return 0;
-    while (*g == ' ' && g[1] != '\0') {
-        const char *w = g + 1;
-        size_t n = 0;
+    for (i = starts[s[0] - 'a']; i < starts[s[0] - 'a' + 1]; i++) {
+        size_t k;
 
-        while (w[n] != ' ')
-            n++;
-
-        if (n == len && memcmp(w, s, len) == 0)
+        if (hinglish_words[i].len != len)
+            continue;
+        w = hinglish_words[i].w;
+        for (k = 1; k < len && w[k] == s[k]; k++)
+            ;
+        if (k == len)
             return 1;
-        g = w + n;
+    }
+    return 0;
+}
+
+static size_t hinglish_slot(uint64_t h)
+{
+    return (size_t)(h >> 40) & (HINGLISH_SET - 1);
+}
+
+/* The set of the Hinglish words' token hashes (mod_tok.hash), so that a
+ * word is tested with one probe; a hit is confirmed by hinglish_word(). */
+static void hinglish_set_fill(uint64_t set[HINGLISH_SET])
+{
+    size_t i;
+
+    _Static_assert(sizeof hinglish_words / sizeof hinglish_words[0] * 2 <= HINGLISH_SET,
+                   "the set stays at most half full");
+    memset(set, 0, HINGLISH_SET * sizeof set[0]);
+    for (i = 0; i < sizeof hinglish_words / sizeof hinglish_words[0]; i++) {
+        uint64_t h = mod_hash64(hinglish_words[i].w, hinglish_words[i].len,
+                                MOD_SEED_TOKEN + MOD_TOK_WORD);
+        size_t s = hinglish_slot(h);
+
+        while (set[s] != 0)
+            s = (s + 1) & (HINGLISH_SET - 1);
+        set[s] = h;
+    }
+}
+
+/* True if word token i is a Hinglish word: by its hash when the tokens
+ * carry hashes, then by its text. */
+static int hinglish_tok(const uint64_t set[HINGLISH_SET], const struct mod_toks *t, size_t i)
+{
+    const struct mod_tok *k = &t->v[i];
+    size_t s;
+
+    if (!t->hashed)
+        return hinglish_word(mod_tok_text(t, i), k->len);
+    for (s = hinglish_slot(k->hash); set[s] != 0; s = (s + 1) & (HINGLISH_SET - 1)) {
+        if (set[s] == k->hash)
+            return hinglish_word(mod_tok_text(t, i), k->len);
     }
     return 0;
 }
 
 /* Hindi (Devanagari or Hinglish) or English, for the notice. */
-static const char *guess_lang(const struct mod_prep *p)
+static const char *guess_lang(const struct mod_engine *e, const struct mod_prep *p)
 {
     unsigned hits = 0;
     size_t i;
@@ -643,7 +729,7 @@ static const char *guess_lang(const struct mod_prep *p)
 
         if (k->type != MOD_TOK_WORD || k->len > 7)
             continue;
-        hits += (unsigned)hinglish_word(mod_tok_text(&p->toks, i), k->len);
+        hits += (unsigned)hinglish_tok(e->hinglish, &p->toks, i);
     }
     return hits >= 2 ? "hi" : "en";
 }
@@ -751,7 +837,7 @@ static void decide(struct task *t)
      * words resemble most */
     if (r->verdict == MOD_RELAY && r->is_report && strcmp(r->rule, "classifier_relay") == 0)
         r->label = MOD_LEGIT;
-    r->lang = guess_lang(t->prep);
+    r->lang = guess_lang(t->e, t->prep);
     reason_open(t, "decision");
     OUT_LIT(t->rs, ",\"rule\":\"");
     out_str(t->rs, r->rule);
@@ -821,14 +907,18 @@ int mod_result_write_json(const struct mod_result *r, struct core_buf *out)
     size_t before = out->len;
 
     rc |= OUT_LIT(out, "{\"label\":\"");
-    rc |= out_str(out, mod_label_name(r->label));
+    rc |= out_put(out, mod_label_name(r->label), mod_label_name_len(r->label));
     rc |= OUT_LIT(out, "\",\"verdict\":\"");
     rc |= out_str(out, mod_verdict_name(r->verdict));
     rc |= out_str(out, r->urgent ? "\",\"urgent\":true,\"scores\":{"
                                        : "\",\"urgent\":false,\"scores\":{");
     for (c = 0; c < MOD_NLABELS; c++) {
-        rc |= out_str(out, c > 0 ? ",\"" : "\"");
-        rc |= out_str(out, mod_label_name((enum mod_label)c));
+        if (c > 0)
+            rc |= OUT_LIT(out, ",\"");
+        else
+            rc |= OUT_LIT(out, "\"");
+        rc |= out_put(out, mod_label_name((enum mod_label)c),
+                      mod_label_name_len((enum mod_label)c));
         rc |= OUT_LIT(out, "\":");
         put_fixed(out, r->scores[c], 4);
     }

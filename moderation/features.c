@@ -10,12 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SET_BITS 14 /* dedup set of 16384 slots, at most half full */
+#define SET_BITS 14 /* dedup set of up to 16384 slots, at most half full */
+#define SET_MIN_BITS 8 /* ... and at least 256: a short post's set stays in L1 */
 #define WORD_CPS_MAX 48
 
 /* Seeds separate the feature families. */
-#define SEED_TOKEN 0x6a616e736576610aULL
-#define SEED_SKEL 0x736b656c65746f6eULL
+#define SEED_TOKEN MOD_SEED_TOKEN
+#define SEED_SKEL MOD_SEED_SKEL
 #define SEED_OSB 0x6f73622070616972ULL
 #define SEED_CHAR 0x63686172206e6772ULL
 
@@ -106,6 +107,7 @@ void mod_feats_init(struct mod_feats *f)
     f->v = core_malloc(MOD_FEAT_MAX * sizeof f->v[0]);
     f->set_mask = ((size_t)1 << SET_BITS) - 1;
     f->set = core_calloc(f->set_mask + 1, sizeof f->set[0]);
+    f->gen = 0;
 }
 
 void mod_feats_cleanup(struct mod_feats *f)
@@ -118,19 +120,22 @@ void mod_feats_cleanup(struct mod_feats *f)
 static void add(struct mod_feats *f, uint64_t h)
 {
     uint32_t id = (uint32_t)(h ^ (h >> 32));
+    uint64_t mine;
     size_t slot;
 
     if (id == 0)
         id = 1;
     if (f->n >= MOD_FEAT_MAX)
         return;
+    mine = (uint64_t)f->gen << 32 | id;
     slot = (size_t)(id * 2654435761u) & f->set_mask;
-    while (f->set[slot] != 0) {
-        if (f->set[slot] == id)
+    /* a slot of an earlier post (another generation) counts as empty */
+    while ((uint32_t)(f->set[slot] >> 32) == f->gen) {
+        if (f->set[slot] == mine)
             return;
         slot = (slot + 1) & f->set_mask;
     }
-    f->set[slot] = id;
+    f->set[slot] = mine;
     f->v[f->n++] = id;
 }
 
@@ -139,12 +144,15 @@ static uint64_t token_hash_of(const char *s, size_t len, unsigned type)
     return mod_hash64(s, len, SEED_TOKEN + type);
 }
 
-/* Hash of token i as a unigram: numbers of 5+ digits by their length. */
+/* Hash of token i as a unigram: numbers of 5+ digits by their length;
+ * words hashed once by mod_toks_skeletons(). */
 static uint64_t token_hash(const struct mod_toks *t, size_t i)
 {
     const struct mod_tok *k = &t->v[i];
     const char *s = mod_tok_text(t, i);
 
+    if (k->type == MOD_TOK_WORD && t->hashed)
+        return k->hash;
     if (k->type == MOD_TOK_NUM && k->len > 4) {
         char shape[8];
 
@@ -227,19 +235,25 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
     uint64_t hist[8];
     size_t nh = 0;
     size_t win = o->osb_window > 8 ? 8 : o->osb_window;
+    size_t bound;
     size_t i;
 
-    for (i = 0; i < f->n; i++) {
-        /* clear the dedup set slot by slot: cheaper than memset */
-        uint32_t id = f->v[i];
-        size_t slot = (size_t)(id * 2654435761u) & f->set_mask;
-
-        while (f->set[slot] != 0) {
-            f->set[slot] = 0;
-            slot = (slot + 1) & f->set_mask;
-        }
+    /* a new generation empties the set without touching it; after 2^32 - 1
+     * posts the set is cleared once (generation 0 is never current) */
+    if (++f->gen == 0) {
+        memset(f->set, 0, ((size_t)1 << SET_BITS) * sizeof f->set[0]);
+        f->gen = 1;
     }
     f->n = 0;
+    /* the set in use: twice the features this post can give (a token, its
+     * skeleton, its leetspeak form and its bigrams), so that it stays at
+     * most half full; the whole set with character n-grams */
+    bound = t->n * (3 + (win > 1 ? win - 1 : 0));
+    if (o->char_min > 0 || bound > MOD_FEAT_MAX)
+        bound = MOD_FEAT_MAX;
+    f->set_mask = ((size_t)1 << SET_MIN_BITS) - 1;
+    while (f->set_mask + 1 < 2 * bound)
+        f->set_mask = f->set_mask * 2 + 1;
     for (i = 0; i < t->n; i++) {
         const struct mod_tok *k = &t->v[i];
         const char *s = mod_tok_text(t, i);
@@ -257,9 +271,10 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
                 const char *sk = mod_tok_skel(t, i, &sl);
 
                 if (sl >= 2)
-                    add(f, mod_hash64(sk, sl, SEED_SKEL));
+                    add(f, t->hashed ? k->skel_hash : mod_hash64(sk, sl, SEED_SKEL));
             }
-            if (leet(s, k->len, buf, sizeof buf))
+            /* leetspeak needs a digit (the tokeniser noted one) */
+            if ((k->digit || !t->hashed) && leet(s, k->len, buf, sizeof buf))
                 add(f, token_hash_of(buf, k->len, MOD_TOK_WORD));
             if (o->char_min > 0 && (k->deva || o->char_all))
                 char_ngrams(f, s, k->len, o);

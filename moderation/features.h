@@ -50,8 +50,10 @@ int mod_feat_opts_parse(const char *spec, struct mod_feat_opts *o);
 struct mod_feats {
     uint32_t *v; /* the features of the last extraction */
     size_t n;
-    uint32_t *set; /* open-addressing set, capacity set_mask + 1 */
+    uint64_t *set; /* open-addressing set (room for 16384), set_mask + 1 in use:
+                    * generation << 32 | feature id; other generations are empty */
     size_t set_mask;
+    uint32_t gen;  /* the generation of the current post (>= 1) */
 };
 
 void mod_feats_init(struct mod_feats *f);

@@ -12,6 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Seeds of the feature families hashed outside features.c: a word's token
+ * feature is mod_hash64(word, MOD_SEED_TOKEN + type), its skeleton's
+ * mod_hash64(skeleton, MOD_SEED_SKEL). Stored models hold these ids:
+ * changing a seed invalidates every model. */
+#define MOD_SEED_TOKEN 0x6a616e736576610aULL
+#define MOD_SEED_SKEL 0x736b656c65746f6eULL
+
 /* splitmix64 finaliser: a bijective mix of 64 bits. */
 static inline uint64_t mod_mix64(uint64_t x)
 {

@@ -9,9 +9,22 @@ static const char *const label_names[MOD_NLABELS] = {
     "legit", "greeting", "political", "commercial", "rumour", "hostile",
 };
 
+/* strlen of each name, known at compile time */
+#define NAME_LEN(s) (sizeof(s) - 1)
+static const unsigned char label_lens[MOD_NLABELS] = {
+    NAME_LEN("legit"),      NAME_LEN("greeting"), NAME_LEN("political"),
+    NAME_LEN("commercial"), NAME_LEN("rumour"),   NAME_LEN("hostile"),
+};
+#undef NAME_LEN
+
 const char *mod_label_name(enum mod_label l)
 {
     return (unsigned)l < MOD_NLABELS ? label_names[l] : "?";
+}
+
+size_t mod_label_name_len(enum mod_label l)
+{
+    return (unsigned)l < MOD_NLABELS ? label_lens[l] : 1;
 }
 
 int mod_label_parse(const char *s, unsigned long len, enum mod_label *out)

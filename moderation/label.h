@@ -5,6 +5,8 @@
 #ifndef JANSEVA_MODERATION_LABEL_H
 #define JANSEVA_MODERATION_LABEL_H
 
+#include <stddef.h>
+
 enum mod_label {
     MOD_LEGIT = 0,   /* reports, complaints, questions, useful local information */
     MOD_GREETING,    /* festival and good-morning wishes, congratulations, birthdays */
@@ -23,6 +25,9 @@ enum mod_verdict {
 
 /* "legit", "greeting", ... ; "?" when out of range. */
 const char *mod_label_name(enum mod_label l);
+
+/* strlen(mod_label_name(l)), without the scan (the JSON writer). */
+size_t mod_label_name_len(enum mod_label l);
 
 /*
  * Parse a label of a training file: the six names, plus "ham" (= legit) and

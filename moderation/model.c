@@ -474,6 +474,7 @@ struct mod_model *mod_model_load_mem(const unsigned char *buf, size_t len, unsig
     nfeat = get_u64(&r);
     if (r.bad || nfeat > (r.len - r.pos) / FEATURE_BYTES)
         BAD("feature count larger than the file");
+    mod_bayes_reserve(&m->nb, (size_t)nfeat);
     for (i = 0; i < nfeat; i++) {
         uint32_t key = get_u32(&r);
         uint32_t n[MOD_NLABELS];

@@ -880,19 +880,57 @@ static size_t fast_path(struct mod_norm *n, const char *text, size_t len, int *o
 }
 
 /*
- * ASCII text straight into the key, bytes in and bytes out, with no code
- * point array: the same key and counts as ascii_to_cp(), join_spaced() (when
- * ascii_may_join() finds nothing to join), collapse_repeats() and encode()
- * (tests/unit/test_mod_norm.c compares the two). Returns 0, with n->key
- * clobbered, when the text holds a non-ASCII byte or spaced letters to join.
+ * A few non-ASCII symbols common in short posts that the whole pipeline
+ * leaves alone: NFKC + casefold keeps them, they are no letters, marks,
+ * digits, spaces, ignorables or pictographs, and each is one grapheme. The
+ * byte path copies them as they are (test_mod_norm.c checks every one
+ * against the general path). Returns the code point of the 2- or 3-byte
+ * sequence at s[0..len) and its length in *k, or 0 if it is none of them.
+ */
+static int32_t inert_symbol(const unsigned char *s, size_t len, size_t *k)
+{
+    int32_t c;
+
+    if (len >= 2 && s[0] == 0xC2 && (s[1] == 0xA3 || s[1] == 0xA5)) {
+        *k = 2;
+        return 0x80 | (s[1] & 0x3F); /* £ ¥ */
+    }
+    if (len < 3 || s[0] != 0xE2 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+        return 0;
+    c = 0x2000 | (int32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+    switch (c) {
+    case 0x2013: /* – */
+    case 0x2014: /* — */
+    case 0x2018: /* ‘ */
+    case 0x2019: /* ’ */
+    case 0x201C: /* “ */
+    case 0x201D: /* ” */
+    case 0x2022: /* • */
+    case 0x20AC: /* € */
+    case 0x20B9: /* ₹ */
+        *k = 3;
+        return c;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * ASCII text (and the inert symbols above) straight into the key, bytes in
+ * and bytes out, with no code point array: the same key and counts as
+ * ascii_to_cp() or the fast path, join_spaced() (when there is nothing to
+ * join), collapse_repeats() and encode() (tests/unit/test_mod_norm.c
+ * compares them). Returns 0, with n->key clobbered, when the text holds
+ * another non-ASCII byte or spaced letters to join.
  */
 static int ascii_bytes(struct mod_norm *n, const char *text, size_t len)
 {
+    const unsigned char *in = (const unsigned char *)text;
     unsigned char *k;
-    size_t j = 0;
     size_t o = 0;
     size_t i = 0;
     unsigned latin = 0;
+    unsigned symbols = 0; /* inert symbols copied: code points = bytes - 1 or 2 each */
     size_t run = 0;
 
     if (n->key_cap < len + 1) {
@@ -900,72 +938,92 @@ static int ascii_bytes(struct mod_norm *n, const char *text, size_t len)
         n->key = core_realloc(n->key, n->key_cap);
     }
     k = (unsigned char *)n->key;
-    /* lower case, one space for any run of blanks and controls, none at
-     * the start; letters counted (before the repeats are collapsed) */
-    for (i = 0; i < len; i++) {
-        unsigned x = (unsigned char)text[i];
+    /* one pass, chunk by chunk (a chunk = a run of bytes other than blanks
+     * and controls): lower case, one space between chunks and none at
+     * either end, letters counted (before the repeats are collapsed), runs
+     * of 3+ identical code points (digits excepted) cut to 2, except in a
+     * URL ("://" anywhere in the chunk, or "www." at its start: such a chunk
+     * is copied again as it is) */
+    while (i < len) {
+        size_t s;
+        size_t start;
+        int32_t prev1 = -1; /* the last two code points kept in this chunk */
+        int32_t prev2 = -1;
+        int url = 0;
 
-        if (x >= 0x80)
-            return 0;
-        if (x <= ' ' || x == 0x7F) {
-            if (j > 0 && k[j - 1] != ' ')
-                k[j++] = ' ';
-            continue;
-        }
-        if (x - 'A' < 26u)
-            x += 'a' - 'A';
-        latin += x - 'a' < 26u;
-        k[j++] = (unsigned char)x;
-    }
-    while (j > 0 && k[j - 1] == ' ')
-        j--;
-    /* a run of 3 one-letter words: join_spaced() decides (general code) */
-    for (i = 0; i < j;) {
-        size_t s = i;
-
-        while (i < j && k[i] != ' ')
+        while (i < len && (in[i] <= ' ' || in[i] == 0x7F))
             i++;
-        if (i - s == 1 && (unsigned)(k[s] - 'a') < 26u) {
+        if (i == len)
+            break;
+        if (o > 0)
+            k[o++] = ' ';
+        s = i;
+        start = o;
+        while (i < len) {
+            unsigned x = in[i];
+
+            if (x <= ' ' || x == 0x7F)
+                break;
+            if (x >= 0x80) {
+                size_t m;
+                int32_t c = inert_symbol(in + i, len - i, &m);
+
+                if (c == 0)
+                    return 0;
+                symbols++;
+                if (!(c == prev1 && c == prev2)) {
+                    memcpy(k + o, in + i, m);
+                    o += m;
+                    prev2 = prev1;
+                    prev1 = c;
+                }
+                i += m;
+                continue;
+            }
+            if (x - 'A' < 26u)
+                x += 'a' - 'A';
+            latin += x - 'a' < 26u;
+            if (x == ':' && i + 2 < len && in[i + 1] == '/' && in[i + 2] == '/')
+                url = 1;
+            i++;
+            if ((int32_t)x == prev1 && (int32_t)x == prev2 && x - '0' >= 10u)
+                continue;
+            k[o++] = (unsigned char)x;
+            prev2 = prev1;
+            prev1 = (int32_t)x;
+        }
+        /* a run of 3 one-letter words: join_spaced() decides (general code) */
+        if (i - s == 1 && (unsigned)((in[s] | 0x20) - 'a') < 26u) {
             if (++run >= 3)
                 return 0;
         } else {
             run = 0;
         }
-        i++;
-    }
-    /* runs of 3+ identical bytes (digits excepted) keep 2, except in URLs */
-    for (i = 0; i < j;) {
-        size_t e = i;
-        int url = 0;
-
-        for (; e < j && k[e] != ' '; e++) {
-            if (k[e] == ':' && e + 2 < j && k[e + 1] == '/' && k[e + 2] == '/')
-                url = 1;
-        }
-        if (e - i >= 4 && memcmp(k + i, "www.", 4) == 0)
+        if (i - s >= 4 && (in[s] | 0x20) == 'w' && (in[s + 1] | 0x20) == 'w' &&
+            (in[s + 2] | 0x20) == 'w' && in[s + 3] == '.')
             url = 1;
         if (url) {
-            memmove(k + o, k + i, e - i);
-            o += e - i;
-            i = e;
-        } else {
-            size_t start = o;
+            size_t j;
 
-            for (; i < e; i++) {
-                unsigned char x = k[i];
-
-                if (o >= start + 2 && x == k[o - 1] && x == k[o - 2] && (unsigned)(x - '0') >= 10u)
-                    continue;
-                k[o++] = x;
-            }
+            o = start;
+            for (j = s; j < i; j++)
+                k[o++] = (unsigned char)((unsigned)in[j] - 'A' < 26u ? in[j] + ('a' - 'A') : in[j]);
         }
-        if (i < j)
-            k[o++] = k[i++]; /* the space */
     }
     k[o] = '\0';
     n->len = o;
-    n->n_graphemes = (unsigned)o; /* one byte, one code point, one grapheme */
     n->n_latin = latin;
+    if (symbols == 0) {
+        n->n_graphemes = (unsigned)o; /* one byte, one code point, one grapheme */
+    } else {
+        /* one grapheme per code point: the bytes that start one */
+        unsigned g = 0;
+        size_t j;
+
+        for (j = 0; j < o; j++)
+            g += (k[j] & 0xC0) != 0x80;
+        n->n_graphemes = g;
+    }
     return 1;
 }
 

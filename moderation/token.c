@@ -31,7 +31,8 @@ void mod_toks_cleanup(struct mod_toks *t)
     memset(t, 0, sizeof *t);
 }
 
-static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size_t len, int deva)
+static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size_t len, int deva,
+                 int digit)
 {
     struct mod_tok *k;
 
@@ -54,6 +55,9 @@ static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size
     k->len = (uint16_t)len;
     k->type = (uint8_t)type;
     k->deva = (uint8_t)deva;
+    k->digit = (uint8_t)digit;
+    k->hash = 0;
+    k->skel_hash = 0;
     if (len > 0)
         memcpy(t->text + t->text_len, s, len);
     t->text[t->text_len + len] = '\0';
@@ -63,12 +67,7 @@ static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size
 
 void mod_toks_add_meta(struct mod_toks *t, const char *name)
 {
-    push(t, MOD_TOK_META, name, strlen(name), 0);
-}
-
-const char *mod_tok_text(const struct mod_toks *t, size_t i)
-{
-    return t->text + t->v[i].off;
+    push(t, MOD_TOK_META, name, strlen(name), 0, 0);
 }
 
 /* Append `len` bytes + NUL to the arena; returns the offset. */
@@ -87,29 +86,37 @@ static uint32_t arena_put(struct mod_toks *t, const char *s, size_t len)
     return off;
 }
 
-/* The skeleton of a word, from the memo of recent words when possible:
- * words repeat a lot, and the skeleton is a pure function of the word. */
-static size_t skeleton_memo(struct mod_toks *t, const char *w, size_t len,
-                            char sk[MOD_SKEL_MAX])
+_Static_assert(sizeof(struct mod_skel_memo) == 64, "one memo entry per cache line");
+
+/* The skeleton of word token k (k->hash set) and the hash of the skeleton,
+ * from the memo of recent words when possible: words repeat a lot, and
+ * both are pure functions of the word. Returns the skeleton's length; *out
+ * points at its bytes (the memo's, or `sk`), not NUL-terminated. */
+static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_SKEL_MAX],
+                            const char **out)
 {
+    const char *w = t->text + k->off;
+    size_t len = k->len;
     struct mod_skel_memo *m;
-    uint64_t h;
+    uint64_t h = k->hash;
     size_t n;
 
-    if (len > sizeof m->word)
-        return mod_skeleton(w, len, sk);
-    if (t->memo == NULL)
-        t->memo = core_calloc(MOD_SKEL_CACHE, sizeof t->memo[0]);
-    h = mod_hash64(w, len, 0x736b656c6d656d6fULL) | 1;
-    m = &t->memo[h % MOD_SKEL_CACHE];
-    if (m->hash == h && m->wlen == len && memcmp(m->word, w, len) == 0) {
-        memcpy(sk, m->skel, m->slen);
-        sk[m->slen] = '\0';
-        return m->slen;
+    if (len <= sizeof m->word) {
+        m = &t->memo[(h >> 20) % MOD_SKEL_CACHE];
+        if (m->wlen == len && m->hash == h && memcmp(m->word, w, len) == 0) {
+            *out = m->skel; /* copied once, into the arena */
+            k->skel_hash = m->skel_hash;
+            return m->slen;
+        }
+    } else {
+        m = NULL;
     }
     n = mod_skeleton(w, len, sk);
-    if (n <= sizeof m->skel) {
+    *out = sk;
+    k->skel_hash = n >= 2 ? mod_hash64(sk, n, MOD_SEED_SKEL) : 0;
+    if (m != NULL && n <= sizeof m->skel) {
         m->hash = h;
+        m->skel_hash = k->skel_hash;
         m->wlen = (uint8_t)len;
         m->slen = (uint8_t)n;
         memcpy(m->word, w, len);
@@ -122,19 +129,33 @@ void mod_toks_skeletons(struct mod_toks *t)
 {
     size_t i;
 
+    if (t->memo == NULL)
+        t->memo = core_calloc(MOD_SKEL_CACHE, sizeof t->memo[0]);
+    /* hash every word first and ask for its memo entry: the entries are
+     * cache misses, fetched in parallel while the other words are hashed */
+    for (i = 0; i < t->n; i++) {
+        struct mod_tok *k = &t->v[i];
+
+        if (k->type != MOD_TOK_WORD)
+            continue;
+        k->hash = mod_hash64(t->text + k->off, k->len, MOD_SEED_TOKEN + MOD_TOK_WORD);
+        __builtin_prefetch(&t->memo[(k->hash >> 20) % MOD_SKEL_CACHE]);
+    }
     for (i = 0; i < t->n; i++) {
         struct mod_tok *k = &t->v[i];
         char sk[MOD_SKEL_MAX];
+        const char *src;
         size_t n;
 
         if (k->type != MOD_TOK_WORD)
             continue;
-        n = skeleton_memo(t, t->text + k->off, k->len, sk);
+        n = skeleton_memo(t, k, sk, &src);
         if (n == 0)
             continue;
-        k->skel_off = arena_put(t, sk, n);
+        k->skel_off = arena_put(t, src, n);
         k->skel_len = (uint8_t)n;
     }
+    t->hashed = 1;
 }
 
 const char *mod_tok_skel(const struct mod_toks *t, size_t i, size_t *len)
@@ -254,9 +275,9 @@ static size_t try_at(struct mod_toks *t, const char *s, size_t len)
     if (memchr(s + i + 1, '.', h) != NULL) {
         if (!host_has_tld(s + i + 1, h))
             return 0;
-        push(t, MOD_TOK_EMAIL, s + i + 1, h, 0);
+        push(t, MOD_TOK_EMAIL, s + i + 1, h, 0, 0);
     } else {
-        push(t, MOD_TOK_UPI, s + i + 1, h, 0);
+        push(t, MOD_TOK_UPI, s + i + 1, h, 0, 0);
     }
     return i + 1 + h;
 }
@@ -281,9 +302,9 @@ static size_t try_url(struct mod_toks *t, const char *s, size_t len)
     if (!scheme && !(h > 4 && memcmp(s + p, "www.", 4) == 0) && !host_has_tld(s + p, h))
         return 0;
     if (h > 4 && memcmp(s + p, "www.", 4) == 0)
-        push(t, MOD_TOK_URL, s + p + 4, h - 4, 0);
+        push(t, MOD_TOK_URL, s + p + 4, h - 4, 0, 0);
     else
-        push(t, MOD_TOK_URL, s + p, h, 0);
+        push(t, MOD_TOK_URL, s + p, h, 0, 0);
     return p + chunk_len(s + p, len - p);
 }
 
@@ -360,7 +381,7 @@ static size_t try_phone(struct mod_toks *t, const char *s, size_t len)
         if (!ok)
             return 0;
     }
-    push(t, MOD_TOK_PHONE, "", 0, 0);
+    push(t, MOD_TOK_PHONE, "", 0, 0, 0);
     return end;
 }
 
@@ -381,6 +402,7 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
 
     t->n = 0;
     t->text_len = 0;
+    t->hashed = 0;
     memset(t->count, 0, sizeof t->count);
     while (i < len) {
         int32_t c;
@@ -389,9 +411,18 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
         if (at_word_start && c < 0x80 && (is_alnum((char)c) || c == '+')) {
             size_t used = 0;
             size_t r = 0;
+            size_t a = 0; /* the leading [a-z0-9] of the run */
+            size_t digits = 0;
             int dot = 0;
 
-            /* one look at the run of [a-z0-9._-] decides which recogniser can apply */
+            /* one look at the run of [a-z0-9._-] decides which recogniser can
+             * apply: first its leading [a-z0-9] (the word, most of the time),
+             * then the rest */
+            while (i + a < len && is_alnum(key[i + a])) {
+                digits += is_dig(key[i + a]);
+                a++;
+            }
+            r = a;
             while (i + r < len && (is_alnum(key[i + r]) || key[i + r] == '.' ||
                                    key[i + r] == '_' || key[i + r] == '-')) {
                 dot |= key[i + r] == '.';
@@ -409,10 +440,20 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
                 i += used;
                 continue;
             }
+            /* an ASCII word followed by ASCII that is no part of a word (or
+             * by the end): taken as it is, without decoding it again */
+            if (a > 0 && (i + a == len || ((unsigned char)key[i + a] < 0x80 &&
+                                           !word_cp(key[i + a])))) {
+                push(t, digits == a ? MOD_TOK_NUM : MOD_TOK_WORD, key + i, a, 0, digits > 0);
+                i += a;
+                at_word_start = 0;
+                continue;
+            }
         }
         if (word_cp(c)) {
             size_t st = i;
             int digits_only = 1;
+            int digit = 0;
             int deva = 0;
 
             while (i < len) {
@@ -423,20 +464,23 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len)
                     break;
                 if (!(d >= '0' && d <= '9'))
                     digits_only = 0;
+                else
+                    digit = 1;
                 if (d >= 0x0900 && d < 0x0980)
                     deva = 1;
                 i += m;
             }
-            push(t, digits_only ? MOD_TOK_NUM : MOD_TOK_WORD, key + st, i - st, deva);
+            push(t, digits_only ? MOD_TOK_NUM : MOD_TOK_WORD, key + st, i - st, deva, digit);
             at_word_start = 0;
             continue;
         }
-        if (mod_norm_is_emoji_cp(c)) {
-            push(t, MOD_TOK_EMOJI, key + i, k, 0);
-        } else if (c >= 0x80 && utf8proc_category(c) == UTF8PROC_CATEGORY_SC) {
-            push(t, MOD_TOK_CURRENCY, key + i, k, 0);
-        } else if (c == '$') {
-            push(t, MOD_TOK_CURRENCY, key + i, 1, 0);
+        if (c < 0x80) {
+            if (c == '$') /* no ASCII character is an emoji or another currency sign */
+                push(t, MOD_TOK_CURRENCY, key + i, 1, 0, 0);
+        } else if (mod_norm_is_emoji_cp(c)) {
+            push(t, MOD_TOK_EMOJI, key + i, k, 0, 0);
+        } else if (utf8proc_category(c) == UTF8PROC_CATEGORY_SC) {
+            push(t, MOD_TOK_CURRENCY, key + i, k, 0, 0);
         }
         at_word_start = 1;
         i += k;

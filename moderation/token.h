@@ -36,22 +36,30 @@ enum mod_tok_type {
 };
 
 struct mod_tok {
-    uint32_t off;      /* text offset in the arena */
-    uint32_t skel_off; /* skeleton offset in the arena (after mod_toks_skeletons) */
-    uint16_t len;      /* text length in bytes */
-    uint8_t type;      /* enum mod_tok_type */
-    uint8_t deva;      /* 1 if a word holds Devanagari */
-    uint8_t skel_len;  /* skeleton length; 0 for non-words or no skeleton */
+    uint32_t off;       /* text offset in the arena */
+    uint32_t skel_off;  /* skeleton offset in the arena (after mod_toks_skeletons) */
+    uint64_t hash;      /* words, after mod_toks_skeletons: the token feature's hash,
+                         * mod_hash64(text, MOD_SEED_TOKEN + MOD_TOK_WORD) (hash.h) */
+    uint64_t skel_hash; /* ... and the skeleton's, mod_hash64(skel, MOD_SEED_SKEL) when
+                         * skel_len >= 2 */
+    uint16_t len;       /* text length in bytes */
+    uint8_t type;       /* enum mod_tok_type */
+    uint8_t deva;       /* 1 if a word holds Devanagari */
+    uint8_t skel_len;   /* skeleton length; 0 for non-words or no skeleton */
+    uint8_t digit;      /* 1 if a word holds an ASCII digit (leetspeak is possible) */
 };
 
-#define MOD_SKEL_CACHE 1024 /* words whose skeleton is remembered (per mod_toks) */
+#define MOD_SKEL_CACHE 16384 /* words whose skeleton is remembered (per mod_toks) */
 
+/* One remembered word: 64 bytes, one cache line. Longer words and
+ * skeletons are computed every time. */
 struct mod_skel_memo {
-    uint64_t hash;   /* hash of the word; 0 = empty */
-    uint8_t wlen;    /* word length (<= 31) */
-    uint8_t slen;    /* skeleton length (<= 31) */
-    char word[31];
-    char skel[31];
+    uint64_t hash;      /* the word's token hash (mod_tok.hash) */
+    uint64_t skel_hash; /* mod_tok.skel_hash */
+    uint8_t wlen;       /* word length (<= 30); 0 = empty entry */
+    uint8_t slen;       /* skeleton length (<= 16) */
+    char word[30];
+    char skel[16];
 };
 
 struct mod_toks {
@@ -63,6 +71,7 @@ struct mod_toks {
     size_t text_len;
     size_t text_cap;
     unsigned count[MOD_TOK_META + 1]; /* tokens per type */
+    int hashed; /* 1 after mod_toks_skeletons(): words carry hash and skel_hash */
 };
 
 /* Initialise; cannot fail. Pair with mod_toks_cleanup(). */
@@ -77,12 +86,18 @@ void mod_tokenise(struct mod_toks *t, const char *key, size_t len);
 /* Append a meta token such as "FWD". `name` is copied. */
 void mod_toks_add_meta(struct mod_toks *t, const char *name);
 
-/* The text of token i (NUL-terminated, borrowed). */
-const char *mod_tok_text(const struct mod_toks *t, size_t i);
+/* The text of token i (NUL-terminated, borrowed). Inline: features, phrases
+ * and the language guess call it for every token. */
+static inline const char *mod_tok_text(const struct mod_toks *t, size_t i)
+{
+    return t->text + t->v[i].off;
+}
 
 /* Compute the cross-script skeleton (translit.h) of every word token once,
- * so features, fingerprints and phrases share it. Call after the tokens
- * are complete (meta tokens get none). */
+ * so features, fingerprints and phrases share it, and the hashes of the
+ * word and of its skeleton (mod_tok.hash, skel_hash) that features use;
+ * recent words are remembered, so a frequent word is looked up, not
+ * recomputed. Call after the tokens are complete (meta tokens get none). */
 void mod_toks_skeletons(struct mod_toks *t);
 
 /* The skeleton of token i (NUL-terminated, borrowed; "" if none). Valid

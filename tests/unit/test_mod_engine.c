@@ -116,6 +116,61 @@ static void test_reports_and_urgent(void **state)
     mod_result_cleanup(&r);
 }
 
+/* The notice language: every Hinglish word of engine.c's list, twice, makes
+ * a post Hindi; once next to English, or a near miss twice, does not (the
+ * words are found by their token hash, then confirmed by their text). */
+static void test_lang_hinglish_words(void **state)
+{
+    static const char *const words[] = {
+        "aur", "aap", "ap", "abhi", "apna", "apne", "bhi", "bhai", "baithe", "chahiye", "diya",
+        "gaon", "gaya", "gayi", "hai", "hain", "ho", "hum", "hamare", "hamara", "ji", "jaldi",
+        "ka", "ki", "ke", "ko", "kya", "kar", "karo", "kare", "karen", "kal", "kaise", "kahan",
+        "log", "liye", "mein", "me", "mera", "meri", "nahi", "nhi", "par", "pe", "raha", "rahe",
+        "se", "sab", "sabhi", "tum", "woh", "wo", "yeh", "ye",
+    };
+    static const char *const misses[] = {"kyaa", "hainn", "a", "mai", "bh", "sabh", "yes"};
+    struct mod_result r;
+    char text[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+        struct mod_post p;
+
+        snprintf(text, sizeof text, "%s %s", words[i], words[i]);
+        p = post_of(text);
+        run(eng, &p, &r);
+        assert_string_equal(r.lang, "hi");
+        mod_result_cleanup(&r);
+        snprintf(text, sizeof text, "%s weather report", words[i]);
+        p = post_of(text);
+        run(eng, &p, &r);
+        assert_string_equal(r.lang, "en");
+        mod_result_cleanup(&r);
+    }
+    for (i = 0; i < sizeof misses / sizeof misses[0]; i++) {
+        struct mod_post p;
+
+        snprintf(text, sizeof text, "%s %s", misses[i], misses[i]);
+        p = post_of(text);
+        run(eng, &p, &r);
+        assert_string_equal(r.lang, "en");
+        mod_result_cleanup(&r);
+    }
+}
+
+/* The JSON writer takes the label names' lengths from a table. */
+static void test_label_name_lengths(void **state)
+{
+    unsigned c;
+
+    (void)state;
+    for (c = 0; c < MOD_NLABELS; c++)
+        assert_int_equal(mod_label_name_len((enum mod_label)c),
+                         strlen(mod_label_name((enum mod_label)c)));
+    assert_int_equal(mod_label_name_len((enum mod_label)MOD_NLABELS), 1);
+}
+
 static void test_templates(void **state)
 {
     struct mod_post p;
@@ -416,6 +471,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classes_and_verdicts),
         cmocka_unit_test(test_reports_and_urgent),
+        cmocka_unit_test(test_lang_hinglish_words),
+        cmocka_unit_test(test_label_name_lengths),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_sender_and_signals),
         cmocka_unit_test(test_reasons_json),

@@ -271,7 +271,16 @@ static void test_ascii_bytes_equal_general_path(void **state)
     static const char *const parts[] = {
         " ", "  ", "\t", "\x01", "\x7f", "a", "B", "z", "aaa", "AAAA", "!!!", "...", "0000",
         "free", "WIN", "www.aaa.com", "http://xxx.in/ooo", "x://", "hi:/", ":", "/", "f r e e",
-        " u r ", "F R E E", "-", "e", "\"", "\\", "mmmmm", "lol", "9999 11",
+        " u r ", "F R E E", "-", "e", "\"", "\\", "mmmmm", "lol", "9999 11", "WWW.BBB.IN",
+        "Http://AAA.in/OOO", "wWw.", "W",
+        /* the inert symbols the byte path copies, alone, repeated, glued */
+        "\xC2\xA3", "\xC2\xA3\xC2\xA3\xC2\xA3", "\xC2\xA5", "\xE2\x80\x93", "\xE2\x80\x94",
+        "\xE2\x80\x98", "\xE2\x80\x99\xE2\x80\x99\xE2\x80\x99", "\xE2\x80\x9C",
+        "\xE2\x80\x9D", "\xE2\x80\xA2", "\xE2\x82\xAC",
+        "\xE2\x82\xB9\xE2\x82\xB9\xE2\x82\xB9\xE2\x82\xB9",
+        "\xC2\xA3" "500", "a\xE2\x80\x99s",
+        /* and others it leaves to the general code */
+        "\xC3\xBC", "\xC3\x9C", "\xE2\x80\xA6", "\xC2\xA0", "\xE2\x80\x8B", "\xE2\x82",
     };
     struct mod_norm slow;
     char buf[256];
@@ -282,7 +291,7 @@ static void test_ascii_bytes_equal_general_path(void **state)
     (void)state;
     mod_norm_init(&slow);
     slow.no_fast_path = 1;
-    for (i = 0; i < 20000; i++) {
+    for (i = 0; i < 60000; i++) {
         size_t len = 0;
         size_t nparts;
 
