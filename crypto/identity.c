@@ -112,11 +112,13 @@ static struct core_redis_script cas_script = {
     "return 1\n",
     ""};
 
-/* KEYS[1] = index key; ARGV[1] = mid. Deletes the index only if it still
- * names that member. */
+/* KEYS[1] = index bucket; ARGV[1] = blind index (field), ARGV[2] = binary
+ * mid. Deletes the entry only if it still names that member. */
 static struct core_redis_script unlink_script = {
     "index_unlink",
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+    "  return redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "end\n"
     "return 0\n",
     ""};
 
@@ -159,10 +161,7 @@ void cry_identity_member_key(const char *mid, char *out, size_t n)
 
 void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out, size_t n)
 {
-    char hex[CRY_BIDX_HEX];
-
-    cry_bidx_hex(bidx, hex);
-    snprintf(out, n, "%s%s", CRY_INDEX_KEY_PREFIX, hex);
+    snprintf(out, n, "%s%02x%02x}", CRY_INDEX_KEY_PREFIX, bidx[0], bidx[1]);
 }
 
 int cry_identity_is_mid(const char *s)
@@ -226,44 +225,67 @@ static void copy_name(char out[CRY_NAME_MAX + 1], const char *name)
 
 /* ======================= Redis steps ======================= */
 
-/* GET an index; `mid` gets the value or "" when absent. */
+/* Binary mid (the index's value) from its hex form; -1 if not a mid. */
+static int mid_to_bin(const char *mid, unsigned char out[CRY_MID_BYTES])
+{
+    size_t bin_len = 0;
+
+    if (!cry_identity_is_mid(mid) ||
+        sodium_hex2bin(out, CRY_MID_BYTES, mid, 2 * CRY_MID_BYTES, NULL, &bin_len, NULL) != 0 ||
+        bin_len != CRY_MID_BYTES)
+        return -1;
+    return 0;
+}
+
+/* An index value (16 binary bytes) into `mid`; -1 when it is not one. */
+static int mid_from_reply(const redisReply *v, char mid[CRY_MID_LEN])
+{
+    mid[0] = '\0';
+    if (v->type != REDIS_REPLY_STRING)
+        return 0;
+    if (v->len != CRY_MID_BYTES)
+        return -1;
+    core_hex(mid, (const unsigned char *)v->str, CRY_MID_BYTES);
+    return 0;
+}
+
+/* HGET an index; `mid` gets the value or "" when absent. */
 static int get_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_BYTES],
                      char mid[CRY_MID_LEN], struct core_err *err)
 {
     char key[KEY_LEN];
     redisReply *reply = NULL;
+    int rc;
 
     mid[0] = '\0';
     cry_identity_index_key(bidx, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "GET %s", key) != 0)
+    if (core_redis_cmdf(r, &reply, err, "HGET %s %b", key, (const char *)bidx,
+                        (size_t)CRY_BIDX_BYTES) != 0)
         return -1;
-    if (reply->type == REDIS_REPLY_STRING) {
-        if (!cry_identity_is_mid(reply->str)) {
-            freeReplyObject(reply);
-            return core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
-        }
-        memcpy(mid, reply->str, CRY_MID_LEN);
-    }
+    rc = mid_from_reply(reply, mid);
     freeReplyObject(reply);
+    if (rc != 0)
+        return core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
     return 0;
 }
 
-/* SET index -> mid (NX unless `force`). *set = 1 when written. */
+/* index -> mid (HSETNX unless `force`). *set = 1 when written. */
 static int set_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_BYTES],
                      const char *mid, int force, int *set, struct core_err *err)
 {
     char key[KEY_LEN];
+    unsigned char bin[CRY_MID_BYTES];
     redisReply *reply = NULL;
-    int rc;
 
+    if (mid_to_bin(mid, bin) != 0)
+        return core_err_set(err, CORE_EX_SOFTWARE, "identity: not a member id");
     cry_identity_index_key(bidx, key, sizeof key);
-    if (force)
-        rc = core_redis_cmdf(r, &reply, err, "SET %s %s", key, mid);
-    else
-        rc = core_redis_cmdf(r, &reply, err, "SET %s %s NX", key, mid);
-    if (rc != 0)
+    if (core_redis_cmdf(r, &reply, err, force ? "HSET %s %b %b" : "HSETNX %s %b %b", key,
+                        (const char *)bidx, (size_t)CRY_BIDX_BYTES, (const char *)bin,
+                        sizeof bin) != 0)
         return -1;
-    *set = reply->type == REDIS_REPLY_STATUS;
+    /* HSET answers 0 when it overwrote a field: still written */
+    *set = force || core_redis_int(reply) == 1;
     freeReplyObject(reply);
     return 0;
 }
@@ -272,13 +294,21 @@ static int unlink_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_
                         const char *mid, struct core_err *err)
 {
     char key[KEY_LEN];
-    const char *argv[2];
+    unsigned char bin[CRY_MID_BYTES];
+    const char *argv[3];
+    size_t lens[3];
     redisReply *reply = NULL;
 
+    if (mid_to_bin(mid, bin) != 0)
+        return core_err_set(err, CORE_EX_SOFTWARE, "identity: not a member id");
     cry_identity_index_key(bidx, key, sizeof key);
     argv[0] = key;
-    argv[1] = mid;
-    if (core_redis_eval(r, &unlink_script, 1, 2, argv, NULL, &reply, err) != 0)
+    lens[0] = strlen(key);
+    argv[1] = (const char *)bidx;
+    lens[1] = CRY_BIDX_BYTES;
+    argv[2] = (const char *)bin;
+    lens[2] = sizeof bin;
+    if (core_redis_eval(r, &unlink_script, 1, 3, argv, lens, &reply, err) != 0)
         return -1;
     freeReplyObject(reply);
     return 0;
@@ -525,7 +555,8 @@ static int ids_lookup(struct core_redis *r, struct ids *x, struct core_err *err)
         if (x->value[f] == NULL)
             continue;
         cry_identity_index_key(x->bidx[f], key, sizeof key);
-        if (core_redis_appendf(r, err, "GET %s", key) != 0)
+        if (core_redis_appendf(r, err, "HGET %s %b", key, (const char *)x->bidx[f],
+                               (size_t)CRY_BIDX_BYTES) != 0)
             return -1;
         queued[f] = 1;
     }
@@ -542,14 +573,10 @@ static int ids_lookup(struct core_redis *r, struct ids *x, struct core_err *err)
                 break;
             continue;
         }
-        if (reply[f]->type != REDIS_REPLY_STRING)
-            continue;
-        if (!cry_identity_is_mid(reply[f]->str)) {
+        if (mid_from_reply(reply[f], x->found[f]) != 0) {
             if (rc == 0)
                 core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
             rc = -1;
-        } else {
-            memcpy(x->found[f], reply[f]->str, CRY_MID_LEN);
         }
     }
     for (f = F_WA; f <= F_UID; f++) {

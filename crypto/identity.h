@@ -4,8 +4,13 @@
  *
  * Redis layout (no identifier ever appears in a key name or in clear):
  *
- *   js:id:<hex bidx>   string: the member id (mid) of that identity; one per
- *                      wa_id ("E164:" index) and one per BSUID ("BSUID:" index)
+ *   js:ib:{XXXX}       hash, a bucket of the blind index: field = the 32-byte
+ *                      binary blind index, value = the 16-byte binary mid of
+ *                      that identity; one entry per wa_id ("E164:" index) and
+ *                      one per BSUID ("BSUID:" index). XXXX = hex of the
+ *                      index's first two bytes: 65,536 buckets, so that Redis
+ *                      keeps each a small listpack (docs/internals/crypto.md,
+ *                      "Memory layout").
  *   js:m:{<mid>}       hash, the member record (the {} hash tag keeps all of a
  *                      member's keys in one cluster slot):
  *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa")
@@ -59,7 +64,7 @@
 #define CRY_USER_ID_MAX CRY_BIDX_MAX_ID
 #define CRY_NAME_MAX 255                     /* bytes of UTF-8; longer names are cut */
 #define CRY_MEMBER_KEY_PREFIX "js:m:{"
-#define CRY_INDEX_KEY_PREFIX "js:id:"
+#define CRY_INDEX_KEY_PREFIX "js:ib:{"
 
 _Static_assert(CRY_MID_LEN == GW_MEMBER_ID_LEN, "gw_router_ctx.member_id holds a mid");
 
@@ -144,7 +149,8 @@ void cry_identity_mid(const struct cry_keys *k, const unsigned char bidx[CRY_BID
 /* "js:m:{<mid>}" into `out` (at least CRY_MID_LEN + 8 bytes). */
 void cry_identity_member_key(const char *mid, char *out, size_t n);
 
-/* "js:id:<hex bidx>" into `out` (at least CRY_BIDX_HEX + 8 bytes). */
+/* The index bucket of a blind index, "js:ib:{<hex of its first 2 bytes>}",
+ * into `out` (at least 16 bytes); the field is the 32-byte index itself. */
 void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out, size_t n);
 
 /* True if `s` is a well-formed mid (32 lower-case hex digits). */

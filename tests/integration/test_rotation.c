@@ -121,6 +121,7 @@ static void generate(struct fixture *f)
     cry_keys_set_version(f->keys, 1);
     for (i = 0; i < N_RECORDS; i++) {
         unsigned char bidx[CRY_BIDX_BYTES];
+        unsigned char mbin[CRY_MID_BYTES];
         unsigned char swa[128], snm[256];
         size_t lwa = 0, lnm = 0;
         char wa[16], name[64], mid[CRY_MID_LEN], mkey[64], ikey[96], li[24];
@@ -133,6 +134,7 @@ static void generate(struct fixture *f)
         name_of(i, name);
         assert_int_equal(cry_bidx_wa(f->keys, wa, bidx, &err), 0);
         cry_identity_mid(f->keys, bidx, 0, mid);
+        sodium_hex2bin(mbin, sizeof mbin, mid, 2 * CRY_MID_BYTES, NULL, NULL, NULL);
         assert_int_equal(cry_vault_seal(f->keys, CRY_VAULT_PII, mid, "wa", wa, strlen(wa), swa,
                                         sizeof swa, &lwa, &err),
                          0);
@@ -159,7 +161,8 @@ static void generate(struct fixture *f)
         lens[3] = lwa;
         lens[5] = lnm;
         redisAppendCommandArgv(c, 12, argv, lens);
-        redisAppendCommand(c, "SET %s %s", ikey, mid);
+        redisAppendCommand(c, "HSET %s %b %b", ikey, (const char *)bidx,
+                           (size_t)CRY_BIDX_BYTES, (const char *)mbin, sizeof mbin);
         pending += 2;
         if (pending >= PIPELINE) {
             read_replies(c, pending);

@@ -310,7 +310,7 @@ static void assert_mid_unlinked(const char *mid)
         int has_mid;
         int has_case;
 
-        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0) {
+        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:ib:", 6) == 0) {
             free(buf);
             continue;
         }

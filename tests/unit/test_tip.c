@@ -420,7 +420,7 @@ static void flatten(const redisReply *v, char **buf, size_t *len, size_t *cap)
 }
 
 /* Every key name and value in Redis but the identity registry's own
- * (js:m:*, js:id:*), read by type (no compressed DUMP). */
+ * (js:m:*, js:ib:*), read by type (no compressed DUMP). */
 static char *dump_tip_keys(struct fixture *f, size_t *len)
 {
     redisReply *keys = th_redis_cmd(&f->redis, "KEYS js:*");
@@ -433,7 +433,7 @@ static char *dump_tip_keys(struct fixture *f, size_t *len)
         redisReply *t;
         redisReply *v = NULL;
 
-        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0)
+        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:ib:", 6) == 0)
             continue;
         flatten(keys->element[i], &buf, len, &cap);
         t = th_redis_cmd(&f->redis, "TYPE %s", k);

@@ -110,7 +110,7 @@ static int generate(long count)
         return 69;
     }
     for (i = 0; i < count; i++) {
-        unsigned char bidx[CRY_BIDX_BYTES], swa[128], snm[128];
+        unsigned char bidx[CRY_BIDX_BYTES], swa[128], snm[128], mbin[CRY_MID_BYTES];
         char wa[24], name[32], mid[CRY_MID_LEN], mkey[64], ikey[96];
         size_t lwa = 0, lnm = 0;
         const char *argv[8];
@@ -122,6 +122,7 @@ static int generate(long count)
         if (cry_bidx_wa(k, wa, bidx, &err) != 0)
             return 70;
         cry_identity_mid(k, bidx, 0, mid);
+        sodium_hex2bin(mbin, sizeof mbin, mid, 2 * CRY_MID_BYTES, NULL, NULL, NULL);
         if (cry_vault_seal(k, CRY_VAULT_PII, mid, "wa", wa, strlen(wa), swa, sizeof swa, &lwa,
                            &err) != 0 ||
             cry_vault_seal(k, CRY_VAULT_PII, mid, "nm", name, strlen(name), snm, sizeof snm,
@@ -142,7 +143,8 @@ static int generate(long count)
         lens[3] = lwa;
         lens[5] = lnm;
         if (core_redis_append(r, 8, argv, lens, &err) != 0 ||
-            core_redis_appendf(r, &err, "SET %s %s", ikey, mid) != 0)
+            core_redis_appendf(r, &err, "HSET %s %b %b", ikey, (const char *)bidx,
+                           (size_t)CRY_BIDX_BYTES, (const char *)mbin, sizeof mbin) != 0)
             return 69;
         pending += 2;
         if (pending >= 2000 || i + 1 == count) {
