@@ -18,15 +18,16 @@
 #define MAX_ATTEMPTS 8
 #define MID_MAX_COLLISIONS 16
 #define PADDED(n) (((n) / CRY_VAULT_PADBLOCK + 1) * CRY_VAULT_PADBLOCK)
-#define SEALED_MAX (CRY_VAULT_HEADERBYTES + PADDED(CRY_NAME_MAX) + CRY_VAULT_ABYTES)
+#define SEALED_MAX CRY_IDENTITY_SEALED_MAX
 #define KEY_LEN 96
 
-_Static_assert(PADDED(CRY_USER_ID_MAX) <= PADDED(CRY_NAME_MAX), "sealed field bound");
-_Static_assert(PADDED(CRY_WA_ID_MAX) <= PADDED(CRY_NAME_MAX), "sealed field bound");
+_Static_assert(CRY_VAULT_HEADERBYTES + PADDED(CRY_USER_ID_MAX) + CRY_VAULT_ABYTES <= SEALED_MAX,
+               "sealed field bound");
+_Static_assert(PADDED(CRY_WA_ID_MAX) <= PADDED(CRY_USER_ID_MAX), "sealed field bound");
 
-enum field { F_WA = 0, F_UID, F_NM, N_FIELDS };
+enum field { F_WA = 0, F_UID, N_FIELDS };
 
-const char *const cry_identity_field_names[CRY_IDENTITY_FIELDS] = {"wa", "uid", "nm"};
+const char *const cry_identity_field_names[CRY_IDENTITY_FIELDS] = {"wa", "uid"};
 
 _Static_assert(N_FIELDS == CRY_IDENTITY_FIELDS, "field table");
 
@@ -164,6 +165,20 @@ void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out,
     snprintf(out, n, "%s%02x%02x}", CRY_INDEX_KEY_PREFIX, bidx[0], bidx[1]);
 }
 
+int cry_identity_seal_field(const struct cry_keys *k, uint32_t version, const char *mid, int f,
+                            const void *plain, size_t plain_len, unsigned char *out,
+                            size_t cap, size_t *out_len, struct core_err *err)
+{
+    if (f == F_WA)
+        return cry_vault_seal_short(k, CRY_VAULT_PII, version, mid, cry_identity_field_names[f],
+                                    plain, plain_len, out, cap, out_len, err);
+    if (f == F_UID)
+        return cry_vault_seal_version(k, CRY_VAULT_PII, version, mid,
+                                      cry_identity_field_names[f], plain, plain_len, out, cap,
+                                      out_len, err);
+    return core_err_set(err, CORE_EX_SOFTWARE, "identity: no sealed field %d", f);
+}
+
 int cry_identity_is_mid(const char *s)
 {
     size_t i;
@@ -196,21 +211,15 @@ static void scratch_free(struct scratch *s)
 
 static char *pii_field(struct cry_member_pii *p, enum field f, size_t *cap)
 {
-    switch (f) {
-    case F_WA:
+    if (f == F_WA) {
         *cap = sizeof p->wa_id;
         return p->wa_id;
-    case F_UID:
-        *cap = sizeof p->user_id;
-        return p->user_id;
-    default:
-        *cap = sizeof p->name;
-        return p->name;
     }
+    *cap = sizeof p->user_id;
+    return p->user_id;
 }
 
-/* Copy at most CRY_NAME_MAX bytes of a name, cut on a UTF-8 boundary. */
-static void copy_name(char out[CRY_NAME_MAX + 1], const char *name)
+void cry_identity_name_cut(char out[CRY_NAME_MAX + 1], const char *name)
 {
     size_t n = strlen(name);
 
@@ -367,13 +376,13 @@ static int read_record(const struct cry_identity *id, struct core_redis *r, cons
     if (s != NULL)
         sodium_memzero(&s->cur, sizeof s->cur);
     cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "HMGET %s wa uid nm kv ct li mg", key) != 0)
+    if (core_redis_cmdf(r, &reply, err, "HMGET %s wa uid kv ct li mg", key) != 0)
         return -1;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 7) {
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6) {
         freeReplyObject(reply);
         return core_err_set(err, CORE_EX_SOFTWARE, "identity: unexpected HMGET reply");
     }
-    for (i = 0; i < 7; i++) {
+    for (i = 0; i < 6; i++) {
         const redisReply *e = reply->element[i];
 
         if (e->type != REDIS_REPLY_STRING)
@@ -388,16 +397,16 @@ static int read_record(const struct cry_identity *id, struct core_redis *r, cons
             memcpy(rec->sealed[i], e->str, e->len);
             rec->sealed_len[i] = e->len;
             rec->present[i] = 1;
-        } else if (i == 3 && core_parse_i64n(e->str, e->len, &v) == 0 && v > 0 &&
+        } else if (i == 2 && core_parse_i64n(e->str, e->len, &v) == 0 && v > 0 &&
                    v <= (int64_t)UINT32_MAX) {
             rec->kv = (uint32_t)v;
-        } else if (i == 4) {
+        } else if (i == 3) {
             rec->has_ct = 1;
             if (core_parse_i64n(e->str, e->len, &v) == 0)
                 rec->ct = v;
-        } else if (i == 5 && core_parse_i64n(e->str, e->len, &v) == 0) {
+        } else if (i == 4 && core_parse_i64n(e->str, e->len, &v) == 0) {
             rec->li = v;
-        } else if (i == 6 && cry_identity_is_mid(e->str)) {
+        } else if (i == 5 && cry_identity_is_mid(e->str)) {
             memcpy(rec->mg, e->str, CRY_MID_LEN);
         }
     }
@@ -445,10 +454,9 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
         const char *v = pii_field(&s->want, (enum field)i, &cap);
 
         slen[i] = 0;
-        if (v[0] != '\0' &&
-            cry_vault_seal_version(id->keys, CRY_VAULT_PII, version, mid,
-                                   cry_identity_field_names[i], v, strlen(v), sealed[i],
-                                   sizeof sealed[i], &slen[i], err) != 0)
+        if (v[0] != '\0' && cry_identity_seal_field(id->keys, version, mid, i, v, strlen(v),
+                                                    sealed[i], sizeof sealed[i], &slen[i],
+                                                    err) != 0)
             return -1;
     }
     cry_identity_member_key(mid, key, sizeof key);
@@ -457,7 +465,7 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
     snprintf(lis, sizeof lis, "%lld", (long long)li);
     argv[n] = key;
     lens[n++] = strlen(key);
-    argv[n] = "3";
+    argv[n] = "2";
     lens[n++] = 1;
     for (i = 0; i < N_FIELDS; i++) {
         argv[n] = cry_identity_field_names[i];
@@ -641,7 +649,7 @@ static int merge(struct core_redis *r, const struct ids *x, const char *winner,
  * conflict (retry).
  */
 static int update_member(const struct cry_identity *id, struct core_redis *r, const char *mid,
-                         struct ids *x, const char *name, int64_t ts, int authoritative,
+                         struct ids *x, int64_t ts, int authoritative,
                          struct scratch *s, int *done, struct core_err *err)
 {
     struct record rec;
@@ -687,11 +695,6 @@ static int update_member(const struct cry_identity *id, struct core_redis *r, co
         }
         sodium_memzero(norm, sizeof norm);
     }
-    if (name != NULL && name[0] != '\0') {
-        copy_name(s->want.name, name);
-        if (strcmp(s->want.name, s->cur.name) != 0)
-            change = 1;
-    }
     if (change || !rec.exists || !rec.has_ct) {
         int written = 0;
 
@@ -713,7 +716,7 @@ static int update_member(const struct cry_identity *id, struct core_redis *r, co
 
 /* The resolve loop shared by senders and identity changes. */
 static int resolve(struct cry_identity *id, struct core_redis *r, struct ids *x,
-                   const char *name, int64_t ts, int authoritative, const char *req,
+                   int64_t ts, int authoritative, const char *req,
                    char mid[CRY_MID_LEN], int *created, struct core_err *err)
 {
     struct scratch *s = scratch_new();
@@ -740,7 +743,7 @@ static int resolve(struct cry_identity *id, struct core_redis *r, struct ids *x,
             continue;
         }
         memcpy(mid, x->found[F_WA][0] != '\0' ? x->found[F_WA] : x->found[F_UID], CRY_MID_LEN);
-        if (update_member(id, r, mid, x, name, ts, authoritative, s, &done, err) != 0)
+        if (update_member(id, r, mid, x, ts, authoritative, s, &done, err) != 0)
             goto out;
         if (done) {
             rc = 0;
@@ -767,7 +770,8 @@ int cry_identity_resolve(struct cry_identity *id, struct core_redis *r, const ch
         *created = 0;
     if (ids_init(id, &x, wa_id, user_id, err) != 0)
         return -1;
-    rc = resolve(id, r, &x, name, ts, 0, NULL, mid, created, err);
+    (void)name; /* never stored: docs/internals/crypto.md, "Profile names" */
+    rc = resolve(id, r, &x, ts, 0, NULL, mid, created, err);
     sodium_memzero(&x, sizeof x);
     return rc;
 }
@@ -799,7 +803,7 @@ static int change(struct cry_identity *id, struct core_redis *r, enum field f, c
         if (old_mid[0] == '\0') {
             /* Done already (a replay), or the old identity was never seen:
              * the new one is an ordinary sender. */
-            rc = resolve(id, r, &x, NULL, ts, 0, req, mid, NULL, err);
+            rc = resolve(id, r, &x, ts, 0, req, mid, NULL, err);
             goto out;
         }
         if (strcmp(x.found[f], old_mid) == 0)
@@ -828,7 +832,7 @@ static int change(struct cry_identity *id, struct core_redis *r, enum field f, c
     }
     /* The index of the new identity names the member now; the record update
      * adopts it and unlinks the old index. */
-    rc = resolve(id, r, &x, NULL, ts, 1, req, mid, NULL, err);
+    rc = resolve(id, r, &x, ts, 1, req, mid, NULL, err);
     if (rc == 0) {
         if (unlink_index(r, old_bidx, mid, err) != 0) {
             rc = -1;
@@ -956,7 +960,7 @@ int cry_identity_append_cas(struct core_redis *r, const char *sha, const char *m
     lens[n++] = 1;
     argv[n] = key;
     lens[n++] = strlen(key);
-    argv[n] = "3";
+    argv[n] = "2";
     lens[n++] = 1;
     for (i = 0; i < N_FIELDS; i++) {
         argv[n] = cry_identity_field_names[i];
@@ -1006,7 +1010,7 @@ int cry_identity_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_ev
 
         rc = ids_init(id, &x, ev->from, ev->user_id, err);
         if (rc == 0)
-            rc = resolve(id, ctx->redis, &x, ev->name, ev->timestamp, 0, ctx->req_id, mid,
+            rc = resolve(id, ctx->redis, &x, ev->timestamp, 0, ctx->req_id, mid,
                          &created, err);
         sodium_memzero(&x, sizeof x);
     }

@@ -13,9 +13,9 @@
  *                      "Memory layout").
  *   js:m:{<mid>}       hash, the member record (the {} hash tag keeps all of a
  *                      member's keys in one cluster slot):
- *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa")
+ *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa";
+ *            format 2: padded to 16 bytes, crypto/vault.h)
  *       uid  sealed BSUID       (field "uid")
- *       nm   sealed profile name (field "nm", at most CRY_NAME_MAX bytes)
  *       kv   key version of the seals (all sealed fields share it)
  *       ct   created, Unix seconds
  *       li   last inbound message, Unix seconds (the maximum seen)
@@ -75,7 +75,6 @@ struct cry_identity;
 struct cry_member_pii {
     char wa_id[CRY_WA_ID_MAX + 1];
     char user_id[CRY_USER_ID_MAX + 1];
-    char name[CRY_NAME_MAX + 1];
     uint32_t key_version; /* kv of the record */
     int64_t created;      /* ct */
     int64_t last_inbound; /* li */
@@ -93,11 +92,13 @@ void cry_identity_metrics_init(void);
 
 /*
  * Find or create the member of a sender. `wa_id` (digits) and `user_id`
- * (BSUID) may each be NULL but not both; `name` may be NULL (kept as is);
- * `ts` is the message time (Unix s; 0 = do not touch li). Links a wa_id and a
- * BSUID that arrive together to one member, updates the sealed name when it
- * changed and raises li to `ts`. Writes the mid to `mid` and whether this
- * call created the member to `*created` (may be NULL). Returns 0 or -1
+ * (BSUID) may each be NULL but not both; `name` (the profile name) is
+ * ignored: it is never stored with the member (a tip seals the name its
+ * message carries into the case's escrow, groups/tip.c). `ts` is the
+ * message time (Unix s; 0 = do not touch li). Links a wa_id and a BSUID
+ * that arrive together to one member and raises li to `ts`. Writes the mid
+ * to `mid` and whether this call created the member to `*created` (may be
+ * NULL). Returns 0 or -1
  * (CORE_EX_DATAERR for a malformed identity; CORE_EX_UNAVAILABLE and
  * CORE_EX_SOFTWARE from Redis: retry later).
  */
@@ -158,10 +159,26 @@ int cry_identity_is_mid(const char *s);
 
 /* ---- bulk support (key rotation, tools) ---- */
 
-#define CRY_IDENTITY_FIELDS 3
+#define CRY_IDENTITY_FIELDS 2
+/* Room for one sealed field (the longest BSUID padded to 64, header, tag). */
+#define CRY_IDENTITY_SEALED_MAX 304
 
-/* The sealed fields of a member record, in order: "wa", "uid", "nm". */
+/* The sealed fields of a member record, in order: "wa", "uid". */
 extern const char *const cry_identity_field_names[CRY_IDENTITY_FIELDS];
+
+/*
+ * Seal sealed field `f` (0 = wa, 1 = uid) of member `mid` at key `version`
+ * the way the registry does (wa in the short format, padded to 16 bytes;
+ * uid padded to 64): rotation and tools use it so that what they write is
+ * what the registry writes. Same contract as cry_vault_seal_version.
+ */
+int cry_identity_seal_field(const struct cry_keys *k, uint32_t version, const char *mid, int f,
+                            const void *plain, size_t plain_len, unsigned char *out,
+                            size_t cap, size_t *out_len, struct core_err *err);
+
+/* Copy at most CRY_NAME_MAX bytes of a profile name into `out`, cut on a
+ * UTF-8 boundary. */
+void cry_identity_name_cut(char out[CRY_NAME_MAX + 1], const char *name);
 
 /* SCRIPT LOAD the record compare-and-set script; its sha1 goes to `sha`. */
 int cry_identity_cas_load(struct core_redis *r, char sha[41], struct core_err *err);

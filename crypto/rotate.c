@@ -14,8 +14,7 @@
 #include <string.h>
 
 #define NF CRY_IDENTITY_FIELDS
-#define PADDED(n) (((n) / CRY_VAULT_PADBLOCK + 1) * CRY_VAULT_PADBLOCK)
-#define SEALED_MAX (CRY_VAULT_HEADERBYTES + PADDED(CRY_NAME_MAX) + CRY_VAULT_ABYTES)
+#define SEALED_MAX CRY_IDENTITY_SEALED_MAX
 #define MEMBER_KEY_LEN (sizeof CRY_MEMBER_KEY_PREFIX - 1 + 2 * CRY_MID_BYTES + 1)
 #define PROGRESS_MS 1000
 
@@ -257,9 +256,8 @@ static int reseal_item(struct run *x, struct item *it, struct core_err *err)
         rc = cry_vault_open(x->k, CRY_VAULT_PII, it->mid, cry_identity_field_names[i],
                             it->old_v[i], it->old_len[i], x->plain, cap, &plen, err);
         if (rc == 0)
-            rc = cry_vault_seal_version(x->k, CRY_VAULT_PII, target, it->mid,
-                                        cry_identity_field_names[i], x->plain, plen,
-                                        it->new_v[i], sizeof it->new_v[i], &it->new_len[i], err);
+            rc = cry_identity_seal_field(x->k, target, it->mid, i, x->plain, plen, it->new_v[i],
+                                         sizeof it->new_v[i], &it->new_len[i], err);
         sodium_memzero(x->plain, cap);
         if (rc != 0)
             return -1;
@@ -323,7 +321,7 @@ static int do_batch(struct run *x, struct core_err *err)
         }
         memcpy(x->items[i].mid, key->str + sizeof CRY_MEMBER_KEY_PREFIX - 1, 2 * CRY_MID_BYTES);
         x->items[i].mid[2 * CRY_MID_BYTES] = '\0';
-        if (core_redis_appendf(x->r, err, "HMGET %s wa uid nm kv", key->str) != 0)
+        if (core_redis_appendf(x->r, err, "HMGET %s wa uid kv", key->str) != 0)
             goto out;
     }
     for (i = 0; i < n; i++) {
@@ -342,7 +340,7 @@ static int do_batch(struct run *x, struct core_err *err)
         }
         x->st.scanned++;
         x->run_scanned++;
-        if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 4) {
+        if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 3) {
             freeReplyObject(rec);
             continue;
         }
@@ -358,11 +356,11 @@ static int do_batch(struct run *x, struct core_err *err)
             if (cry_vault_version(it->old_v[f], it->old_len[f]) != x->st.target)
                 stale = 1;
         }
-        if (rec->element[3]->type != REDIS_REPLY_STRING ||
-            core_redis_int(rec->element[3]) != (long long)x->st.target)
+        if (rec->element[2]->type != REDIS_REPLY_STRING ||
+            core_redis_int(rec->element[2]) != (long long)x->st.target)
             stale = 1;
         freeReplyObject(rec);
-        if (!stale || !(it->present[0] || it->present[1] || it->present[2]))
+        if (!stale || !(it->present[0] || it->present[1]))
             continue;
         if (reseal_item(x, it, err) != 0) {
             x->st.failed++;

@@ -693,15 +693,19 @@ static int put_json_str(char *buf, size_t cap, size_t *pos, const char *s)
 }
 
 /*
- * The identity sealed to the reveal key: wa_id, BSUID, profile name and
- * first-seen time of member `mid`, bound to the case id. Built in locked
- * memory, never through jansson (its heap is not wiped).
+ * The identity sealed to the reveal key: wa_id, BSUID and first-seen time of
+ * member `mid`, and the profile name the tip's message carried (`name`, may
+ * be NULL: the registry never stores names, so this escrow is the only place
+ * a name is kept), bound to the case id. Built in locked memory, never
+ * through jansson (its heap is not wiped).
  */
 static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, const char *cid,
-                                      const char *mid, const struct cry_reveal_meta *rm,
-                                      size_t *out_len, struct core_err *err)
+                                      const char *mid, const char *name,
+                                      const struct cry_reveal_meta *rm, size_t *out_len,
+                                      struct core_err *err)
 {
     struct cry_member_pii *pii = NULL;
+    char *nm;
     char *buf;
     size_t pos = 0;
     size_t cap = IDENTITY_MAX;
@@ -711,8 +715,10 @@ static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, c
     if (cry_identity_open(t->ident, r, mid, &pii, err) != 0)
         return NULL;
     buf = sodium_malloc(cap);
-    if (buf == NULL)
+    nm = sodium_malloc(CRY_NAME_MAX + 1);
+    if (buf == NULL || nm == NULL)
         abort();
+    cry_identity_name_cut(nm, name != NULL ? name : "");
     pos = (size_t)snprintf(buf, cap, "{\"v\":1,\"case\":\"%s\",\"wa\":", cid);
     ok = put_json_str(buf, cap, &pos, pii->wa_id) == 0;
     if (ok && pos + 8 < cap) {
@@ -723,7 +729,7 @@ static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, c
     if (ok && pos + 8 < cap) {
         memcpy(buf + pos, ",\"name\":", 8);
         pos += 8;
-        ok = put_json_str(buf, cap, &pos, pii->name) == 0;
+        ok = put_json_str(buf, cap, &pos, nm) == 0;
     }
     if (ok) {
         int w = snprintf(buf + pos, cap - pos, ",\"member_since\":%lld,\"opened_ms\":%lld}",
@@ -733,6 +739,7 @@ static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, c
         pos += ok ? (size_t)w : 0;
     }
     cry_member_pii_free(pii);
+    sodium_free(nm); /* wipes */
     if (!ok) {
         core_err_set(err, CORE_EX_SOFTWARE, "tip: identity record does not fit");
     } else {
@@ -913,7 +920,8 @@ int grp_tip_open_case(struct grp_tip *t, struct gw_router_ctx *ctx, const struct
                  : (t->cfg->n_phone_numbers > 0 ? t->cfg->phone_numbers[0] : "");
 
     /* the two protected forms of the identity */
-    si = sealed_identity(t, r, cid, ctx->member_id, &rm, &si_len, err);
+    si = sealed_identity(t, r, cid, ctx->member_id, ev != NULL ? ev->name : NULL, &rm, &si_len,
+                         err);
     if (si == NULL)
         goto out;
     {

@@ -2,9 +2,10 @@
  * tests/unit/test_identity.c - crypto/identity against a real redis-server:
  * members created once and found again, stable mids (known answer), BSUID
  * and wa_id linking, merges, number and user-id changes (idempotent, old
- * index removed, late messages cannot undo them), li as a maximum, name
- * updates, racing routers, moved or swapped ciphertexts refused, nothing in
- * clear in Redis, and the router handler.
+ * index removed, late messages cannot undo them), li as a maximum, names
+ * never stored, the number sealed padded to 16 bytes, racing routers, moved
+ * or swapped ciphertexts refused, nothing in clear in Redis, and the router
+ * handler.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "crypto/bidx.h"
 #include "crypto/identity.h"
 #include "crypto/keys.h"
+#include "crypto/vault.h"
 #include "gateway/webhook.h"
 #include "tests/harness/harness.h"
 
@@ -171,7 +173,6 @@ static void test_create_find_open(void **state)
     p = open_ok(f, mid);
     assert_string_equal(p->wa_id, WA);
     assert_string_equal(p->user_id, "");
-    assert_string_equal(p->name, "रमेश कुमार");
     assert_int_equal(p->key_version, 1);
     assert_int_equal(p->last_inbound, 1763800100);
     assert_true(p->created > 0);
@@ -185,7 +186,7 @@ static void test_create_find_open(void **state)
     assert_int_equal(th_redis_int(&f->redis, "DBSIZE"), 2); /* one index, one record */
 }
 
-static void test_li_is_a_maximum_and_name_updates(void **state)
+static void test_li_is_a_maximum_and_names_not_stored(void **state)
 {
     struct fixture *f = *state;
     char mid[CRY_MID_LEN], m2[CRY_MID_LEN];
@@ -193,6 +194,8 @@ static void test_li_is_a_maximum_and_name_updates(void **state)
     char key[80];
     redisReply *before;
     redisReply *after;
+    size_t len;
+    char *all;
 
     resolve_ok(f, WA, NULL, "Ramesh", 2000, mid, NULL);
     resolve_ok(f, WA, NULL, "Ramesh", 1000, m2, NULL); /* older message: li stays */
@@ -200,35 +203,24 @@ static void test_li_is_a_maximum_and_name_updates(void **state)
     assert_int_equal(p->last_inbound, 2000);
     cry_member_pii_free(p);
     cry_identity_member_key(mid, key, sizeof key);
-    before = th_redis_cmd(&f->redis, "HGET %s nm", key);
-    resolve_ok(f, WA, NULL, NULL, 3000, m2, NULL); /* no name: kept */
-    after = th_redis_cmd(&f->redis, "HGET %s nm", key);
-    assert_int_equal(before->len, after->len);
-    assert_memory_equal(before->str, after->str, before->len); /* not even re-sealed */
-    freeReplyObject(after);
+    before = th_redis_cmd(&f->redis, "HGET %s wa", key);
+    assert_int_equal(before->type, REDIS_REPLY_STRING);
+    /* the number is sealed in the short format: 32 + 16 + 16 bytes */
+    assert_int_equal(before->len, CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK_SHORT +
+                                      CRY_VAULT_ABYTES);
     resolve_ok(f, WA, NULL, "Ramesh K", 3001, m2, NULL);
-    after = th_redis_cmd(&f->redis, "HGET %s nm", key);
-    assert_memory_not_equal(before->str, after->str, before->len);
+    after = th_redis_cmd(&f->redis, "HGET %s wa", key);
+    assert_memory_equal(before->str, after->str, before->len); /* not even re-sealed */
     freeReplyObject(after);
     freeReplyObject(before);
     p = open_ok(f, mid);
-    assert_string_equal(p->name, "Ramesh K");
     assert_int_equal(p->last_inbound, 3001);
     cry_member_pii_free(p);
-    {
-        /* names longer than CRY_NAME_MAX are cut on a UTF-8 boundary */
-        char longname[600];
-        size_t i;
-
-        for (i = 0; i + 3 < sizeof longname; i += 3)
-            memcpy(longname + i, "क", 3);
-        longname[i] = '\0';
-        resolve_ok(f, WA, NULL, longname, 3002, m2, NULL);
-        p = open_ok(f, mid);
-        assert_int_equal(strlen(p->name), 255);
-        assert_memory_equal(p->name, longname, 255);
-        cry_member_pii_free(p);
-    }
+    /* the profile name is stored nowhere, sealed or not */
+    assert_int_equal(th_redis_int(&f->redis, "HEXISTS %s nm", key), 0);
+    all = dump_all(f, &len);
+    assert_null(memmem(all, len, "Ramesh", 6));
+    free(all);
 }
 
 static void test_bsuid_and_wa_linking(void **state)
@@ -261,7 +253,6 @@ static void test_bsuid_and_wa_linking(void **state)
     p = open_ok(f, a);
     assert_string_equal(p->wa_id, WA2);
     assert_string_equal(p->user_id, UID2);
-    assert_string_equal(p->name, "Anjali");
     cry_member_pii_free(p);
 }
 
@@ -368,7 +359,6 @@ static void test_change_user_id(void **state)
     assert_string_equal(a, b);
     p = open_ok(f, a);
     assert_string_equal(p->user_id, UID);
-    assert_string_equal(p->name, "Vikash");
     cry_member_pii_free(p);
 }
 
@@ -628,7 +618,6 @@ static void test_router_handler(void **state)
     p = open_ok(f, first);
     assert_string_equal(p->wa_id, WA2);
     assert_string_equal(p->user_id, UID);
-    assert_string_equal(p->name, "सुनीता देवी");
     assert_int_equal(p->last_inbound, 200);
     cry_member_pii_free(p);
 }
@@ -637,7 +626,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_find_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_li_is_a_maximum_and_name_updates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_li_is_a_maximum_and_names_not_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bsuid_and_wa_linking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_members_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_number, setup, teardown),

@@ -157,6 +157,7 @@ static struct gw_event ev_text(const char *text)
     ev.kind = GW_EVENT_MESSAGE;
     ev.phone_number_id = PNID;
     ev.from = WA1;
+    ev.name = NAME1; /* the profile name travels with every message */
     ev.type = "text";
     ev.text = text;
     return ev;
