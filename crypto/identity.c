@@ -8,6 +8,7 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "crypto/mrec.h"
 #include "crypto/vault.h"
 
 #include <sodium.h>
@@ -53,6 +54,7 @@ struct scratch {
     struct cry_member_pii cur;  /* the record, opened */
     struct cry_member_pii want; /* what the record should hold */
     unsigned char plain[SEALED_MAX];
+    struct cry_mrec rec;        /* the packed record as read (sealed values only) */
 };
 
 CORE_COUNTER(m_created, "janseva_identity_members_created_total", NULL,
@@ -77,41 +79,6 @@ void cry_identity_metrics_init(void)
     core_metrics_register(&m_conflicts);
     core_metrics_register(&m_bad_sender);
 }
-
-/*
- * Compare-and-set on a member hash. KEYS[1] = member key.
- * ARGV[1] = n; then n triples (field, expected sealed value or '' for
- * absent, new value or '' to delete); then kv ('' = keep), ct (HSETNX;
- * '' = none), li (raised to this value when greater; '' = none).
- * Returns 1 when written, 0 when a field changed since it was read.
- */
-static struct core_redis_script cas_script = {
-    "member_cas",
-    "local n = tonumber(ARGV[1])\n"
-    "for i = 0, n - 1 do\n"
-    "  local cur = redis.call('HGET', KEYS[1], ARGV[2 + 3 * i])\n"
-    "  local want = ARGV[3 + 3 * i]\n"
-    "  if cur == false then\n"
-    "    if want ~= '' then return 0 end\n"
-    "  elseif cur ~= want then\n"
-    "    return 0\n"
-    "  end\n"
-    "end\n"
-    "for i = 0, n - 1 do\n"
-    "  local f = ARGV[2 + 3 * i]\n"
-    "  local new = ARGV[4 + 3 * i]\n"
-    "  if new == '' then redis.call('HDEL', KEYS[1], f)\n"
-    "  else redis.call('HSET', KEYS[1], f, new) end\n"
-    "end\n"
-    "local b = 2 + 3 * n\n"
-    "if ARGV[b] ~= '' then redis.call('HSET', KEYS[1], 'kv', ARGV[b]) end\n"
-    "if ARGV[b + 1] ~= '' then redis.call('HSETNX', KEYS[1], 'ct', ARGV[b + 1]) end\n"
-    "if ARGV[b + 2] ~= '' then\n"
-    "  local li = tonumber(redis.call('HGET', KEYS[1], 'li') or '0') or 0\n"
-    "  if tonumber(ARGV[b + 2]) > li then redis.call('HSET', KEYS[1], 'li', ARGV[b + 2]) end\n"
-    "end\n"
-    "return 1\n",
-    ""};
 
 /* KEYS[1] = index bucket; ARGV[1] = blind index (field), ARGV[2] = binary
  * mid. Deletes the entry only if it still names that member. */
@@ -153,11 +120,6 @@ void cry_identity_mid(const struct cry_keys *k, const unsigned char bidx[CRY_BID
     crypto_generichash_final(&st, h, sizeof h);
     sodium_memzero(&st, sizeof st);
     core_hex(mid, h, sizeof h);
-}
-
-void cry_identity_member_key(const char *mid, char *out, size_t n)
-{
-    snprintf(out, n, "%s%s}", CRY_MEMBER_KEY_PREFIX, mid);
 }
 
 void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out, size_t n)
@@ -326,14 +288,11 @@ static int unlink_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_
 static int member_exists(struct core_redis *r, const char *mid, int *exists,
                          struct core_err *err)
 {
-    char key[KEY_LEN];
-    redisReply *reply = NULL;
+    int rc = cry_mrec_exists(r, mid, err);
 
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "EXISTS %s", key) != 0)
+    if (rc < 0)
         return -1;
-    *exists = core_redis_int(reply) > 0;
-    freeReplyObject(reply);
+    *exists = rc;
     return 0;
 }
 
@@ -363,56 +322,46 @@ static int open_field(const struct cry_identity *id, const char *mid, enum field
     return 0;
 }
 
-/* HMGET the record; open its fields into `cur` when not NULL. */
+static const int sealed_tag[N_FIELDS] = {CRY_MR_WA, CRY_MR_UID};
+
+/* Load the record; open its fields into `cur` when `s` is not NULL. */
 static int read_record(const struct cry_identity *id, struct core_redis *r, const char *mid,
                        struct record *rec, struct scratch *s, struct core_err *err)
 {
-    char key[KEY_LEN];
-    redisReply *reply = NULL;
-    int64_t v;
+    struct cry_mrec *m = &s->rec;
     int i;
 
     memset(rec, 0, sizeof *rec);
-    if (s != NULL)
-        sodium_memzero(&s->cur, sizeof s->cur);
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "HMGET %s wa uid kv ct li mg", key) != 0)
+    sodium_memzero(&s->cur, sizeof s->cur);
+    if (cry_mrec_load(r, mid, m, err) != 0) {
+        if (err->code == CORE_EX_DATAERR)
+            core_err_set(err, CORE_EX_DATAERR, "identity: record of member %s is malformed", mid);
         return -1;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 6) {
-        freeReplyObject(reply);
-        return core_err_set(err, CORE_EX_SOFTWARE, "identity: unexpected HMGET reply");
     }
-    for (i = 0; i < 6; i++) {
-        const redisReply *e = reply->element[i];
+    rec->exists = m->exists;
+    for (i = 0; i < N_FIELDS; i++) {
+        size_t len = 0;
+        const unsigned char *v = cry_mrec_raw(m, sealed_tag[i], &len);
+        uint32_t kv;
 
-        if (e->type != REDIS_REPLY_STRING)
+        if (v == NULL)
             continue;
-        rec->exists = 1;
-        if (i < N_FIELDS) {
-            if (e->len > SEALED_MAX) {
-                freeReplyObject(reply);
-                return core_err_set(err, CORE_EX_DATAERR,
-                                    "identity: sealed field of member %s too long", mid);
-            }
-            memcpy(rec->sealed[i], e->str, e->len);
-            rec->sealed_len[i] = e->len;
-            rec->present[i] = 1;
-        } else if (i == 2 && core_parse_i64n(e->str, e->len, &v) == 0 && v > 0 &&
-                   v <= (int64_t)UINT32_MAX) {
-            rec->kv = (uint32_t)v;
-        } else if (i == 3) {
-            rec->has_ct = 1;
-            if (core_parse_i64n(e->str, e->len, &v) == 0)
-                rec->ct = v;
-        } else if (i == 4 && core_parse_i64n(e->str, e->len, &v) == 0) {
-            rec->li = v;
-        } else if (i == 5 && cry_identity_is_mid(e->str)) {
-            memcpy(rec->mg, e->str, CRY_MID_LEN);
-        }
+        if (len > SEALED_MAX)
+            return core_err_set(err, CORE_EX_DATAERR,
+                                "identity: sealed field of member %s too long", mid);
+        memcpy(rec->sealed[i], v, len);
+        rec->sealed_len[i] = len;
+        rec->present[i] = 1;
+        /* the key version is in each seal's header; the record's is the
+         * oldest */
+        kv = cry_vault_version(v, len);
+        if (rec->kv == 0 || kv < rec->kv)
+            rec->kv = kv;
     }
-    freeReplyObject(reply);
-    if (s == NULL)
-        return 0;
+    rec->has_ct = cry_mrec_raw(m, CRY_MR_CT, NULL) != NULL;
+    rec->ct = cry_mrec_int(m, CRY_MR_CT);
+    rec->li = cry_mrec_int(m, CRY_MR_LI);
+    cry_mrec_str(m, CRY_MR_MG, rec->mg, sizeof rec->mg);
     for (i = 0; i < N_FIELDS; i++) {
         if (rec->present[i] && open_field(id, mid, (enum field)i, rec->sealed[i],
                                           rec->sealed_len[i], &s->cur, s->plain, err) != 0)
@@ -435,20 +384,14 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
 {
     unsigned char sealed[N_FIELDS][SEALED_MAX];
     size_t slen[N_FIELDS];
-    const char *argv[2 + 3 * N_FIELDS + 3];
-    size_t lens[2 + 3 * N_FIELDS + 3];
-    char key[KEY_LEN];
-    char kv[16];
-    char ct[24];
-    char lis[24];
     uint32_t version = cry_keys_version(id->keys);
-    redisReply *reply = NULL;
-    int n = 0;
+    struct cry_mrec_ops o;
     int i;
 
     *written = 0;
     if (version == 0)
         return core_err_set(err, CORE_EX_UNAVAILABLE, "identity: key version not known yet");
+    cry_mrec_ops_init(&o);
     for (i = 0; i < N_FIELDS; i++) {
         size_t cap;
         const char *v = pii_field(&s->want, (enum field)i, &cap);
@@ -458,35 +401,19 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
                                                     sealed[i], sizeof sealed[i], &slen[i],
                                                     err) != 0)
             return -1;
+        cry_mrec_op_expect_raw(&o, sealed_tag[i], rec->present[i] ? rec->sealed[i] : NULL,
+                               rec->sealed_len[i]);
+        if (slen[i] > 0)
+            cry_mrec_op_set_raw(&o, sealed_tag[i], sealed[i], slen[i]);
+        else
+            cry_mrec_op_del(&o, sealed_tag[i]);
     }
-    cry_identity_member_key(mid, key, sizeof key);
-    snprintf(kv, sizeof kv, "%u", (unsigned)version);
-    snprintf(ct, sizeof ct, "%lld", (long long)(core_now_ms() / 1000));
-    snprintf(lis, sizeof lis, "%lld", (long long)li);
-    argv[n] = key;
-    lens[n++] = strlen(key);
-    argv[n] = "2";
-    lens[n++] = 1;
-    for (i = 0; i < N_FIELDS; i++) {
-        argv[n] = cry_identity_field_names[i];
-        lens[n++] = strlen(cry_identity_field_names[i]);
-        argv[n] = rec->present[i] ? (const char *)rec->sealed[i] : "";
-        lens[n++] = rec->present[i] ? rec->sealed_len[i] : 0;
-        argv[n] = slen[i] > 0 ? (const char *)sealed[i] : "";
-        lens[n++] = slen[i];
-    }
-    argv[n] = kv;
-    lens[n++] = strlen(kv);
-    argv[n] = rec->has_ct ? "" : ct;
-    lens[n] = strlen(argv[n]);
-    n++;
-    argv[n] = li > 0 ? lis : "";
-    lens[n] = strlen(argv[n]);
-    n++;
-    if (core_redis_eval(r, &cas_script, 1, n, argv, lens, &reply, err) != 0)
+    if (!rec->has_ct)
+        cry_mrec_op_setnx_int(&o, CRY_MR_CT, core_now_ms() / 1000);
+    if (li > 0)
+        cry_mrec_op_max(&o, CRY_MR_LI, li);
+    if (cry_mrec_update(r, mid, &o, written, err) != 0)
         return -1;
-    *written = core_redis_int(reply) == 1;
-    freeReplyObject(reply);
     if (!*written)
         core_metric_inc(&m_conflicts);
     return 0;
@@ -495,22 +422,22 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
 /* Raise li only. */
 static int touch_li(struct core_redis *r, const char *mid, int64_t li, struct core_err *err)
 {
-    const char *argv[5];
-    char key[KEY_LEN];
-    char lis[24];
-    redisReply *reply = NULL;
+    struct cry_mrec_ops o;
 
-    cry_identity_member_key(mid, key, sizeof key);
-    snprintf(lis, sizeof lis, "%lld", (long long)li);
-    argv[0] = key;
-    argv[1] = "0";
-    argv[2] = "";
-    argv[3] = "";
-    argv[4] = lis;
-    if (core_redis_eval(r, &cas_script, 1, 5, argv, NULL, &reply, err) != 0)
-        return -1;
-    freeReplyObject(reply);
-    return 0;
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_max(&o, CRY_MR_LI, li);
+    return cry_mrec_update(r, mid, &o, NULL, err);
+}
+
+/* Record that `loser` is one person with `winner` (mg). */
+static int set_merged(struct core_redis *r, const char *loser, const char *winner,
+                      struct core_err *err)
+{
+    struct cry_mrec_ops o;
+
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_set(&o, CRY_MR_MG, winner);
+    return cry_mrec_update(r, loser, &o, NULL, err);
 }
 
 /* ======================= resolving ======================= */
@@ -626,13 +553,11 @@ static int create_member(const struct cry_identity *id, struct core_redis *r,
 static int merge(struct core_redis *r, const struct ids *x, const char *winner,
                  const char *loser, const char *req, struct core_err *err)
 {
-    char key[KEY_LEN];
     int set = 0;
 
     if (set_index(r, x->bidx[F_UID], winner, 1, &set, err) != 0)
         return -1;
-    cry_identity_member_key(loser, key, sizeof key);
-    if (core_redis_cmdf(r, NULL, err, "HSET %s mg %s", key, winner) != 0)
+    if (set_merged(r, loser, winner, err) != 0)
         return -1;
     core_metric_inc(&m_merges);
     core_log_kv(CORE_LOG_WARN, "identity", req, "two member records linked as one person",
@@ -809,14 +734,11 @@ static int change(struct cry_identity *id, struct core_redis *r, enum field f, c
         if (strcmp(x.found[f], old_mid) == 0)
             break;
         if (x.found[f][0] != '\0') {
-            char key[KEY_LEN];
-
             /* The new identity already had a member (its messages arrived
              * before the change): the established member continues. */
             if (set_index(r, x.bidx[f], old_mid, 1, &set, err) != 0)
                 goto out;
-            cry_identity_member_key(x.found[f], key, sizeof key);
-            if (core_redis_cmdf(r, NULL, err, "HSET %s mg %s", key, old_mid) != 0)
+            if (set_merged(r, x.found[f], old_mid, err) != 0)
                 goto out;
             core_metric_inc(&m_merges);
             core_log_kv(CORE_LOG_WARN, "identity", req,
@@ -921,62 +843,72 @@ void cry_member_pii_free(struct cry_member_pii *p)
 
 /* ======================= bulk support ======================= */
 
-int cry_identity_cas_load(struct core_redis *r, char sha[41], struct core_err *err)
-{
-    redisReply *reply = NULL;
-
-    if (core_redis_cmdf(r, &reply, err, "SCRIPT LOAD %s", cas_script.src) != 0)
-        return -1;
-    if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-        freeReplyObject(reply);
-        return core_err_set(err, CORE_EX_SOFTWARE, "identity: SCRIPT LOAD: unexpected reply");
-    }
-    memcpy(sha, reply->str, 41);
-    freeReplyObject(reply);
-    return 0;
-}
-
-int cry_identity_append_cas(struct core_redis *r, const char *sha, const char *mid,
+int cry_identity_append_cas(struct core_redis *r, const char *mid,
                             const unsigned char *const old_v[CRY_IDENTITY_FIELDS],
                             const size_t old_len[CRY_IDENTITY_FIELDS],
                             const unsigned char *const new_v[CRY_IDENTITY_FIELDS],
-                            const size_t new_len[CRY_IDENTITY_FIELDS], uint32_t kv,
-                            struct core_err *err)
+                            const size_t new_len[CRY_IDENTITY_FIELDS], struct core_err *err)
 {
-    const char *argv[5 + 3 * N_FIELDS + 3];
-    size_t lens[5 + 3 * N_FIELDS + 3];
-    char key[KEY_LEN];
-    char kvs[16];
-    int n = 0;
+    struct cry_mrec_ops o;
     int i;
 
-    cry_identity_member_key(mid, key, sizeof key);
-    snprintf(kvs, sizeof kvs, "%u", (unsigned)kv);
-    argv[n] = "EVALSHA";
-    lens[n++] = 7;
-    argv[n] = sha;
-    lens[n++] = 40;
-    argv[n] = "1";
-    lens[n++] = 1;
-    argv[n] = key;
-    lens[n++] = strlen(key);
-    argv[n] = "2";
-    lens[n++] = 1;
+    cry_mrec_ops_init(&o);
     for (i = 0; i < N_FIELDS; i++) {
-        argv[n] = cry_identity_field_names[i];
-        lens[n++] = strlen(cry_identity_field_names[i]);
-        argv[n] = old_v[i] != NULL ? (const char *)old_v[i] : "";
-        lens[n++] = old_v[i] != NULL ? old_len[i] : 0;
-        argv[n] = new_v[i] != NULL ? (const char *)new_v[i] : "";
-        lens[n++] = new_v[i] != NULL ? new_len[i] : 0;
+        cry_mrec_op_expect_raw(&o, sealed_tag[i], old_v[i], old_len[i]);
+        if (new_v[i] != NULL)
+            cry_mrec_op_set_raw(&o, sealed_tag[i], new_v[i], new_len[i]);
+        else
+            cry_mrec_op_del(&o, sealed_tag[i]);
     }
-    argv[n] = kvs;
-    lens[n++] = strlen(kvs);
-    argv[n] = "";
-    lens[n++] = 0;
-    argv[n] = "";
-    lens[n++] = 0;
-    return core_redis_append(r, n, argv, lens, err);
+    return cry_mrec_append_update(r, mid, &o, err);
+}
+
+int cry_identity_append_bulk(struct cry_identity *id, struct core_redis *r, const char *wa_id,
+                             int64_t ct, int64_t li, char mid[CRY_MID_LEN], int *replies,
+                             struct core_err *err)
+{
+    unsigned char bidx[CRY_BIDX_BYTES];
+    unsigned char bin[CRY_MID_BYTES];
+    unsigned char sealed[SEALED_MAX];
+    size_t slen = 0;
+    char norm[CRY_WA_ID_MAX + 1];
+    char key[KEY_LEN];
+    struct cry_mrec_ops o;
+    uint32_t version = cry_keys_version(id->keys);
+    int rc = -1;
+
+    *replies = 0;
+    mid[0] = '\0';
+    if (cry_bidx_normalise_wa(wa_id, norm) != 0)
+        return core_err_set(err, CORE_EX_DATAERR, "identity: not a wa_id");
+    if (cry_bidx_wa(id->keys, norm, bidx, err) != 0)
+        goto out;
+    cry_identity_mid(id->keys, bidx, 0, mid);
+    if (mid_to_bin(mid, bin) != 0 ||
+        cry_identity_seal_field(id->keys, version, mid, F_WA, norm, strlen(norm), sealed,
+                                sizeof sealed, &slen, err) != 0)
+        goto out;
+    cry_identity_index_key(bidx, key, sizeof key);
+    if (core_redis_appendf(r, err, "HSETNX %s %b %b", key, (const char *)bidx,
+                           (size_t)CRY_BIDX_BYTES, (const char *)bin, sizeof bin) != 0)
+        goto out;
+    (*replies)++;
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_expect_raw(&o, CRY_MR_WA, NULL, 0);
+    cry_mrec_op_set_raw(&o, CRY_MR_WA, sealed, slen);
+    cry_mrec_op_setnx_int(&o, CRY_MR_CT, ct);
+    if (li > 0)
+        cry_mrec_op_max(&o, CRY_MR_LI, li);
+    if (cry_mrec_append_update(r, mid, &o, err) != 0)
+        goto out;
+    (*replies)++;
+    rc = 0;
+out:
+    sodium_memzero(norm, sizeof norm);
+    sodium_memzero(bidx, sizeof bidx);
+    if (rc != 0)
+        mid[0] = '\0';
+    return rc;
 }
 
 /* ======================= router handler ======================= */

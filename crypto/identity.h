@@ -11,15 +11,18 @@
  *                      index's first two bytes: 65,536 buckets, so that Redis
  *                      keeps each a small listpack (docs/internals/crypto.md,
  *                      "Memory layout").
- *   js:m:{<mid>}       hash, the member record (the {} hash tag keeps all of a
- *                      member's keys in one cluster slot):
+ *   js:mb:{XXXX}       the member record: one packed value per member in a
+ *                      bucket hash (crypto/mrec.h: field = the 16-byte
+ *                      binary mid, XXXX = its first 4 hex digits; the {}
+ *                      hash tag is the member's cluster slot). The registry
+ *                      owns these fields of it:
  *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa";
  *            format 2: padded to 16 bytes, crypto/vault.h)
  *       uid  sealed BSUID       (field "uid")
- *       kv   key version of the seals (all sealed fields share it)
  *       ct   created, Unix seconds
  *       li   last inbound message, Unix seconds (the maximum seen)
  *       mg   only on a record merged into another: the surviving mid
+ *       (the key version of the seals is in each seal's header)
  *
  * mid = lower-case hex of BLAKE2b-128(key = K_mid, bidx || u32 LE n) where
  * bidx is the blind index of the first identity seen (the wa_id when a
@@ -28,7 +31,7 @@
  * pseudonym that reveals nothing without the key.
  *
  * Races: two routers resolving the same new identity derive the same mid and
- * create the index with SET NX, so they agree. Records are written with a
+ * create the index with HSETNX, so they agree. Records are written with a
  * compare-and-set Lua script on the sealed values read, so concurrent updates
  * (another router, key rotation) never lose data: the loser retries.
  * Everything is idempotent, so a replayed event changes nothing.
@@ -63,7 +66,6 @@
 #define CRY_WA_ID_MAX 20                     /* digits */
 #define CRY_USER_ID_MAX CRY_BIDX_MAX_ID
 #define CRY_NAME_MAX 255                     /* bytes of UTF-8; longer names are cut */
-#define CRY_MEMBER_KEY_PREFIX "js:m:{"
 #define CRY_INDEX_KEY_PREFIX "js:ib:{"
 
 _Static_assert(CRY_MID_LEN == GW_MEMBER_ID_LEN, "gw_router_ctx.member_id holds a mid");
@@ -147,9 +149,6 @@ void cry_member_pii_free(struct cry_member_pii *p);
 void cry_identity_mid(const struct cry_keys *k, const unsigned char bidx[CRY_BIDX_BYTES],
                       uint32_t n, char mid[CRY_MID_LEN]);
 
-/* "js:m:{<mid>}" into `out` (at least CRY_MID_LEN + 8 bytes). */
-void cry_identity_member_key(const char *mid, char *out, size_t n);
-
 /* The index bucket of a blind index, "js:ib:{<hex of its first 2 bytes>}",
  * into `out` (at least 16 bytes); the field is the 32-byte index itself. */
 void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out, size_t n);
@@ -180,22 +179,32 @@ int cry_identity_seal_field(const struct cry_keys *k, uint32_t version, const ch
  * UTF-8 boundary. */
 void cry_identity_name_cut(char out[CRY_NAME_MAX + 1], const char *name);
 
-/* SCRIPT LOAD the record compare-and-set script; its sha1 goes to `sha`. */
-int cry_identity_cas_load(struct core_redis *r, char sha[41], struct core_err *err);
-
 /*
- * Queue (core_redis_append) a compare-and-set of the sealed fields of member
- * `mid`: each field i must still hold old_v[i] (NULL: absent) and then gets
- * new_v[i] (NULL: deleted); kv is set to `kv`. The reply, read with
- * core_redis_get_reply, is the integer 1 (written) or 0 (changed meanwhile).
- * `sha` comes from cry_identity_cas_load.
+ * Queue (pipelining, crypto/mrec.h) a compare-and-set of the sealed fields
+ * of member `mid`: each field i must still hold old_v[i] (NULL: absent) and
+ * then gets new_v[i] (NULL: deleted). The reply goes to
+ * cry_mrec_update_reply (applied = 0: changed meanwhile). Call
+ * cry_mrec_prepare before the pipeline.
  */
-int cry_identity_append_cas(struct core_redis *r, const char *sha, const char *mid,
+int cry_identity_append_cas(struct core_redis *r, const char *mid,
                             const unsigned char *const old_v[CRY_IDENTITY_FIELDS],
                             const size_t old_len[CRY_IDENTITY_FIELDS],
                             const unsigned char *const new_v[CRY_IDENTITY_FIELDS],
-                            const size_t new_len[CRY_IDENTITY_FIELDS], uint32_t kv,
-                            struct core_err *err);
+                            const size_t new_len[CRY_IDENTITY_FIELDS], struct core_err *err);
+
+/*
+ * Bulk creation for tools and tests (pipelining): queue exactly what the
+ * registry writes for a new member known by `wa_id` alone - the index entry
+ * (HSETNX) and the record (sealed wa, ct, li raised to `li` when > 0) - with
+ * the same encodings and script, without the round trips of
+ * cry_identity_resolve. The record is written only if it has no wa yet.
+ * Call cry_mrec_prepare (crypto/mrec.h) before the pipeline.
+ * Writes the mid and the number of queued replies (*replies, read them with
+ * core_redis_get_reply). Returns 0 or -1.
+ */
+int cry_identity_append_bulk(struct cry_identity *id, struct core_redis *r, const char *wa_id,
+                             int64_t ct, int64_t li, char mid[CRY_MID_LEN], int *replies,
+                             struct core_err *err);
 
 /*
  * Router handler (gw_router_fn; `ud` is the struct cry_identity). Register it

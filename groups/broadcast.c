@@ -12,6 +12,7 @@
 #include "crypto/vault.h"
 #include "gateway/outbox.h"
 #include "groups/bctext.h"
+#include "groups/member.h"
 #include "groups/texts.h"
 
 #include <pthread.h>
@@ -232,10 +233,10 @@ static enum grp_bc_rc may_act(struct core_redis *r, const struct grp_bc_actor *w
 
 /* ======================= members =======================
  *
- * Until groups/member lands, membership is read with the names fixed in
- * docs/groups.md: the set js:u:{CODE}:mem and the fields st, lang, li (and
- * the identity registry's mg) of js:m:{MID}. These few functions are the
- * only place that knows them.
+ * Membership is read with the names fixed in docs/groups.md: the set
+ * js:u:{CODE}:mem, and st, lang, li (and the identity registry's mg) of the
+ * member's record, loaded through groups/member.h. These few functions are
+ * the only place in this file that reads them.
  */
 
 static void member_set_key(const char *locality, char *out, size_t n)
@@ -254,30 +255,23 @@ static int read_members(struct core_redis *r, char *const *mids, size_t n, struc
                         struct core_err *err)
 {
     for (size_t i = 0; i < n; i++) {
-        char key[CRY_MID_LEN + 16];
-
-        cry_identity_member_key(mids[i], key, sizeof key);
-        if (core_redis_appendf(r, err, "HMGET %s st lang li mg", key) != 0)
+        if (grp_member_append_load(r, mids[i], err) != 0)
             return -1;
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *rep;
-        const redisReply *st, *lang, *li, *mg;
+        struct grp_member m;
+        struct core_err perr;
 
         if (core_redis_get_reply(r, &rep, err) != 0)
             return -1;
         memset(&out[i], 0, sizeof out[i]);
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
-            st = rep->element[0];
-            lang = rep->element[1];
-            li = rep->element[2];
-            mg = rep->element[3];
-            out[i].ok = st->type == REDIS_REPLY_STRING;
-            out[i].active = out[i].ok && strcmp(st->str, "active") == 0 &&
-                            mg->type != REDIS_REPLY_STRING;
-            out[i].en = lang->type == REDIS_REPLY_STRING && strcmp(lang->str, "en") == 0;
-            if (li->type == REDIS_REPLY_STRING)
-                core_parse_i64(li->str, &out[i].li);
+        /* a malformed record is not well-formed (ok = 0) */
+        if (grp_member_from_reply(rep, mids[i], &m, &perr) == 0) {
+            out[i].ok = m.exists || m.st != GRP_MEMBER_NEW;
+            out[i].active = out[i].ok && m.st == GRP_MEMBER_ACTIVE && m.merged_into[0] == '\0';
+            out[i].en = m.lang == GRP_LANG_EN;
+            out[i].li = m.li;
         }
         freeReplyObject(rep);
     }
@@ -287,16 +281,12 @@ static int read_members(struct core_redis *r, char *const *mids, size_t n, struc
 /* The language of member `mid` ("hi" unless lang is en). */
 static const char *member_lang(struct core_redis *r, const char *mid)
 {
-    char key[CRY_MID_LEN + 16];
-    redisReply *rep;
+    struct grp_member m;
     struct core_err err;
     int en = 0;
 
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &rep, &err, "HGET %s lang", key) == 0) {
-        en = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "en") == 0;
-        freeReplyObject(rep);
-    }
+    if (grp_member_load(r, mid, &m, &err) == 0)
+        en = m.lang == GRP_LANG_EN;
     return en ? "en" : "hi";
 }
 

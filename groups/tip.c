@@ -12,6 +12,7 @@
 #include "crypto/vault.h"
 #include "gateway/dispatch.h"
 #include "gateway/outbox.h"
+#include "groups/member.h"
 #include "groups/tiptext.h"
 
 #include <pthread.h>
@@ -524,7 +525,7 @@ int grp_tip_resolve_recipient(void *ud, struct core_redis *r, const char *rcpt,
     struct grp_tip *t = ud;
     size_t pl = strlen(GRP_TIP_RCPT_PREFIX);
     char m[CRY_MID_LEN];
-    redisReply *rep;
+    struct grp_member mem;
 
     if (rcpt == NULL || strncmp(rcpt, GRP_TIP_RCPT_PREFIX, pl) != 0 ||
         !grp_tip_is_case_id(rcpt + pl))
@@ -532,13 +533,12 @@ int grp_tip_resolve_recipient(void *ud, struct core_redis *r, const char *rcpt,
     if (relay_mid(t, r, rcpt + pl, m, err) != 0)
         return -1;
     /* follow a merge of the tipster's member record */
-    if (core_redis_cmdf(r, &rep, err, "HGET js:m:{%s} mg", m) != 0) {
+    if (grp_member_load(r, m, &mem, err) != 0) {
         sodium_memzero(m, sizeof m);
         return -1;
     }
-    if (rep->type == REDIS_REPLY_STRING && cry_identity_is_mid(rep->str))
-        memcpy(m, rep->str, CRY_MID_LEN);
-    freeReplyObject(rep);
+    if (cry_identity_is_mid(mem.merged_into))
+        memcpy(m, mem.merged_into, CRY_MID_LEN);
     memcpy(mid, m, CRY_MID_LEN);
     sodium_memzero(m, sizeof m);
     return 0;
@@ -549,7 +549,7 @@ static int is_owner(struct grp_tip *t, struct core_redis *r, const char *cid, co
                     int *yes, struct core_err *err)
 {
     char m[CRY_MID_LEN];
-    redisReply *rep;
+    struct grp_member mem;
 
     *yes = 0;
     if (!cry_identity_is_mid(mid))
@@ -559,13 +559,12 @@ static int is_owner(struct grp_tip *t, struct core_redis *r, const char *cid, co
     if (sodium_memcmp(m, mid, CRY_MID_LEN - 1) == 0) {
         *yes = 1;
     } else {
-        if (core_redis_cmdf(r, &rep, err, "HGET js:m:{%s} mg", m) != 0) {
+        if (grp_member_load(r, m, &mem, err) != 0) {
             sodium_memzero(m, sizeof m);
             return -1;
         }
-        *yes = rep->type == REDIS_REPLY_STRING && rep->len == CRY_MID_LEN - 1 &&
-               sodium_memcmp(rep->str, mid, CRY_MID_LEN - 1) == 0;
-        freeReplyObject(rep);
+        *yes = strlen(mem.merged_into) == CRY_MID_LEN - 1 &&
+               sodium_memcmp(mem.merged_into, mid, CRY_MID_LEN - 1) == 0;
     }
     sodium_memzero(m, sizeof m);
     return 0;
@@ -902,14 +901,15 @@ int grp_tip_open_case(struct grp_tip *t, struct gw_router_ctx *ctx, const struct
         return core_err_set(err, CORE_EX_TEMPFAIL, "tip: no free pseudonym found");
 
     /* routing: the citizen's choice, else the member's locality */
-    if (core_redis_cmdf(r, &rep, err, "HMGET js:m:{%s} g lang", ctx->member_id) != 0)
-        return -1;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-        copy_reply(g, sizeof g, rep->element[0]);
-        if (rep->element[1]->type == REDIS_REPLY_STRING && strcmp(rep->element[1]->str, "en") == 0)
+    {
+        struct grp_member mem;
+
+        if (grp_member_load(r, ctx->member_id, &mem, err) != 0)
+            return -1;
+        snprintf(g, sizeof g, "%s", mem.group);
+        if (mem.lang == GRP_LANG_EN)
             snprintf(lang, sizeof lang, "en");
     }
-    freeReplyObject(rep);
     if (route(r, unit != NULL && unit[0] != '\0' ? unit : g, th, dt, err) != 0)
         return -1;
     routing = th[0] == '\0' && dt[0] == '\0' ? "hq"

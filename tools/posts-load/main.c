@@ -277,19 +277,17 @@ static int expect(struct run *run, struct core_redis *r, struct core_err *err)
     gw_router_set_hash_key(rt, cry_keys_get(run->keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
     for (long s = 0; s < run->members; s++) {
         unsigned char bidx[CRY_BIDX_BYTES];
-        char wa[32], key[64];
-        redisReply *rep;
+        char wa[32];
+        struct grp_member gm;
 
         snprintf(wa, sizeof wa, "9170%08ld", s);
         mid[s] = calloc(1, CRY_MID_LEN);
         if (cry_bidx_wa(run->keys, wa, bidx, err) != 0)
             return -1;
         cry_identity_mid(run->keys, bidx, 0, mid[s]);
-        cry_identity_member_key(mid[s], key, sizeof key);
-        if (core_redis_cmdf(r, &rep, err, "HGET %s g", key) != 0)
+        if (grp_member_load(r, mid[s], &gm, err) != 0)
             return -1;
-        grp[s] = strdup(rep->type == REDIS_REPLY_STRING ? rep->str : "");
-        freeReplyObject(rep);
+        grp[s] = strdup(gm.group);
         for (long t = 0; t < s; t++) {
             if (strcmp(grp[t], grp[s]) == 0) {
                 mem[s] = mem[t];
