@@ -167,12 +167,12 @@ bool grp_member_receives(const struct grp_member *m, const char *code)
 
 /* ======================= set membership ======================= */
 
-/* KEYS[1] js:u:{CODE}:mem, KEYS[2] js:u:{CODE}; ARGV[1] mid.
+/* KEYS[1] js:u:{CODE}:mem, KEYS[2] js:u:{CODE}; ARGV[1] binary mid.
  * -1: not a locality; 1 added; 0 already there. */
 static struct core_redis_script add_script = {
     "member_add",
     "if redis.call('HGET', KEYS[2], 'k') ~= 'locality' then return -1 end\n"
-    "if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then\n"
+    "if redis.call('HSETNX', KEYS[1], ARGV[1], '') == 1 then\n"
     "  redis.call('HINCRBY', KEYS[2], 'n', 1)\n"
     "  return 1\n"
     "end\n"
@@ -182,29 +182,48 @@ static struct core_redis_script add_script = {
 /* Same keys. 1 removed; 0 was not there. */
 static struct core_redis_script remove_script = {
     "member_remove",
-    "if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then\n"
+    "if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then\n"
     "  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('HINCRBY', KEYS[2], 'n', -1) end\n"
     "  return 1\n"
     "end\n"
     "return 0\n",
     ""};
 
+/* The arguments of add_script / remove_script. */
+struct set_args {
+    char set[GRP_CODE_MAX + 16];
+    char unit[GRP_CODE_MAX + 16];
+    unsigned char bin[CRY_MREC_MID_BYTES];
+    const char *argv[3];
+    size_t lens[3];
+};
+
+static int set_args(struct set_args *a, const char *code, const char *mid, struct core_err *err)
+{
+    if (!grp_code_ok(code, strlen(code)))
+        return core_err_set(err, CORE_EX_DATAERR, "member: bad group code");
+    if (cry_mrec_mid_to_bin(mid, a->bin) != 0)
+        return core_err_set(err, CORE_EX_USAGE, "member: not a member id");
+    snprintf(a->set, sizeof a->set, "js:u:{%s}:mem", code);
+    snprintf(a->unit, sizeof a->unit, "js:u:{%s}", code);
+    a->argv[0] = a->set;
+    a->lens[0] = strlen(a->set);
+    a->argv[1] = a->unit;
+    a->lens[1] = strlen(a->unit);
+    a->argv[2] = (const char *)a->bin;
+    a->lens[2] = sizeof a->bin;
+    return 0;
+}
+
 static int set_op(struct core_redis *r, struct core_redis_script *s, const char *code,
                   const char *mid, long long *result, struct core_err *err)
 {
-    char set[GRP_CODE_MAX + 16];
-    char unit[GRP_CODE_MAX + 16];
-    const char *argv[3];
+    struct set_args a;
     redisReply *rep;
 
-    if (!grp_code_ok(code, strlen(code)))
-        return core_err_set(err, CORE_EX_DATAERR, "member: bad group code");
-    snprintf(set, sizeof set, "js:u:{%s}:mem", code);
-    snprintf(unit, sizeof unit, "js:u:{%s}", code);
-    argv[0] = set;
-    argv[1] = unit;
-    argv[2] = mid;
-    if (core_redis_eval(r, s, 2, 3, argv, NULL, &rep, err) != 0)
+    if (set_args(&a, code, mid, err) != 0)
+        return -1;
+    if (core_redis_eval(r, s, 2, 3, a.argv, a.lens, &rep, err) != 0)
         return -1;
     *result = core_redis_int(rep);
     freeReplyObject(rep);
@@ -399,20 +418,13 @@ int grp_member_append_bulk_join(struct core_redis *r, const char *mid, const cha
                                 const char *cv, enum grp_lang lang, int64_t now, int *replies,
                                 struct core_err *err)
 {
-    char set[GRP_CODE_MAX + 16];
-    char unit[GRP_CODE_MAX + 16];
-    const char *argv[3];
+    struct set_args a;
     struct cry_mrec_ops o;
 
     *replies = 0;
-    if (!grp_code_ok(code, strlen(code)))
-        return core_err_set(err, CORE_EX_DATAERR, "member: bad group code");
-    snprintf(set, sizeof set, "js:u:{%s}:mem", code);
-    snprintf(unit, sizeof unit, "js:u:{%s}", code);
-    argv[0] = set;
-    argv[1] = unit;
-    argv[2] = mid;
-    if (core_redis_eval_append(r, &add_script, 2, 3, argv, NULL, err) != 0)
+    if (set_args(&a, code, mid, err) != 0)
+        return -1;
+    if (core_redis_eval_append(r, &add_script, 2, 3, a.argv, a.lens, err) != 0)
         return -1;
     (*replies)++;
     cry_mrec_ops_init(&o);
@@ -451,15 +463,27 @@ int grp_member_in_group(struct core_redis *r, const char *code, const char *mid,
                         struct core_err *err)
 {
     char set[GRP_CODE_MAX + 16];
+    unsigned char bin[CRY_MREC_MID_BYTES];
     redisReply *rep;
     long long n;
 
+    if (cry_mrec_mid_to_bin(mid, bin) != 0)
+        return 0;
     snprintf(set, sizeof set, "js:u:{%s}:mem", code);
-    if (core_redis_cmdf(r, &rep, err, "SISMEMBER %s %s", set, mid) != 0)
+    if (core_redis_cmdf(r, &rep, err, "HEXISTS %s %b", set, (const char *)bin, sizeof bin) != 0)
         return -1;
     n = core_redis_int(rep);
     freeReplyObject(rep);
     return n == 1;
+}
+
+int grp_member_mid_from_set(const redisReply *e, char mid[CRY_MID_LEN])
+{
+    mid[0] = '\0';
+    if (e == NULL || e->type != REDIS_REPLY_STRING || e->len != CRY_MREC_MID_BYTES)
+        return -1;
+    core_hex(mid, (const unsigned char *)e->str, CRY_MREC_MID_BYTES);
+    return 0;
 }
 
 int grp_member_group_scan(struct core_redis *r, const char *code, char cursor[GRP_CURSOR_MAX],
@@ -469,7 +493,9 @@ int grp_member_group_scan(struct core_redis *r, const char *code, char cursor[GR
     char set[GRP_CODE_MAX + 16];
     char count[24];
     const char **mids = NULL;
+    char(*hex)[CRY_MID_LEN] = NULL;
     size_t cap = 0;
+    int rc = 0;
 
     snprintf(set, sizeof set, "js:u:{%s}:mem", code);
     snprintf(count, sizeof count, "%zu", batch > 0 ? batch : 100);
@@ -479,39 +505,39 @@ int grp_member_group_scan(struct core_redis *r, const char *code, char cursor[GR
         redisReply *rep;
         const redisReply *items;
         size_t n = 0;
-        int rc = 0;
 
-        if (core_redis_cmdf(r, &rep, err, "SSCAN %s %s COUNT %s", set, cursor, count) != 0) {
-            free(mids);
-            return -1;
+        if (core_redis_cmdf(r, &rep, err, "HSCAN %s %s COUNT %s", set, cursor, count) != 0) {
+            rc = -1;
+            break;
         }
         if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
             rep->element[0]->type != REDIS_REPLY_STRING ||
             rep->element[1]->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(rep);
-            free(mids);
-            return core_err_set(err, CORE_EX_SOFTWARE, "member: unexpected SSCAN reply");
+            rc = core_err_set(err, CORE_EX_SOFTWARE, "member: unexpected HSCAN reply");
+            break;
         }
         items = rep->element[1];
-        if (items->elements > cap) {
-            cap = items->elements;
+        if (items->elements / 2 > cap) {
+            cap = items->elements / 2;
             mids = core_realloc(mids, cap * sizeof *mids);
+            hex = core_realloc(hex, cap * sizeof *hex);
         }
-        for (size_t i = 0; i < items->elements; i++) {
-            if (items->element[i]->type == REDIS_REPLY_STRING)
-                mids[n++] = items->element[i]->str;
+        /* field, value pairs: the fields are the binary mids */
+        for (size_t i = 0; i + 1 < items->elements; i += 2) {
+            if (grp_member_mid_from_set(items->element[i], hex[n]) == 0) {
+                mids[n] = hex[n];
+                n++;
+            }
         }
         if (n > 0)
             rc = fn(ud, mids, n);
         snprintf(cursor, GRP_CURSOR_MAX, "%s", rep->element[0]->str);
         freeReplyObject(rep);
-        if (rc != 0) {
-            free(mids);
-            return rc;
-        }
-        if (strcmp(cursor, "0") == 0)
+        if (rc != 0 || strcmp(cursor, "0") == 0)
             break;
     }
     free(mids);
-    return 0;
+    free(hex);
+    return rc;
 }

@@ -19,9 +19,14 @@
  *   lbl   pseudonymous label code ("K7Q2"), shown as "सदस्य K7Q2"; not
  *         written any more (derived from the mid on loading), read if there
  *
- * Membership: js:u:{CODE}:mem is the set of mids of locality CODE and `n`
- * in js:u:{CODE} its size (both in the locality's hash slot, changed
- * together by one script). The bucket and the locality are in different
+ * Membership: js:u:{CODE}:mem holds the mids of locality CODE and `n` in
+ * js:u:{CODE} its size (both in the locality's hash slot, changed together
+ * by one script). It is a set kept as a HASH: field = the 16-byte binary
+ * mid, value = "" - Redis 7.0 keeps small hashes as compact listpacks but
+ * sets of strings only as hashtables (~115 instead of ~45 bytes per member
+ * at 1M members; docs/internals/broadcasts.md). Read it only through the
+ * functions below (grp_member_mid_from_set for raw HSCAN/HRANDFIELD
+ * replies). The bucket and the locality are in different
  * slots. Invariant: a member is in the set of `g` exactly
  * when st is active or muted. Join, move and leave run as separate steps in
  * the member's slot and the localities' slots (a cluster never sees a
@@ -210,15 +215,20 @@ int grp_member_in_group(struct core_redis *r, const char *code, const char *mid,
                         struct core_err *err);
 
 /*
- * Walk the members of `code` in batches (SSCAN, about `batch` a call):
+ * Walk the members of `code` in batches (HSCAN, about `batch` a call):
  * fn(ud, mids, n) gets each batch (borrowed for the call) and returns 0 to
  * go on or non-zero to stop (returned as is). `*cursor` ("0" to start)
  * is updated after every batch, so a caller can save it and resume; it is
  * "0" again at the end. Members may appear twice if the set changes during
- * the walk (Redis SSCAN semantics): make the per-member effect idempotent.
+ * the walk (Redis HSCAN semantics): make the per-member effect idempotent.
  * Returns 0 at the end, fn's value when it stopped, -1 on a Redis error.
  */
 #define GRP_CURSOR_MAX 24
+
+/* A field of a membership hash (an element of an HSCAN/HKEYS/HRANDFIELD
+ * reply, borrowed) as a mid; -1 (mid "") when it is not one. */
+int grp_member_mid_from_set(const redisReply *e, char mid[CRY_MID_LEN]);
+
 int grp_member_group_scan(struct core_redis *r, const char *code, char cursor[GRP_CURSOR_MAX],
                           size_t batch, int (*fn)(void *ud, const char *const *mids, size_t n),
                           void *ud, struct core_err *err);

@@ -13,7 +13,7 @@
 #     (128 entries, 64 bytes) and with the recommended 512 / 4096
 #     (docs/operations.md), and where the bytes go (MEMORY USAGE of every
 #     member bucket js:mb:{XXXX}, index bucket js:ib:{XXXX} and membership
-#     set).
+#     hash js:u:{CODE}:mem).
 #  3. Fan-out of a 100,000-member district alert into the outbound lanes:
 #     tools/groups-load fanout D212 prepares and confirms a broadcast and
 #     runs the serve worker's code in-process; time from the confirmation to
@@ -166,7 +166,7 @@ ok() { awk -v v="$1" -v t="$2" 'BEGIN{print (v + 0 <= t + 0) ? "met" : "**not me
   echo "| Redis memory per member, $total synthetic members, recommended \`hash-max-listpack-entries 512\`, \`hash-max-listpack-value 4096\` (buckets stay listpacks) | $per_tuned bytes | ≤ 300: $(ok "$per_tuned" 300) |"
   echo "| → packed member records in $n_buckets buckets \`js:mb:{XXXX}\` (number sealed in 64 bytes; MEMORY USAGE of every bucket, per member) | $m_hash bytes | |"
   echo "| → blind index in buckets \`js:ib:{XXXX}\` (32-byte index → 16-byte mid) | $m_index bytes | |"
-  echo "| → membership sets \`js:u:{CODE}:mem\` ($n_sets sets, per member) | $m_sets bytes | |"
+  echo "| → membership \`js:u:{CODE}:mem\` ($n_sets localities; hashes of binary mids, listpacks) | $m_sets bytes | |"
   echo "| → the rest (Redis' key table growth, allocator) | $m_other bytes | |"
   echo "| same with Redis defaults (128 entries, 64 bytes: buckets become hashtables) | $per_default bytes | ≤ 300: $(ok "$per_default" 300) |"
   echo "| fan-out of a $fan_n-member district alert (Patna, D212) into the alert lane, best of 3 (runs: $runs s) | ${fan_s} s ($fan_rate members/s) | ≤ 5 s: $(ok "$fan_s" 5) |"

@@ -683,6 +683,40 @@ void th_member_set_raw(struct th_redis *r, const char *mid, const char *name, co
     member_update(r, mid, &o);
 }
 
+static void mid_bin(const char *mid, unsigned char bin[CRY_MREC_MID_BYTES])
+{
+    if (cry_mrec_mid_to_bin(mid, bin) != 0) {
+        fprintf(stderr, "harness: not a mid: %s\n", mid);
+        abort();
+    }
+}
+
+void th_group_add(struct th_redis *r, const char *code, const char *mid)
+{
+    unsigned char bin[CRY_MREC_MID_BYTES];
+
+    mid_bin(mid, bin);
+    freeReplyObject(th_redis_cmd(r, "HSET js:u:{%s}:mem %b %s", code, (const char *)bin,
+                                 sizeof bin, ""));
+}
+
+void th_group_del(struct th_redis *r, const char *code, const char *mid)
+{
+    unsigned char bin[CRY_MREC_MID_BYTES];
+
+    mid_bin(mid, bin);
+    freeReplyObject(th_redis_cmd(r, "HDEL js:u:{%s}:mem %b", code, (const char *)bin,
+                                 sizeof bin));
+}
+
+int th_group_has(struct th_redis *r, const char *code, const char *mid)
+{
+    unsigned char bin[CRY_MREC_MID_BYTES];
+
+    mid_bin(mid, bin);
+    return (int)th_redis_int(r, "HEXISTS js:u:{%s}:mem %b", code, (const char *)bin, sizeof bin);
+}
+
 char *th_member_get(struct th_redis *r, const char *mid, const char *name)
 {
     struct cry_mrec *m = malloc(sizeof *m);

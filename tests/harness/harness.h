@@ -130,6 +130,12 @@ void th_member_set(struct th_redis *r, const char *mid, ...);
 void th_member_set_raw(struct th_redis *r, const char *mid, const char *name, const void *v,
                        size_t len);
 
+/* Membership hashes js:u:{CODE}:mem (groups/member.h: field = binary mid):
+ * add `mid` (without touching the count n), remove it, test it (1/0). */
+void th_group_add(struct th_redis *r, const char *code, const char *mid);
+void th_group_del(struct th_redis *r, const char *code, const char *mid);
+int th_group_has(struct th_redis *r, const char *code, const char *mid);
+
 /* One field of member `mid` in its text form, malloc'd (free it), or NULL
  * when absent. */
 char *th_member_get(struct th_redis *r, const char *mid, const char *name);

@@ -96,7 +96,7 @@ static void member(int i, const char *loc)
         snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000));
         th_member_set(&S.redis, mid, "st", "active", "g", loc, "lang", "hi", "li", li, NULL);
     }
-    freeReplyObject(th_redis_cmd(&S.redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_group_add(&S.redis, loc, mid);
     freeReplyObject(th_redis_cmd(&S.redis, "HINCRBY js:u:{%s} n 1", loc));
 }
 

@@ -177,7 +177,7 @@ static void member(struct fixture *f, const char *loc, const char *st, const cha
         snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - ago));
         th_member_set(&f->redis, mid, "li", li, NULL);
     }
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_group_add(&f->redis, loc, mid);
 }
 
 static void actor(struct fixture *f, const char *code, struct grp_bc_actor *a)

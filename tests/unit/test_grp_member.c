@@ -78,7 +78,7 @@ static long long count(struct fixture *f, const char *code)
 
 static long long scard(struct fixture *f, const char *code)
 {
-    return th_redis_int(&f->redis, "SCARD js:u:{%s}:mem", code);
+    return th_redis_int(&f->redis, "HLEN js:u:{%s}:mem", code);
 }
 
 static void ok(int rc, const struct core_err *err)
@@ -275,15 +275,15 @@ static void test_move_after_crash(void **state)
 
     ok(grp_member_join(f->r, MID_A, "HLD-01", "c1", 100, NULL, &err), &err);
     /* crash after step 1 of a move to SRP-01: in both sets, record says HLD-01 */
-    th_redis_int(&f->redis, "SADD js:u:{SRP-01}:mem %s", MID_A);
+    th_group_add(&f->redis, "SRP-01", MID_A);
     th_redis_int(&f->redis, "HINCRBY js:u:{SRP-01} n 1");
     ok(grp_member_join(f->r, MID_A, "SRP-01", "c1", 200, NULL, &err), &err);
     assert_int_equal(count(f, "HLD-01"), 0);
     assert_int_equal(count(f, "SRP-01"), 1);
     /* crash after step 2 of a move back: in no set, record says SRP-01 */
-    th_redis_int(&f->redis, "SADD js:u:{HLD-01}:mem %s", MID_A);
+    th_group_add(&f->redis, "HLD-01", MID_A);
     th_redis_int(&f->redis, "HINCRBY js:u:{HLD-01} n 1");
-    th_redis_int(&f->redis, "SREM js:u:{SRP-01}:mem %s", MID_A);
+    th_group_del(&f->redis, "SRP-01", MID_A);
     th_redis_int(&f->redis, "HINCRBY js:u:{SRP-01} n -1");
     ok(grp_member_join(f->r, MID_A, "HLD-01", "c1", 300, NULL, &err), &err);
     load(f, MID_A, &m);

@@ -142,7 +142,7 @@ static void member(struct fixture *f, const char *loc, const char *st, const cha
         snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - ago));
         th_member_set(&f->redis, mid, "li", li, NULL);
     }
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_group_add(&f->redis, loc, mid);
 }
 
 /* Entries of the bulk lane: recipient and opened payload. */
@@ -357,11 +357,13 @@ static void test_review_decisions(void **state)
     freeReplyObject(th_redis_cmd(&f->redis, "DEL " BULK_LANE " js:review"));
     member(f, "MNR-03", "active", "hi", 100, author);
     member(f, "MNR-03", "active", "hi", 100, reader);
-    freeReplyObject(th_redis_cmd(&f->redis, "SREM js:u:{MNR-03}:mem %s %s", author, reader));
+    th_group_del(&f->redis, "MNR-03", author);
+    th_group_del(&f->redis, "MNR-03", reader);
     th_member_set(&f->redis, author, "g", "MNR-01", NULL);
     th_member_set(&f->redis, reader, "g", "MNR-01", NULL);
     freeReplyObject(th_redis_cmd(&f->redis, "DEL js:u:{MNR-01}:mem"));
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{MNR-01}:mem %s %s", author, reader));
+    th_group_add(&f->redis, "MNR-01", author);
+    th_group_add(&f->redis, "MNR-01", reader);
     held_post(f, pid, author, "कल मुखिया जी की सभा है");
     l = grp_review_list(f->posts, f->r, 10, &err);
     assert_int_equal(json_array_size(l), 1);

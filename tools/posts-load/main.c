@@ -16,11 +16,11 @@
  * (gw_router_event_key with the dedupe key of JANSEVA_KEYS_DIR, then
  * grp_post_id) and the idempotency key hash of its relay to every other
  * member of the author's group (post:<PID>:<MID>, gw_outbox_key_hash;
- * groups read from js:u:{CODE}:mem). A reader thread does XREAD BLOCK on
- * the bulk lane js:out:{PNID}:2, looks each entry's key hash up (nothing
- * is opened) and records, for the first entry of each post, the time it
- * saw it (CLOCK_REALTIME, the clock the senders use) and the entry id's
- * Redis ms.
+ * groups read from the membership hashes js:u:{CODE}:mem). A reader
+ * thread does XREAD BLOCK on the bulk lane js:out:{PNID}:2, looks each
+ * entry's key hash up (nothing is opened) and records, for the first
+ * entry of each post, the time it saw it (CLOCK_REALTIME, the clock the
+ * senders use) and the entry id's Redis ms.
  * The latency of a post = first entry seen - POST written. After the last
  * send it waits up to 5 s for stragglers, then prints one line:
  *
@@ -295,7 +295,7 @@ static int expect(struct run *run, struct core_redis *r, struct core_err *err)
             }
         }
         if (mem[s] == NULL &&
-            core_redis_cmdf(r, &mem[s], err, "SMEMBERS js:u:{%s}:mem", grp[s]) != 0)
+            core_redis_cmdf(r, &mem[s], err, "HKEYS js:u:{%s}:mem", grp[s]) != 0)
             return -1;
     }
     run->kh_cap = 1;
@@ -317,11 +317,14 @@ static int expect(struct run *run, struct core_redis *r, struct core_err *err)
         grp_post_id(ek, pid);
         for (size_t i = 0; i < m->elements; i++) {
             char key[GW_OUT_KEY_MAX + 1], kh[GW_KEY_HASH_LEN];
+            char other[CRY_MID_LEN];
             size_t slot;
 
-            if (strcmp(m->element[i]->str, mid[seq % run->members]) == 0)
+            /* the membership hash's fields are binary mids */
+            if (grp_member_mid_from_set(m->element[i], other) != 0 ||
+                strcmp(other, mid[seq % run->members]) == 0)
                 continue;
-            snprintf(key, sizeof key, "post:%s:%s", pid, m->element[i]->str);
+            snprintf(key, sizeof key, "post:%s:%s", pid, other);
             gw_outbox_key_hash(key, kh);
             slot = kh_slot(run, kh);
             memcpy(run->kh[slot], kh, GW_KEY_HASH_LEN);
