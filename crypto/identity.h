@@ -77,7 +77,7 @@ struct cry_identity;
 struct cry_member_pii {
     char wa_id[CRY_WA_ID_MAX + 1];
     char user_id[CRY_USER_ID_MAX + 1];
-    uint32_t key_version; /* kv of the record */
+    uint32_t key_version; /* the oldest key version of its seals */
     int64_t created;      /* ct */
     int64_t last_inbound; /* li */
     char merged_into[CRY_MID_LEN]; /* mg, or "" */
