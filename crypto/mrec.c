@@ -493,8 +493,11 @@ int cry_mrec_append_load(struct core_redis *r, const char *mid, struct core_err 
     char key[CRY_MREC_KEY_MAX];
     unsigned char bin[CRY_MREC_MID_BYTES];
 
-    if (cry_mrec_mid_to_bin(mid, bin) != 0)
-        return core_err_set(err, CORE_EX_USAGE, "member record: not a member id");
+    if (cry_mrec_mid_to_bin(mid, bin) != 0) {
+        /* not a mid: no such member; a read that answers nil keeps the
+         * caller's pipeline in step */
+        return core_redis_appendf(r, err, "HGET %s -", CRY_MREC_BUCKET_PREFIX "}");
+    }
     cry_mrec_key(mid, key);
     return core_redis_appendf(r, err, "HGET %s %b", key, (const char *)bin, sizeof bin);
 }
@@ -520,7 +523,7 @@ int cry_mrec_load(struct core_redis *r, const char *mid, struct cry_mrec *out,
 
     cry_mrec_decode(NULL, 0, out, err);
     if (cry_mrec_mid_to_bin(mid, bin) != 0)
-        return core_err_set(err, CORE_EX_USAGE, "member record: not a member id");
+        return 0; /* not a mid: no such member */
     cry_mrec_key(mid, key);
     if (core_redis_cmdf(r, &rep, err, "HGET %s %b", key, (const char *)bin, sizeof bin) != 0)
         return -1;
@@ -537,7 +540,7 @@ int cry_mrec_exists(struct core_redis *r, const char *mid, struct core_err *err)
     int yes;
 
     if (cry_mrec_mid_to_bin(mid, bin) != 0)
-        return core_err_set(err, CORE_EX_USAGE, "member record: not a member id");
+        return 0; /* not a mid: no such member */
     cry_mrec_key(mid, key);
     if (core_redis_cmdf(r, &rep, err, "HEXISTS %s %b", key, (const char *)bin, sizeof bin) != 0)
         return -1;

@@ -188,11 +188,13 @@ void cry_mrec_op_expect_raw(struct cry_mrec_ops *o, int tag, const void *v, size
 /* ---- Redis ---- */
 
 /* HGET the record of `mid` into `out`. Returns 0 (exists = 0 when there is
- * none) or -1 (Redis error; CORE_EX_DATAERR for a malformed record). */
+ * none, or when `mid` is not a mid at all) or -1 (Redis error;
+ * CORE_EX_DATAERR for a malformed record). */
 int cry_mrec_load(struct core_redis *r, const char *mid, struct cry_mrec *out,
                   struct core_err *err);
 
-/* Queue the HGET of cry_mrec_load (pipelining); read the reply with
+/* Queue the HGET of cry_mrec_load (pipelining; a string that is not a mid
+ * queues a read that answers "no record"); read the reply with
  * core_redis_get_reply and decode it with cry_mrec_from_reply. */
 int cry_mrec_append_load(struct core_redis *r, const char *mid, struct core_err *err);
 

@@ -281,10 +281,26 @@ static void test_operations(void **state)
     static const unsigned char sealed[5] = {0, 1, 0, 2, 0}; /* binary, with NULs */
     static const unsigned char other[3] = {9, 9, 9};
 
-    /* no record: loads as absent, exists reports it */
+    /* no record: loads as absent, exists reports it; so does a string
+     * that is not a mid (pipelined too) */
     assert_int_equal(cry_mrec_load(f->r, MID, m, &err), 0);
     assert_false(m->exists);
     assert_int_equal(cry_mrec_exists(f->r, MID, &err), 0);
+    assert_int_equal(cry_mrec_load(f->r, "nope", m, &err), 0);
+    assert_false(m->exists);
+    assert_int_equal(cry_mrec_exists(f->r, "", &err), 0);
+    {
+        redisReply *rep;
+
+        assert_int_equal(cry_mrec_append_load(f->r, "not a mid", &err), 0);
+        assert_int_equal(cry_mrec_append_load(f->r, MID, &err), 0);
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(core_redis_get_reply(f->r, &rep, &err), 0);
+            assert_int_equal(cry_mrec_from_reply(rep, m, &err), 0);
+            assert_false(m->exists);
+            freeReplyObject(rep);
+        }
+    }
     /* set, set-if-absent, raise */
     cry_mrec_ops_init(&o);
     cry_mrec_op_set(&o, CRY_MR_ST, "active");
