@@ -298,6 +298,12 @@ static int script_load(struct core_redis *r, struct core_redis_script *s, struct
     return 0;
 }
 
+int core_redis_script_load(struct core_redis *r, struct core_redis_script *s,
+                           struct core_err *err)
+{
+    return script_load(r, s, err);
+}
+
 int core_redis_eval(struct core_redis *r, struct core_redis_script *s, int nkeys, int argc,
                     const char **argv, const size_t *lens, redisReply **out,
                     struct core_err *err)

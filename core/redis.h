@@ -114,6 +114,12 @@ int core_redis_eval(struct core_redis *r, struct core_redis_script *s, int nkeys
 int core_redis_eval_append(struct core_redis *r, struct core_redis_script *s, int nkeys,
                            int argc, const char **argv, const size_t *lens, struct core_err *err);
 
+/* SCRIPT LOAD `s` now (nothing may be pending on `r`): before a pipeline
+ * of core_redis_eval_append, whose first use would otherwise load it while
+ * replies are pending and read one of them. */
+int core_redis_script_load(struct core_redis *r, struct core_redis_script *s,
+                           struct core_err *err);
+
 /* Forget the loaded sha of `s` (after NOSCRIPT): the next use loads it. */
 void core_redis_script_forget(struct core_redis_script *s);
 

@@ -8,6 +8,7 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "crypto/mrec.h"
 #include "crypto/vault.h"
 
 #include <sodium.h>
@@ -18,15 +19,16 @@
 #define MAX_ATTEMPTS 8
 #define MID_MAX_COLLISIONS 16
 #define PADDED(n) (((n) / CRY_VAULT_PADBLOCK + 1) * CRY_VAULT_PADBLOCK)
-#define SEALED_MAX (CRY_VAULT_HEADERBYTES + PADDED(CRY_NAME_MAX) + CRY_VAULT_ABYTES)
+#define SEALED_MAX CRY_IDENTITY_SEALED_MAX
 #define KEY_LEN 96
 
-_Static_assert(PADDED(CRY_USER_ID_MAX) <= PADDED(CRY_NAME_MAX), "sealed field bound");
-_Static_assert(PADDED(CRY_WA_ID_MAX) <= PADDED(CRY_NAME_MAX), "sealed field bound");
+_Static_assert(CRY_VAULT_HEADERBYTES + PADDED(CRY_USER_ID_MAX) + CRY_VAULT_ABYTES <= SEALED_MAX,
+               "sealed field bound");
+_Static_assert(PADDED(CRY_WA_ID_MAX) <= PADDED(CRY_USER_ID_MAX), "sealed field bound");
 
-enum field { F_WA = 0, F_UID, F_NM, N_FIELDS };
+enum field { F_WA = 0, F_UID, N_FIELDS };
 
-const char *const cry_identity_field_names[CRY_IDENTITY_FIELDS] = {"wa", "uid", "nm"};
+const char *const cry_identity_field_names[CRY_IDENTITY_FIELDS] = {"wa", "uid"};
 
 _Static_assert(N_FIELDS == CRY_IDENTITY_FIELDS, "field table");
 
@@ -52,6 +54,7 @@ struct scratch {
     struct cry_member_pii cur;  /* the record, opened */
     struct cry_member_pii want; /* what the record should hold */
     unsigned char plain[SEALED_MAX];
+    struct cry_mrec rec;        /* the packed record as read (sealed values only) */
 };
 
 CORE_COUNTER(m_created, "janseva_identity_members_created_total", NULL,
@@ -77,46 +80,13 @@ void cry_identity_metrics_init(void)
     core_metrics_register(&m_bad_sender);
 }
 
-/*
- * Compare-and-set on a member hash. KEYS[1] = member key.
- * ARGV[1] = n; then n triples (field, expected sealed value or '' for
- * absent, new value or '' to delete); then kv ('' = keep), ct (HSETNX;
- * '' = none), li (raised to this value when greater; '' = none).
- * Returns 1 when written, 0 when a field changed since it was read.
- */
-static struct core_redis_script cas_script = {
-    "member_cas",
-    "local n = tonumber(ARGV[1])\n"
-    "for i = 0, n - 1 do\n"
-    "  local cur = redis.call('HGET', KEYS[1], ARGV[2 + 3 * i])\n"
-    "  local want = ARGV[3 + 3 * i]\n"
-    "  if cur == false then\n"
-    "    if want ~= '' then return 0 end\n"
-    "  elseif cur ~= want then\n"
-    "    return 0\n"
-    "  end\n"
-    "end\n"
-    "for i = 0, n - 1 do\n"
-    "  local f = ARGV[2 + 3 * i]\n"
-    "  local new = ARGV[4 + 3 * i]\n"
-    "  if new == '' then redis.call('HDEL', KEYS[1], f)\n"
-    "  else redis.call('HSET', KEYS[1], f, new) end\n"
-    "end\n"
-    "local b = 2 + 3 * n\n"
-    "if ARGV[b] ~= '' then redis.call('HSET', KEYS[1], 'kv', ARGV[b]) end\n"
-    "if ARGV[b + 1] ~= '' then redis.call('HSETNX', KEYS[1], 'ct', ARGV[b + 1]) end\n"
-    "if ARGV[b + 2] ~= '' then\n"
-    "  local li = tonumber(redis.call('HGET', KEYS[1], 'li') or '0') or 0\n"
-    "  if tonumber(ARGV[b + 2]) > li then redis.call('HSET', KEYS[1], 'li', ARGV[b + 2]) end\n"
-    "end\n"
-    "return 1\n",
-    ""};
-
-/* KEYS[1] = index key; ARGV[1] = mid. Deletes the index only if it still
- * names that member. */
+/* KEYS[1] = index bucket; ARGV[1] = blind index (field), ARGV[2] = binary
+ * mid. Deletes the entry only if it still names that member. */
 static struct core_redis_script unlink_script = {
     "index_unlink",
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then\n"
+    "  return redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "end\n"
     "return 0\n",
     ""};
 
@@ -152,17 +122,23 @@ void cry_identity_mid(const struct cry_keys *k, const unsigned char bidx[CRY_BID
     core_hex(mid, h, sizeof h);
 }
 
-void cry_identity_member_key(const char *mid, char *out, size_t n)
-{
-    snprintf(out, n, "%s%s}", CRY_MEMBER_KEY_PREFIX, mid);
-}
-
 void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out, size_t n)
 {
-    char hex[CRY_BIDX_HEX];
+    snprintf(out, n, "%s%02x%02x}", CRY_INDEX_KEY_PREFIX, bidx[0], bidx[1]);
+}
 
-    cry_bidx_hex(bidx, hex);
-    snprintf(out, n, "%s%s", CRY_INDEX_KEY_PREFIX, hex);
+int cry_identity_seal_field(const struct cry_keys *k, uint32_t version, const char *mid, int f,
+                            const void *plain, size_t plain_len, unsigned char *out,
+                            size_t cap, size_t *out_len, struct core_err *err)
+{
+    if (f == F_WA)
+        return cry_vault_seal_short(k, CRY_VAULT_PII, version, mid, cry_identity_field_names[f],
+                                    plain, plain_len, out, cap, out_len, err);
+    if (f == F_UID)
+        return cry_vault_seal_version(k, CRY_VAULT_PII, version, mid,
+                                      cry_identity_field_names[f], plain, plain_len, out, cap,
+                                      out_len, err);
+    return core_err_set(err, CORE_EX_SOFTWARE, "identity: no sealed field %d", f);
 }
 
 int cry_identity_is_mid(const char *s)
@@ -197,21 +173,15 @@ static void scratch_free(struct scratch *s)
 
 static char *pii_field(struct cry_member_pii *p, enum field f, size_t *cap)
 {
-    switch (f) {
-    case F_WA:
+    if (f == F_WA) {
         *cap = sizeof p->wa_id;
         return p->wa_id;
-    case F_UID:
-        *cap = sizeof p->user_id;
-        return p->user_id;
-    default:
-        *cap = sizeof p->name;
-        return p->name;
     }
+    *cap = sizeof p->user_id;
+    return p->user_id;
 }
 
-/* Copy at most CRY_NAME_MAX bytes of a name, cut on a UTF-8 boundary. */
-static void copy_name(char out[CRY_NAME_MAX + 1], const char *name)
+void cry_identity_name_cut(char out[CRY_NAME_MAX + 1], const char *name)
 {
     size_t n = strlen(name);
 
@@ -226,44 +196,67 @@ static void copy_name(char out[CRY_NAME_MAX + 1], const char *name)
 
 /* ======================= Redis steps ======================= */
 
-/* GET an index; `mid` gets the value or "" when absent. */
+/* Binary mid (the index's value) from its hex form; -1 if not a mid. */
+static int mid_to_bin(const char *mid, unsigned char out[CRY_MID_BYTES])
+{
+    size_t bin_len = 0;
+
+    if (!cry_identity_is_mid(mid) ||
+        sodium_hex2bin(out, CRY_MID_BYTES, mid, 2 * CRY_MID_BYTES, NULL, &bin_len, NULL) != 0 ||
+        bin_len != CRY_MID_BYTES)
+        return -1;
+    return 0;
+}
+
+/* An index value (16 binary bytes) into `mid`; -1 when it is not one. */
+static int mid_from_reply(const redisReply *v, char mid[CRY_MID_LEN])
+{
+    mid[0] = '\0';
+    if (v->type != REDIS_REPLY_STRING)
+        return 0;
+    if (v->len != CRY_MID_BYTES)
+        return -1;
+    core_hex(mid, (const unsigned char *)v->str, CRY_MID_BYTES);
+    return 0;
+}
+
+/* HGET an index; `mid` gets the value or "" when absent. */
 static int get_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_BYTES],
                      char mid[CRY_MID_LEN], struct core_err *err)
 {
     char key[KEY_LEN];
     redisReply *reply = NULL;
+    int rc;
 
     mid[0] = '\0';
     cry_identity_index_key(bidx, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "GET %s", key) != 0)
+    if (core_redis_cmdf(r, &reply, err, "HGET %s %b", key, (const char *)bidx,
+                        (size_t)CRY_BIDX_BYTES) != 0)
         return -1;
-    if (reply->type == REDIS_REPLY_STRING) {
-        if (!cry_identity_is_mid(reply->str)) {
-            freeReplyObject(reply);
-            return core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
-        }
-        memcpy(mid, reply->str, CRY_MID_LEN);
-    }
+    rc = mid_from_reply(reply, mid);
     freeReplyObject(reply);
+    if (rc != 0)
+        return core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
     return 0;
 }
 
-/* SET index -> mid (NX unless `force`). *set = 1 when written. */
+/* index -> mid (HSETNX unless `force`). *set = 1 when written. */
 static int set_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_BYTES],
                      const char *mid, int force, int *set, struct core_err *err)
 {
     char key[KEY_LEN];
+    unsigned char bin[CRY_MID_BYTES];
     redisReply *reply = NULL;
-    int rc;
 
+    if (mid_to_bin(mid, bin) != 0)
+        return core_err_set(err, CORE_EX_SOFTWARE, "identity: not a member id");
     cry_identity_index_key(bidx, key, sizeof key);
-    if (force)
-        rc = core_redis_cmdf(r, &reply, err, "SET %s %s", key, mid);
-    else
-        rc = core_redis_cmdf(r, &reply, err, "SET %s %s NX", key, mid);
-    if (rc != 0)
+    if (core_redis_cmdf(r, &reply, err, force ? "HSET %s %b %b" : "HSETNX %s %b %b", key,
+                        (const char *)bidx, (size_t)CRY_BIDX_BYTES, (const char *)bin,
+                        sizeof bin) != 0)
         return -1;
-    *set = reply->type == REDIS_REPLY_STATUS;
+    /* HSET answers 0 when it overwrote a field: still written */
+    *set = force || core_redis_int(reply) == 1;
     freeReplyObject(reply);
     return 0;
 }
@@ -272,13 +265,21 @@ static int unlink_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_
                         const char *mid, struct core_err *err)
 {
     char key[KEY_LEN];
-    const char *argv[2];
+    unsigned char bin[CRY_MID_BYTES];
+    const char *argv[3];
+    size_t lens[3];
     redisReply *reply = NULL;
 
+    if (mid_to_bin(mid, bin) != 0)
+        return core_err_set(err, CORE_EX_SOFTWARE, "identity: not a member id");
     cry_identity_index_key(bidx, key, sizeof key);
     argv[0] = key;
-    argv[1] = mid;
-    if (core_redis_eval(r, &unlink_script, 1, 2, argv, NULL, &reply, err) != 0)
+    lens[0] = strlen(key);
+    argv[1] = (const char *)bidx;
+    lens[1] = CRY_BIDX_BYTES;
+    argv[2] = (const char *)bin;
+    lens[2] = sizeof bin;
+    if (core_redis_eval(r, &unlink_script, 1, 3, argv, lens, &reply, err) != 0)
         return -1;
     freeReplyObject(reply);
     return 0;
@@ -287,14 +288,11 @@ static int unlink_index(struct core_redis *r, const unsigned char bidx[CRY_BIDX_
 static int member_exists(struct core_redis *r, const char *mid, int *exists,
                          struct core_err *err)
 {
-    char key[KEY_LEN];
-    redisReply *reply = NULL;
+    int rc = cry_mrec_exists(r, mid, err);
 
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "EXISTS %s", key) != 0)
+    if (rc < 0)
         return -1;
-    *exists = core_redis_int(reply) > 0;
-    freeReplyObject(reply);
+    *exists = rc;
     return 0;
 }
 
@@ -324,56 +322,46 @@ static int open_field(const struct cry_identity *id, const char *mid, enum field
     return 0;
 }
 
-/* HMGET the record; open its fields into `cur` when not NULL. */
+static const int sealed_tag[N_FIELDS] = {CRY_MR_WA, CRY_MR_UID};
+
+/* Load the record; open its fields into `cur` when `s` is not NULL. */
 static int read_record(const struct cry_identity *id, struct core_redis *r, const char *mid,
                        struct record *rec, struct scratch *s, struct core_err *err)
 {
-    char key[KEY_LEN];
-    redisReply *reply = NULL;
-    int64_t v;
+    struct cry_mrec *m = &s->rec;
     int i;
 
     memset(rec, 0, sizeof *rec);
-    if (s != NULL)
-        sodium_memzero(&s->cur, sizeof s->cur);
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &reply, err, "HMGET %s wa uid nm kv ct li mg", key) != 0)
+    sodium_memzero(&s->cur, sizeof s->cur);
+    if (cry_mrec_load(r, mid, m, err) != 0) {
+        if (err->code == CORE_EX_DATAERR)
+            core_err_set(err, CORE_EX_DATAERR, "identity: record of member %s is malformed", mid);
         return -1;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 7) {
-        freeReplyObject(reply);
-        return core_err_set(err, CORE_EX_SOFTWARE, "identity: unexpected HMGET reply");
     }
-    for (i = 0; i < 7; i++) {
-        const redisReply *e = reply->element[i];
+    rec->exists = m->exists;
+    for (i = 0; i < N_FIELDS; i++) {
+        size_t len = 0;
+        const unsigned char *v = cry_mrec_raw(m, sealed_tag[i], &len);
+        uint32_t kv;
 
-        if (e->type != REDIS_REPLY_STRING)
+        if (v == NULL)
             continue;
-        rec->exists = 1;
-        if (i < N_FIELDS) {
-            if (e->len > SEALED_MAX) {
-                freeReplyObject(reply);
-                return core_err_set(err, CORE_EX_DATAERR,
-                                    "identity: sealed field of member %s too long", mid);
-            }
-            memcpy(rec->sealed[i], e->str, e->len);
-            rec->sealed_len[i] = e->len;
-            rec->present[i] = 1;
-        } else if (i == 3 && core_parse_i64n(e->str, e->len, &v) == 0 && v > 0 &&
-                   v <= (int64_t)UINT32_MAX) {
-            rec->kv = (uint32_t)v;
-        } else if (i == 4) {
-            rec->has_ct = 1;
-            if (core_parse_i64n(e->str, e->len, &v) == 0)
-                rec->ct = v;
-        } else if (i == 5 && core_parse_i64n(e->str, e->len, &v) == 0) {
-            rec->li = v;
-        } else if (i == 6 && cry_identity_is_mid(e->str)) {
-            memcpy(rec->mg, e->str, CRY_MID_LEN);
-        }
+        if (len > SEALED_MAX)
+            return core_err_set(err, CORE_EX_DATAERR,
+                                "identity: sealed field of member %s too long", mid);
+        memcpy(rec->sealed[i], v, len);
+        rec->sealed_len[i] = len;
+        rec->present[i] = 1;
+        /* the key version is in each seal's header; the record's is the
+         * oldest */
+        kv = cry_vault_version(v, len);
+        if (rec->kv == 0 || kv < rec->kv)
+            rec->kv = kv;
     }
-    freeReplyObject(reply);
-    if (s == NULL)
-        return 0;
+    rec->has_ct = cry_mrec_raw(m, CRY_MR_CT, NULL) != NULL;
+    rec->ct = cry_mrec_int(m, CRY_MR_CT);
+    rec->li = cry_mrec_int(m, CRY_MR_LI);
+    cry_mrec_str(m, CRY_MR_MG, rec->mg, sizeof rec->mg);
     for (i = 0; i < N_FIELDS; i++) {
         if (rec->present[i] && open_field(id, mid, (enum field)i, rec->sealed[i],
                                           rec->sealed_len[i], &s->cur, s->plain, err) != 0)
@@ -396,59 +384,36 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
 {
     unsigned char sealed[N_FIELDS][SEALED_MAX];
     size_t slen[N_FIELDS];
-    const char *argv[2 + 3 * N_FIELDS + 3];
-    size_t lens[2 + 3 * N_FIELDS + 3];
-    char key[KEY_LEN];
-    char kv[16];
-    char ct[24];
-    char lis[24];
     uint32_t version = cry_keys_version(id->keys);
-    redisReply *reply = NULL;
-    int n = 0;
+    struct cry_mrec_ops o;
     int i;
 
     *written = 0;
     if (version == 0)
         return core_err_set(err, CORE_EX_UNAVAILABLE, "identity: key version not known yet");
+    cry_mrec_ops_init(&o);
     for (i = 0; i < N_FIELDS; i++) {
         size_t cap;
         const char *v = pii_field(&s->want, (enum field)i, &cap);
 
         slen[i] = 0;
-        if (v[0] != '\0' &&
-            cry_vault_seal_version(id->keys, CRY_VAULT_PII, version, mid,
-                                   cry_identity_field_names[i], v, strlen(v), sealed[i],
-                                   sizeof sealed[i], &slen[i], err) != 0)
+        if (v[0] != '\0' && cry_identity_seal_field(id->keys, version, mid, i, v, strlen(v),
+                                                    sealed[i], sizeof sealed[i], &slen[i],
+                                                    err) != 0)
             return -1;
+        cry_mrec_op_expect_raw(&o, sealed_tag[i], rec->present[i] ? rec->sealed[i] : NULL,
+                               rec->sealed_len[i]);
+        if (slen[i] > 0)
+            cry_mrec_op_set_raw(&o, sealed_tag[i], sealed[i], slen[i]);
+        else
+            cry_mrec_op_del(&o, sealed_tag[i]);
     }
-    cry_identity_member_key(mid, key, sizeof key);
-    snprintf(kv, sizeof kv, "%u", (unsigned)version);
-    snprintf(ct, sizeof ct, "%lld", (long long)(core_now_ms() / 1000));
-    snprintf(lis, sizeof lis, "%lld", (long long)li);
-    argv[n] = key;
-    lens[n++] = strlen(key);
-    argv[n] = "3";
-    lens[n++] = 1;
-    for (i = 0; i < N_FIELDS; i++) {
-        argv[n] = cry_identity_field_names[i];
-        lens[n++] = strlen(cry_identity_field_names[i]);
-        argv[n] = rec->present[i] ? (const char *)rec->sealed[i] : "";
-        lens[n++] = rec->present[i] ? rec->sealed_len[i] : 0;
-        argv[n] = slen[i] > 0 ? (const char *)sealed[i] : "";
-        lens[n++] = slen[i];
-    }
-    argv[n] = kv;
-    lens[n++] = strlen(kv);
-    argv[n] = rec->has_ct ? "" : ct;
-    lens[n] = strlen(argv[n]);
-    n++;
-    argv[n] = li > 0 ? lis : "";
-    lens[n] = strlen(argv[n]);
-    n++;
-    if (core_redis_eval(r, &cas_script, 1, n, argv, lens, &reply, err) != 0)
+    if (!rec->has_ct)
+        cry_mrec_op_setnx_int(&o, CRY_MR_CT, core_now_ms() / 1000);
+    if (li > 0)
+        cry_mrec_op_max(&o, CRY_MR_LI, li);
+    if (cry_mrec_update(r, mid, &o, written, err) != 0)
         return -1;
-    *written = core_redis_int(reply) == 1;
-    freeReplyObject(reply);
     if (!*written)
         core_metric_inc(&m_conflicts);
     return 0;
@@ -457,22 +422,22 @@ static int write_record(const struct cry_identity *id, struct core_redis *r, con
 /* Raise li only. */
 static int touch_li(struct core_redis *r, const char *mid, int64_t li, struct core_err *err)
 {
-    const char *argv[5];
-    char key[KEY_LEN];
-    char lis[24];
-    redisReply *reply = NULL;
+    struct cry_mrec_ops o;
 
-    cry_identity_member_key(mid, key, sizeof key);
-    snprintf(lis, sizeof lis, "%lld", (long long)li);
-    argv[0] = key;
-    argv[1] = "0";
-    argv[2] = "";
-    argv[3] = "";
-    argv[4] = lis;
-    if (core_redis_eval(r, &cas_script, 1, 5, argv, NULL, &reply, err) != 0)
-        return -1;
-    freeReplyObject(reply);
-    return 0;
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_max(&o, CRY_MR_LI, li);
+    return cry_mrec_update(r, mid, &o, NULL, err);
+}
+
+/* Record that `loser` is one person with `winner` (mg). */
+static int set_merged(struct core_redis *r, const char *loser, const char *winner,
+                      struct core_err *err)
+{
+    struct cry_mrec_ops o;
+
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_set(&o, CRY_MR_MG, winner);
+    return cry_mrec_update(r, loser, &o, NULL, err);
 }
 
 /* ======================= resolving ======================= */
@@ -525,7 +490,8 @@ static int ids_lookup(struct core_redis *r, struct ids *x, struct core_err *err)
         if (x->value[f] == NULL)
             continue;
         cry_identity_index_key(x->bidx[f], key, sizeof key);
-        if (core_redis_appendf(r, err, "GET %s", key) != 0)
+        if (core_redis_appendf(r, err, "HGET %s %b", key, (const char *)x->bidx[f],
+                               (size_t)CRY_BIDX_BYTES) != 0)
             return -1;
         queued[f] = 1;
     }
@@ -542,14 +508,10 @@ static int ids_lookup(struct core_redis *r, struct ids *x, struct core_err *err)
                 break;
             continue;
         }
-        if (reply[f]->type != REDIS_REPLY_STRING)
-            continue;
-        if (!cry_identity_is_mid(reply[f]->str)) {
+        if (mid_from_reply(reply[f], x->found[f]) != 0) {
             if (rc == 0)
                 core_err_set(err, CORE_EX_DATAERR, "identity: index holds a bad member id");
             rc = -1;
-        } else {
-            memcpy(x->found[f], reply[f]->str, CRY_MID_LEN);
         }
     }
     for (f = F_WA; f <= F_UID; f++) {
@@ -591,13 +553,11 @@ static int create_member(const struct cry_identity *id, struct core_redis *r,
 static int merge(struct core_redis *r, const struct ids *x, const char *winner,
                  const char *loser, const char *req, struct core_err *err)
 {
-    char key[KEY_LEN];
     int set = 0;
 
     if (set_index(r, x->bidx[F_UID], winner, 1, &set, err) != 0)
         return -1;
-    cry_identity_member_key(loser, key, sizeof key);
-    if (core_redis_cmdf(r, NULL, err, "HSET %s mg %s", key, winner) != 0)
+    if (set_merged(r, loser, winner, err) != 0)
         return -1;
     core_metric_inc(&m_merges);
     core_log_kv(CORE_LOG_WARN, "identity", req, "two member records linked as one person",
@@ -614,7 +574,7 @@ static int merge(struct core_redis *r, const struct ids *x, const char *winner,
  * conflict (retry).
  */
 static int update_member(const struct cry_identity *id, struct core_redis *r, const char *mid,
-                         struct ids *x, const char *name, int64_t ts, int authoritative,
+                         struct ids *x, int64_t ts, int authoritative,
                          struct scratch *s, int *done, struct core_err *err)
 {
     struct record rec;
@@ -660,11 +620,6 @@ static int update_member(const struct cry_identity *id, struct core_redis *r, co
         }
         sodium_memzero(norm, sizeof norm);
     }
-    if (name != NULL && name[0] != '\0') {
-        copy_name(s->want.name, name);
-        if (strcmp(s->want.name, s->cur.name) != 0)
-            change = 1;
-    }
     if (change || !rec.exists || !rec.has_ct) {
         int written = 0;
 
@@ -686,7 +641,7 @@ static int update_member(const struct cry_identity *id, struct core_redis *r, co
 
 /* The resolve loop shared by senders and identity changes. */
 static int resolve(struct cry_identity *id, struct core_redis *r, struct ids *x,
-                   const char *name, int64_t ts, int authoritative, const char *req,
+                   int64_t ts, int authoritative, const char *req,
                    char mid[CRY_MID_LEN], int *created, struct core_err *err)
 {
     struct scratch *s = scratch_new();
@@ -713,7 +668,7 @@ static int resolve(struct cry_identity *id, struct core_redis *r, struct ids *x,
             continue;
         }
         memcpy(mid, x->found[F_WA][0] != '\0' ? x->found[F_WA] : x->found[F_UID], CRY_MID_LEN);
-        if (update_member(id, r, mid, x, name, ts, authoritative, s, &done, err) != 0)
+        if (update_member(id, r, mid, x, ts, authoritative, s, &done, err) != 0)
             goto out;
         if (done) {
             rc = 0;
@@ -740,7 +695,8 @@ int cry_identity_resolve(struct cry_identity *id, struct core_redis *r, const ch
         *created = 0;
     if (ids_init(id, &x, wa_id, user_id, err) != 0)
         return -1;
-    rc = resolve(id, r, &x, name, ts, 0, NULL, mid, created, err);
+    (void)name; /* never stored: docs/internals/crypto.md, "Profile names" */
+    rc = resolve(id, r, &x, ts, 0, NULL, mid, created, err);
     sodium_memzero(&x, sizeof x);
     return rc;
 }
@@ -772,20 +728,17 @@ static int change(struct cry_identity *id, struct core_redis *r, enum field f, c
         if (old_mid[0] == '\0') {
             /* Done already (a replay), or the old identity was never seen:
              * the new one is an ordinary sender. */
-            rc = resolve(id, r, &x, NULL, ts, 0, req, mid, NULL, err);
+            rc = resolve(id, r, &x, ts, 0, req, mid, NULL, err);
             goto out;
         }
         if (strcmp(x.found[f], old_mid) == 0)
             break;
         if (x.found[f][0] != '\0') {
-            char key[KEY_LEN];
-
             /* The new identity already had a member (its messages arrived
              * before the change): the established member continues. */
             if (set_index(r, x.bidx[f], old_mid, 1, &set, err) != 0)
                 goto out;
-            cry_identity_member_key(x.found[f], key, sizeof key);
-            if (core_redis_cmdf(r, NULL, err, "HSET %s mg %s", key, old_mid) != 0)
+            if (set_merged(r, x.found[f], old_mid, err) != 0)
                 goto out;
             core_metric_inc(&m_merges);
             core_log_kv(CORE_LOG_WARN, "identity", req,
@@ -801,7 +754,7 @@ static int change(struct cry_identity *id, struct core_redis *r, enum field f, c
     }
     /* The index of the new identity names the member now; the record update
      * adopts it and unlinks the old index. */
-    rc = resolve(id, r, &x, NULL, ts, 1, req, mid, NULL, err);
+    rc = resolve(id, r, &x, ts, 1, req, mid, NULL, err);
     if (rc == 0) {
         if (unlink_index(r, old_bidx, mid, err) != 0) {
             rc = -1;
@@ -890,62 +843,72 @@ void cry_member_pii_free(struct cry_member_pii *p)
 
 /* ======================= bulk support ======================= */
 
-int cry_identity_cas_load(struct core_redis *r, char sha[41], struct core_err *err)
-{
-    redisReply *reply = NULL;
-
-    if (core_redis_cmdf(r, &reply, err, "SCRIPT LOAD %s", cas_script.src) != 0)
-        return -1;
-    if (reply->type != REDIS_REPLY_STRING || reply->len != 40) {
-        freeReplyObject(reply);
-        return core_err_set(err, CORE_EX_SOFTWARE, "identity: SCRIPT LOAD: unexpected reply");
-    }
-    memcpy(sha, reply->str, 41);
-    freeReplyObject(reply);
-    return 0;
-}
-
-int cry_identity_append_cas(struct core_redis *r, const char *sha, const char *mid,
+int cry_identity_append_cas(struct core_redis *r, const char *mid,
                             const unsigned char *const old_v[CRY_IDENTITY_FIELDS],
                             const size_t old_len[CRY_IDENTITY_FIELDS],
                             const unsigned char *const new_v[CRY_IDENTITY_FIELDS],
-                            const size_t new_len[CRY_IDENTITY_FIELDS], uint32_t kv,
-                            struct core_err *err)
+                            const size_t new_len[CRY_IDENTITY_FIELDS], struct core_err *err)
 {
-    const char *argv[5 + 3 * N_FIELDS + 3];
-    size_t lens[5 + 3 * N_FIELDS + 3];
-    char key[KEY_LEN];
-    char kvs[16];
-    int n = 0;
+    struct cry_mrec_ops o;
     int i;
 
-    cry_identity_member_key(mid, key, sizeof key);
-    snprintf(kvs, sizeof kvs, "%u", (unsigned)kv);
-    argv[n] = "EVALSHA";
-    lens[n++] = 7;
-    argv[n] = sha;
-    lens[n++] = 40;
-    argv[n] = "1";
-    lens[n++] = 1;
-    argv[n] = key;
-    lens[n++] = strlen(key);
-    argv[n] = "3";
-    lens[n++] = 1;
+    cry_mrec_ops_init(&o);
     for (i = 0; i < N_FIELDS; i++) {
-        argv[n] = cry_identity_field_names[i];
-        lens[n++] = strlen(cry_identity_field_names[i]);
-        argv[n] = old_v[i] != NULL ? (const char *)old_v[i] : "";
-        lens[n++] = old_v[i] != NULL ? old_len[i] : 0;
-        argv[n] = new_v[i] != NULL ? (const char *)new_v[i] : "";
-        lens[n++] = new_v[i] != NULL ? new_len[i] : 0;
+        cry_mrec_op_expect_raw(&o, sealed_tag[i], old_v[i], old_len[i]);
+        if (new_v[i] != NULL)
+            cry_mrec_op_set_raw(&o, sealed_tag[i], new_v[i], new_len[i]);
+        else
+            cry_mrec_op_del(&o, sealed_tag[i]);
     }
-    argv[n] = kvs;
-    lens[n++] = strlen(kvs);
-    argv[n] = "";
-    lens[n++] = 0;
-    argv[n] = "";
-    lens[n++] = 0;
-    return core_redis_append(r, n, argv, lens, err);
+    return cry_mrec_append_update(r, mid, &o, err);
+}
+
+int cry_identity_append_bulk(struct cry_identity *id, struct core_redis *r, const char *wa_id,
+                             int64_t ct, int64_t li, char mid[CRY_MID_LEN], int *replies,
+                             struct core_err *err)
+{
+    unsigned char bidx[CRY_BIDX_BYTES];
+    unsigned char bin[CRY_MID_BYTES];
+    unsigned char sealed[SEALED_MAX];
+    size_t slen = 0;
+    char norm[CRY_WA_ID_MAX + 1];
+    char key[KEY_LEN];
+    struct cry_mrec_ops o;
+    uint32_t version = cry_keys_version(id->keys);
+    int rc = -1;
+
+    *replies = 0;
+    mid[0] = '\0';
+    if (cry_bidx_normalise_wa(wa_id, norm) != 0)
+        return core_err_set(err, CORE_EX_DATAERR, "identity: not a wa_id");
+    if (cry_bidx_wa(id->keys, norm, bidx, err) != 0)
+        goto out;
+    cry_identity_mid(id->keys, bidx, 0, mid);
+    if (mid_to_bin(mid, bin) != 0 ||
+        cry_identity_seal_field(id->keys, version, mid, F_WA, norm, strlen(norm), sealed,
+                                sizeof sealed, &slen, err) != 0)
+        goto out;
+    cry_identity_index_key(bidx, key, sizeof key);
+    if (core_redis_appendf(r, err, "HSETNX %s %b %b", key, (const char *)bidx,
+                           (size_t)CRY_BIDX_BYTES, (const char *)bin, sizeof bin) != 0)
+        goto out;
+    (*replies)++;
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_expect_raw(&o, CRY_MR_WA, NULL, 0);
+    cry_mrec_op_set_raw(&o, CRY_MR_WA, sealed, slen);
+    cry_mrec_op_setnx_int(&o, CRY_MR_CT, ct);
+    if (li > 0)
+        cry_mrec_op_max(&o, CRY_MR_LI, li);
+    if (cry_mrec_append_update(r, mid, &o, err) != 0)
+        goto out;
+    (*replies)++;
+    rc = 0;
+out:
+    sodium_memzero(norm, sizeof norm);
+    sodium_memzero(bidx, sizeof bidx);
+    if (rc != 0)
+        mid[0] = '\0';
+    return rc;
 }
 
 /* ======================= router handler ======================= */
@@ -979,7 +942,7 @@ int cry_identity_handler(void *ud, struct gw_router_ctx *ctx, const struct gw_ev
 
         rc = ids_init(id, &x, ev->from, ev->user_id, err);
         if (rc == 0)
-            rc = resolve(id, ctx->redis, &x, ev->name, ev->timestamp, 0, ctx->req_id, mid,
+            rc = resolve(id, ctx->redis, &x, ev->timestamp, 0, ctx->req_id, mid,
                          &created, err);
         sodium_memzero(&x, sizeof x);
     }

@@ -4,17 +4,25 @@
  *
  * Redis layout (no identifier ever appears in a key name or in clear):
  *
- *   js:id:<hex bidx>   string: the member id (mid) of that identity; one per
- *                      wa_id ("E164:" index) and one per BSUID ("BSUID:" index)
- *   js:m:{<mid>}       hash, the member record (the {} hash tag keeps all of a
- *                      member's keys in one cluster slot):
- *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa")
+ *   js:ib:{XXXX}       hash, a bucket of the blind index: field = the 32-byte
+ *                      binary blind index, value = the 16-byte binary mid of
+ *                      that identity; one entry per wa_id ("E164:" index) and
+ *                      one per BSUID ("BSUID:" index). XXXX = hex of the
+ *                      index's first two bytes: 65,536 buckets, so that Redis
+ *                      keeps each a small listpack (docs/internals/crypto.md,
+ *                      "Memory layout").
+ *   js:mb:{XXXX}       the member record: one packed value per member in a
+ *                      bucket hash (crypto/mrec.h: field = the 16-byte
+ *                      binary mid, XXXX = its first 4 hex digits; the {}
+ *                      hash tag is the member's cluster slot). The registry
+ *                      owns these fields of it:
+ *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa";
+ *            format 2: padded to 16 bytes, crypto/vault.h)
  *       uid  sealed BSUID       (field "uid")
- *       nm   sealed profile name (field "nm", at most CRY_NAME_MAX bytes)
- *       kv   key version of the seals (all sealed fields share it)
  *       ct   created, Unix seconds
  *       li   last inbound message, Unix seconds (the maximum seen)
  *       mg   only on a record merged into another: the surviving mid
+ *       (the key version of the seals is in each seal's header)
  *
  * mid = lower-case hex of BLAKE2b-128(key = K_mid, bidx || u32 LE n) where
  * bidx is the blind index of the first identity seen (the wa_id when a
@@ -23,7 +31,7 @@
  * pseudonym that reveals nothing without the key.
  *
  * Races: two routers resolving the same new identity derive the same mid and
- * create the index with SET NX, so they agree. Records are written with a
+ * create the index with HSETNX, so they agree. Records are written with a
  * compare-and-set Lua script on the sealed values read, so concurrent updates
  * (another router, key rotation) never lose data: the loser retries.
  * Everything is idempotent, so a replayed event changes nothing.
@@ -58,8 +66,7 @@
 #define CRY_WA_ID_MAX 20                     /* digits */
 #define CRY_USER_ID_MAX CRY_BIDX_MAX_ID
 #define CRY_NAME_MAX 255                     /* bytes of UTF-8; longer names are cut */
-#define CRY_MEMBER_KEY_PREFIX "js:m:{"
-#define CRY_INDEX_KEY_PREFIX "js:id:"
+#define CRY_INDEX_KEY_PREFIX "js:ib:{"
 
 _Static_assert(CRY_MID_LEN == GW_MEMBER_ID_LEN, "gw_router_ctx.member_id holds a mid");
 
@@ -70,8 +77,7 @@ struct cry_identity;
 struct cry_member_pii {
     char wa_id[CRY_WA_ID_MAX + 1];
     char user_id[CRY_USER_ID_MAX + 1];
-    char name[CRY_NAME_MAX + 1];
-    uint32_t key_version; /* kv of the record */
+    uint32_t key_version; /* the oldest key version of its seals */
     int64_t created;      /* ct */
     int64_t last_inbound; /* li */
     char merged_into[CRY_MID_LEN]; /* mg, or "" */
@@ -88,11 +94,13 @@ void cry_identity_metrics_init(void);
 
 /*
  * Find or create the member of a sender. `wa_id` (digits) and `user_id`
- * (BSUID) may each be NULL but not both; `name` may be NULL (kept as is);
- * `ts` is the message time (Unix s; 0 = do not touch li). Links a wa_id and a
- * BSUID that arrive together to one member, updates the sealed name when it
- * changed and raises li to `ts`. Writes the mid to `mid` and whether this
- * call created the member to `*created` (may be NULL). Returns 0 or -1
+ * (BSUID) may each be NULL but not both; `name` (the profile name) is
+ * ignored: it is never stored with the member (a tip seals the name its
+ * message carries into the case's escrow, groups/tip.c). `ts` is the
+ * message time (Unix s; 0 = do not touch li). Links a wa_id and a BSUID
+ * that arrive together to one member and raises li to `ts`. Writes the mid
+ * to `mid` and whether this call created the member to `*created` (may be
+ * NULL). Returns 0 or -1
  * (CORE_EX_DATAERR for a malformed identity; CORE_EX_UNAVAILABLE and
  * CORE_EX_SOFTWARE from Redis: retry later).
  */
@@ -141,10 +149,8 @@ void cry_member_pii_free(struct cry_member_pii *p);
 void cry_identity_mid(const struct cry_keys *k, const unsigned char bidx[CRY_BIDX_BYTES],
                       uint32_t n, char mid[CRY_MID_LEN]);
 
-/* "js:m:{<mid>}" into `out` (at least CRY_MID_LEN + 8 bytes). */
-void cry_identity_member_key(const char *mid, char *out, size_t n);
-
-/* "js:id:<hex bidx>" into `out` (at least CRY_BIDX_HEX + 8 bytes). */
+/* The index bucket of a blind index, "js:ib:{<hex of its first 2 bytes>}",
+ * into `out` (at least 16 bytes); the field is the 32-byte index itself. */
 void cry_identity_index_key(const unsigned char bidx[CRY_BIDX_BYTES], char *out, size_t n);
 
 /* True if `s` is a well-formed mid (32 lower-case hex digits). */
@@ -152,27 +158,53 @@ int cry_identity_is_mid(const char *s);
 
 /* ---- bulk support (key rotation, tools) ---- */
 
-#define CRY_IDENTITY_FIELDS 3
+#define CRY_IDENTITY_FIELDS 2
+/* Room for one sealed field (the longest BSUID padded to 64, header, tag). */
+#define CRY_IDENTITY_SEALED_MAX 304
 
-/* The sealed fields of a member record, in order: "wa", "uid", "nm". */
+/* The sealed fields of a member record, in order: "wa", "uid". */
 extern const char *const cry_identity_field_names[CRY_IDENTITY_FIELDS];
 
-/* SCRIPT LOAD the record compare-and-set script; its sha1 goes to `sha`. */
-int cry_identity_cas_load(struct core_redis *r, char sha[41], struct core_err *err);
+/*
+ * Seal sealed field `f` (0 = wa, 1 = uid) of member `mid` at key `version`
+ * the way the registry does (wa in the short format, padded to 16 bytes;
+ * uid padded to 64): rotation and tools use it so that what they write is
+ * what the registry writes. Same contract as cry_vault_seal_version.
+ */
+int cry_identity_seal_field(const struct cry_keys *k, uint32_t version, const char *mid, int f,
+                            const void *plain, size_t plain_len, unsigned char *out,
+                            size_t cap, size_t *out_len, struct core_err *err);
+
+/* Copy at most CRY_NAME_MAX bytes of a profile name into `out`, cut on a
+ * UTF-8 boundary. */
+void cry_identity_name_cut(char out[CRY_NAME_MAX + 1], const char *name);
 
 /*
- * Queue (core_redis_append) a compare-and-set of the sealed fields of member
- * `mid`: each field i must still hold old_v[i] (NULL: absent) and then gets
- * new_v[i] (NULL: deleted); kv is set to `kv`. The reply, read with
- * core_redis_get_reply, is the integer 1 (written) or 0 (changed meanwhile).
- * `sha` comes from cry_identity_cas_load.
+ * Queue (pipelining, crypto/mrec.h) a compare-and-set of the sealed fields
+ * of member `mid`: each field i must still hold old_v[i] (NULL: absent) and
+ * then gets new_v[i] (NULL: deleted). The reply goes to
+ * cry_mrec_update_reply (applied = 0: changed meanwhile). Call
+ * cry_mrec_prepare before the pipeline.
  */
-int cry_identity_append_cas(struct core_redis *r, const char *sha, const char *mid,
+int cry_identity_append_cas(struct core_redis *r, const char *mid,
                             const unsigned char *const old_v[CRY_IDENTITY_FIELDS],
                             const size_t old_len[CRY_IDENTITY_FIELDS],
                             const unsigned char *const new_v[CRY_IDENTITY_FIELDS],
-                            const size_t new_len[CRY_IDENTITY_FIELDS], uint32_t kv,
-                            struct core_err *err);
+                            const size_t new_len[CRY_IDENTITY_FIELDS], struct core_err *err);
+
+/*
+ * Bulk creation for tools and tests (pipelining): queue exactly what the
+ * registry writes for a new member known by `wa_id` alone - the index entry
+ * (HSETNX) and the record (sealed wa, ct, li raised to `li` when > 0) - with
+ * the same encodings and script, without the round trips of
+ * cry_identity_resolve. The record is written only if it has no wa yet.
+ * Call cry_mrec_prepare (crypto/mrec.h) before the pipeline.
+ * Writes the mid and the number of queued replies (*replies, read them with
+ * core_redis_get_reply). Returns 0 or -1.
+ */
+int cry_identity_append_bulk(struct cry_identity *id, struct core_redis *r, const char *wa_id,
+                             int64_t ct, int64_t li, char mid[CRY_MID_LEN], int *replies,
+                             struct core_err *err);
 
 /*
  * Router handler (gw_router_fn; `ud` is the struct cry_identity). Register it

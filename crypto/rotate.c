@@ -7,6 +7,7 @@
 #include "core/mem.h"
 #include "core/util.h"
 #include "crypto/identity.h"
+#include "crypto/mrec.h"
 #include "crypto/vault.h"
 
 #include <sodium.h>
@@ -14,9 +15,9 @@
 #include <string.h>
 
 #define NF CRY_IDENTITY_FIELDS
-#define PADDED(n) (((n) / CRY_VAULT_PADBLOCK + 1) * CRY_VAULT_PADBLOCK)
-#define SEALED_MAX (CRY_VAULT_HEADERBYTES + PADDED(CRY_NAME_MAX) + CRY_VAULT_ABYTES)
-#define MEMBER_KEY_LEN (sizeof CRY_MEMBER_KEY_PREFIX - 1 + 2 * CRY_MID_BYTES + 1)
+#define SEALED_MAX CRY_IDENTITY_SEALED_MAX
+#define BUCKET_KEY_LEN (sizeof CRY_MREC_BUCKET_PREFIX - 1 + 4 + 1)
+#define PER_BUCKET 16 /* about how many members a bucket holds at 1M members */
 #define PROGRESS_MS 1000
 
 /* Lock refresh: only the holder extends it. KEYS[1] lock, ARGV token, ttl. */
@@ -69,7 +70,6 @@ struct run {
     const struct cry_rotate_opts *o;
     struct state st;
     char token[33];
-    char sha[41];
     unsigned char *plain; /* sodium_malloc'd scratch for one field */
     struct item *items;
     size_t cap_items;
@@ -226,17 +226,64 @@ static void lock_release(struct run *x)
 
 /* ======================= one batch ======================= */
 
-static int is_member_key(const char *key, size_t len)
+static int is_bucket_key(const char *key, size_t len)
 {
-    char mid[CRY_MID_LEN];
+    size_t p = sizeof CRY_MREC_BUCKET_PREFIX - 1;
+    size_t i;
 
-    if (len != MEMBER_KEY_LEN || strncmp(key, CRY_MEMBER_KEY_PREFIX,
-                                         sizeof CRY_MEMBER_KEY_PREFIX - 1) != 0 ||
+    if (len != BUCKET_KEY_LEN || strncmp(key, CRY_MREC_BUCKET_PREFIX, p) != 0 ||
         key[len - 1] != '}')
         return 0;
-    memcpy(mid, key + sizeof CRY_MEMBER_KEY_PREFIX - 1, 2 * CRY_MID_BYTES);
-    mid[2 * CRY_MID_BYTES] = '\0';
-    return cry_identity_is_mid(mid);
+    for (i = p; i < p + 4; i++) {
+        if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f')))
+            return 0;
+    }
+    return 1;
+}
+
+/* A slot for one more item of the batch. */
+static struct item *next_item(struct run *x, size_t n)
+{
+    if (n == x->cap_items) {
+        x->cap_items = x->cap_items > 0 ? 2 * x->cap_items : 256;
+        x->items = core_realloc(x->items, x->cap_items * sizeof *x->items);
+    }
+    return &x->items[n];
+}
+
+/* Take the sealed fields of one packed record into `it`; 1 when it has
+ * one below the target (stale), 0 if not, -1 when it is malformed. */
+static int take_record(struct run *x, struct item *it, const redisReply *v)
+{
+    static const int tags[NF] = {CRY_MR_WA, CRY_MR_UID};
+    struct cry_mrec *m = sodium_malloc(sizeof *m);
+    struct core_err err;
+    int stale = 0;
+    int f;
+
+    if (m == NULL) {
+        fputs("janseva: out of memory (sodium_malloc)\n", stderr);
+        abort();
+    }
+    if (cry_mrec_decode(v->str, v->len, m, &err) != 0) {
+        sodium_free(m);
+        return -1;
+    }
+    for (f = 0; f < NF; f++) {
+        size_t len = 0;
+        const unsigned char *s = cry_mrec_raw(m, tags[f], &len);
+
+        it->present[f] = s != NULL && len <= SEALED_MAX;
+        it->old_len[f] = 0;
+        if (!it->present[f])
+            continue;
+        memcpy(it->old_v[f], s, len);
+        it->old_len[f] = len;
+        if (cry_vault_version(it->old_v[f], it->old_len[f]) != x->st.target)
+            stale = 1;
+    }
+    sodium_free(m); /* wipes */
+    return stale && (it->present[0] || it->present[1]);
 }
 
 /* Re-seal the fields of one item for the target. Returns 0, or -1 when a
@@ -257,9 +304,8 @@ static int reseal_item(struct run *x, struct item *it, struct core_err *err)
         rc = cry_vault_open(x->k, CRY_VAULT_PII, it->mid, cry_identity_field_names[i],
                             it->old_v[i], it->old_len[i], x->plain, cap, &plen, err);
         if (rc == 0)
-            rc = cry_vault_seal_version(x->k, CRY_VAULT_PII, target, it->mid,
-                                        cry_identity_field_names[i], x->plain, plen,
-                                        it->new_v[i], sizeof it->new_v[i], &it->new_len[i], err);
+            rc = cry_identity_seal_field(x->k, target, it->mid, i, x->plain, plen, it->new_v[i],
+                                         sizeof it->new_v[i], &it->new_len[i], err);
         sodium_memzero(x->plain, cap);
         if (rc != 0)
             return -1;
@@ -291,14 +337,17 @@ static int do_batch(struct run *x, struct core_err *err)
     char count[16];
     redisReply *scan = NULL;
     const redisReply *keys;
-    size_t n;
+    size_t nkeys;
+    size_t n = 0;
     size_t i;
     size_t queued = 0;
+    int batch = x->o->batch > 0 ? x->o->batch : CRY_ROTATE_BATCH;
     int rc = -1;
 
-    snprintf(count, sizeof count, "%d", x->o->batch > 0 ? x->o->batch : CRY_ROTATE_BATCH);
+    /* about `batch` records: buckets hold ~PER_BUCKET members each */
+    snprintf(count, sizeof count, "%d", batch / PER_BUCKET > 0 ? batch / PER_BUCKET : 1);
     if (core_redis_cmdf(x->r, &scan, err, "SCAN %s MATCH %s* COUNT %s", x->st.cursor,
-                        CRY_MEMBER_KEY_PREFIX, count) != 0)
+                        CRY_MREC_BUCKET_PREFIX, count) != 0)
         return -1;
     if (scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
         scan->element[0]->type != REDIS_REPLY_STRING ||
@@ -307,97 +356,92 @@ static int do_batch(struct run *x, struct core_err *err)
         return core_err_set(err, CORE_EX_SOFTWARE, "keys: unexpected SCAN reply");
     }
     keys = scan->element[1];
-    n = keys->elements;
-    if (n > x->cap_items) {
-        x->cap_items = n;
-        free(x->items);
-        x->items = core_calloc(n, sizeof *x->items);
-    }
-    /* Read every record of the batch in one pipeline. */
-    for (i = 0; i < n; i++) {
+    nkeys = keys->elements;
+    /* Read every bucket of the batch in one pipeline. */
+    for (i = 0; i < nkeys; i++) {
         const redisReply *key = keys->element[i];
 
-        if (key->type != REDIS_REPLY_STRING || !is_member_key(key->str, key->len)) {
-            x->items[i].mid[0] = '\0';
+        if (key->type != REDIS_REPLY_STRING || !is_bucket_key(key->str, key->len))
             continue;
-        }
-        memcpy(x->items[i].mid, key->str + sizeof CRY_MEMBER_KEY_PREFIX - 1, 2 * CRY_MID_BYTES);
-        x->items[i].mid[2 * CRY_MID_BYTES] = '\0';
-        if (core_redis_appendf(x->r, err, "HMGET %s wa uid nm kv", key->str) != 0)
+        if (core_redis_appendf(x->r, err, "HGETALL %s", key->str) != 0)
             goto out;
     }
-    for (i = 0; i < n; i++) {
-        struct item *it = &x->items[i];
-        redisReply *rec = NULL;
-        int stale = 0;
-        int f;
+    for (i = 0; i < nkeys; i++) {
+        const redisReply *key = keys->element[i];
+        redisReply *all = NULL;
+        size_t e;
 
-        it->stale = 0;
-        if (it->mid[0] == '\0')
+        if (key->type != REDIS_REPLY_STRING || !is_bucket_key(key->str, key->len))
             continue;
-        if (core_redis_get_reply(x->r, &rec, err) != 0) {
+        if (core_redis_get_reply(x->r, &all, err) != 0) {
             if (!core_redis_connected(x->r))
                 goto out;
             continue; /* not a hash: not ours */
         }
-        x->st.scanned++;
-        x->run_scanned++;
-        if (rec->type != REDIS_REPLY_ARRAY || rec->elements != 4) {
-            freeReplyObject(rec);
-            continue;
-        }
-        for (f = 0; f < NF; f++) {
-            const redisReply *v = rec->element[f];
+        for (e = 0; all->type == REDIS_REPLY_ARRAY && e + 1 < all->elements; e += 2) {
+            const redisReply *fld = all->element[e];
+            const redisReply *val = all->element[e + 1];
+            struct item *it;
+            int stale;
 
-            it->present[f] = v->type == REDIS_REPLY_STRING && v->len <= SEALED_MAX;
-            it->old_len[f] = 0;
-            if (!it->present[f])
+            if (fld->type != REDIS_REPLY_STRING || fld->len != CRY_MID_BYTES ||
+                val->type != REDIS_REPLY_STRING)
                 continue;
-            memcpy(it->old_v[f], v->str, v->len);
-            it->old_len[f] = v->len;
-            if (cry_vault_version(it->old_v[f], it->old_len[f]) != x->st.target)
-                stale = 1;
+            it = next_item(x, n);
+            core_hex(it->mid, (const unsigned char *)fld->str, CRY_MID_BYTES);
+            it->stale = 0;
+            x->st.scanned++;
+            x->run_scanned++;
+            stale = take_record(x, it, val);
+            if (stale < 0) {
+                x->st.failed++;
+                core_log_warn("rotate", NULL, "member %s: malformed record; left as it is",
+                              it->mid);
+                continue;
+            }
+            if (stale == 0)
+                continue;
+            if (reseal_item(x, it, err) != 0) {
+                x->st.failed++;
+                core_log_warn("rotate", NULL, "member %s does not open; left as it is", it->mid);
+                continue;
+            }
+            it->stale = 1;
+            n++;
         }
-        if (rec->element[3]->type != REDIS_REPLY_STRING ||
-            core_redis_int(rec->element[3]) != (long long)x->st.target)
-            stale = 1;
-        freeReplyObject(rec);
-        if (!stale || !(it->present[0] || it->present[1] || it->present[2]))
-            continue;
-        if (reseal_item(x, it, err) != 0) {
-            x->st.failed++;
-            core_log_warn("rotate", NULL, "member %s does not open; left as it is", it->mid);
-            continue;
-        }
-        it->stale = 1;
+        freeReplyObject(all);
     }
-    /* Write them back, each only if unchanged since read. */
+    /* Write them back, each only if unchanged since read (the script is
+     * loaded first, with nothing pending: after a NOSCRIPT it was
+     * forgotten). */
+    if (n > 0 && cry_mrec_prepare(x->r, err) != 0)
+        goto out;
     for (i = 0; i < n; i++) {
         struct item *it = &x->items[i];
         const unsigned char *ov[NF];
         const unsigned char *nv[NF];
         int f;
 
-        if (!it->stale)
-            continue;
         for (f = 0; f < NF; f++) {
             ov[f] = it->present[f] ? it->old_v[f] : NULL;
             nv[f] = it->present[f] ? it->new_v[f] : NULL;
         }
-        if (cry_identity_append_cas(x->r, x->sha, it->mid, ov, it->old_len, nv, it->new_len,
-                                    x->st.target, err) != 0)
+        if (cry_identity_append_cas(x->r, it->mid, ov, it->old_len, nv, it->new_len, err) != 0)
             goto out;
         queued++;
     }
     for (i = 0; i < queued; i++) {
         redisReply *reply = NULL;
+        int applied = 0;
 
         if (core_redis_get_reply(x->r, &reply, err) != 0) {
             if (!core_redis_connected(x->r))
                 goto out;
+            if (core_redis_err_is(err, "NOSCRIPT"))
+                cry_mrec_script_forget(); /* the next batch reloads it */
             continue;
         }
-        if (core_redis_int(reply) == 1) {
+        if (cry_mrec_update_reply(reply, &applied, err) == 0 && applied) {
             x->st.reencrypted++;
             x->st.pass_reencrypted++;
         }
@@ -508,7 +552,7 @@ int cry_rotate_run(const struct cry_keys *k, struct cry_audit *a, struct core_re
     if (lock_take(&x, err) != 0)
         goto out;
     have_lock = 1;
-    if (cry_identity_cas_load(r, x.sha, err) != 0 || start_or_resume(&x, a, res, err) != 0)
+    if (cry_mrec_prepare(r, err) != 0 || start_or_resume(&x, a, res, err) != 0)
         goto out;
     for (;;) {
         int64_t b0 = core_mono_ms();

@@ -10,8 +10,11 @@
  *     keys.rotate.start. Services pick the new version up within
  *     CRY_KEYS_REFRESH_MS; old versions stay derivable for decryption.
  *     A rotation already running is resumed from its saved SCAN cursor;
- *  3. SCAN js:m:{* in batches: every record whose sealed fields are below the
- *     target is opened and re-sealed at the target with a compare-and-set
+ *  3. SCAN the member buckets js:mb:{* (crypto/mrec.h) in batches, reading
+ *     each bucket whole (HGETALL): every packed record whose sealed fields
+ *     are below the target is opened and re-sealed at the target, in the
+ *     format the registry uses (cry_identity_seal_field), with a
+ *     compare-and-set
  *     (a record the service changed meanwhile is left to it or to the next
  *     pass); the cursor and counters are saved after each batch;
  *  4. a pass that started at least CRY_ROTATE_SETTLE_MS after the version

@@ -19,9 +19,22 @@ _Static_assert(CRY_VAULT_HEADERBYTES == 2 + 1 + 1 + 4 + CRY_VAULT_NONCEBYTES, "h
 #define OFF_VERSION 4
 #define OFF_NONCE 8
 
+static size_t padded_block(size_t plain_len, size_t block)
+{
+    return (plain_len / block + 1) * block;
+}
+
 static size_t padded_size(size_t plain_len)
 {
-    return (plain_len / CRY_VAULT_PADBLOCK + 1) * CRY_VAULT_PADBLOCK;
+    return padded_block(plain_len, CRY_VAULT_PADBLOCK);
+}
+
+/* The padding block of a format (0 for an unknown format). */
+static size_t block_of(unsigned format)
+{
+    return format == CRY_VAULT_FORMAT         ? CRY_VAULT_PADBLOCK
+           : format == CRY_VAULT_FORMAT_SHORT ? CRY_VAULT_PADBLOCK_SHORT
+                                              : 0;
 }
 
 size_t cry_vault_sealed_size(size_t plain_len)
@@ -29,9 +42,15 @@ size_t cry_vault_sealed_size(size_t plain_len)
     return CRY_VAULT_HEADERBYTES + padded_size(plain_len) + CRY_VAULT_ABYTES;
 }
 
+size_t cry_vault_sealed_size_short(size_t plain_len)
+{
+    return CRY_VAULT_HEADERBYTES + padded_block(plain_len, CRY_VAULT_PADBLOCK_SHORT) +
+           CRY_VAULT_ABYTES;
+}
+
 size_t cry_vault_open_size(size_t sealed_len)
 {
-    if (sealed_len < CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK + CRY_VAULT_ABYTES)
+    if (sealed_len < CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK_SHORT + CRY_VAULT_ABYTES)
         return 0;
     return sealed_len - CRY_VAULT_HEADERBYTES - CRY_VAULT_ABYTES;
 }
@@ -57,16 +76,20 @@ int cry_vault_header_parse(const unsigned char *c, size_t len, struct cry_vault_
 {
     enum cry_key_purpose kp;
     size_t body;
+    size_t block;
 
     memset(h, 0, sizeof *h);
-    if (c == NULL || len < CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK + CRY_VAULT_ABYTES)
+    if (c == NULL || len < CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK_SHORT + CRY_VAULT_ABYTES)
         return -1;
-    if (c[0] != CRY_VAULT_MAGIC0 || c[1] != CRY_VAULT_MAGIC1 || c[OFF_FORMAT] != CRY_VAULT_FORMAT)
+    block = block_of(c[OFF_FORMAT]);
+    if (c[0] != CRY_VAULT_MAGIC0 || c[1] != CRY_VAULT_MAGIC1 || block == 0)
+        return -1;
+    if (len < CRY_VAULT_HEADERBYTES + block + CRY_VAULT_ABYTES)
         return -1;
     if (key_purpose(c[OFF_PURPOSE], &kp) != 0)
         return -1;
     body = len - CRY_VAULT_HEADERBYTES - CRY_VAULT_ABYTES;
-    if (body % CRY_VAULT_PADBLOCK != 0 || body > padded_size(CRY_VAULT_MAX_PLAIN))
+    if (body % block != 0 || body > padded_size(CRY_VAULT_MAX_PLAIN))
         return -1;
     h->format = c[OFF_FORMAT];
     h->purpose = c[OFF_PURPOSE];
@@ -109,10 +132,10 @@ static size_t build_ad(unsigned char ad[AD_MAX], const unsigned char *header,
     return CRY_VAULT_HEADERBYTES + rl + 1 + fl;
 }
 
-int cry_vault_seal_version(const struct cry_keys *k, enum cry_vault_purpose purpose,
-                           uint32_t version, const char *record_id, const char *field,
-                           const void *plain, size_t plain_len, unsigned char *out,
-                           size_t out_cap, size_t *out_len, struct core_err *err)
+static int seal(const struct cry_keys *k, enum cry_vault_purpose purpose, uint32_t version,
+                unsigned format, const char *record_id, const char *field, const void *plain,
+                size_t plain_len, unsigned char *out, size_t out_cap, size_t *out_len,
+                struct core_err *err)
 {
     unsigned char key[CRY_KEYBYTES];
     unsigned char ad[AD_MAX];
@@ -130,13 +153,13 @@ int cry_vault_seal_version(const struct cry_keys *k, enum cry_vault_purpose purp
         return core_err_set(err, CORE_EX_UNAVAILABLE, "vault: current key version unknown");
     if (plain_len > CRY_VAULT_MAX_PLAIN || (plain == NULL && plain_len > 0))
         return core_err_set(err, CORE_EX_DATAERR, "vault: value too large to seal");
-    padded = padded_size(plain_len);
+    padded = padded_block(plain_len, block_of(format));
     need = CRY_VAULT_HEADERBYTES + padded + CRY_VAULT_ABYTES;
     if (out_cap < need)
         return core_err_set(err, CORE_EX_SOFTWARE, "vault: output buffer too small");
     out[0] = CRY_VAULT_MAGIC0;
     out[1] = CRY_VAULT_MAGIC1;
-    out[OFF_FORMAT] = CRY_VAULT_FORMAT;
+    out[OFF_FORMAT] = (unsigned char)format;
     out[OFF_PURPOSE] = (unsigned char)purpose;
     out[OFF_VERSION] = (unsigned char)(version & 0xff);
     out[OFF_VERSION + 1] = (unsigned char)((version >> 8) & 0xff);
@@ -153,7 +176,7 @@ int cry_vault_seal_version(const struct cry_keys *k, enum cry_vault_purpose purp
     body = out + CRY_VAULT_HEADERBYTES;
     if (plain_len > 0)
         memmove(body, plain, plain_len);
-    if (sodium_pad(&padded_len, body, plain_len, CRY_VAULT_PADBLOCK, padded) != 0 ||
+    if (sodium_pad(&padded_len, body, plain_len, block_of(format), padded) != 0 ||
         padded_len != padded || cry_keys_derive(k, kp, version, key) != 0) {
         sodium_memzero(out, need);
         sodium_memzero(key, sizeof key);
@@ -164,6 +187,24 @@ int cry_vault_seal_version(const struct cry_keys *k, enum cry_vault_purpose purp
     sodium_memzero(key, sizeof key);
     *out_len = need;
     return 0;
+}
+
+int cry_vault_seal_version(const struct cry_keys *k, enum cry_vault_purpose purpose,
+                           uint32_t version, const char *record_id, const char *field,
+                           const void *plain, size_t plain_len, unsigned char *out,
+                           size_t out_cap, size_t *out_len, struct core_err *err)
+{
+    return seal(k, purpose, version, CRY_VAULT_FORMAT, record_id, field, plain, plain_len, out,
+                out_cap, out_len, err);
+}
+
+int cry_vault_seal_short(const struct cry_keys *k, enum cry_vault_purpose purpose,
+                         uint32_t version, const char *record_id, const char *field,
+                         const void *plain, size_t plain_len, unsigned char *out,
+                         size_t out_cap, size_t *out_len, struct core_err *err)
+{
+    return seal(k, purpose, version, CRY_VAULT_FORMAT_SHORT, record_id, field, plain,
+                plain_len, out, out_cap, out_len, err);
 }
 
 int cry_vault_seal(const struct cry_keys *k, enum cry_vault_purpose purpose,
@@ -216,7 +257,7 @@ int cry_vault_open(const struct cry_keys *k, enum cry_vault_purpose purpose,
         return core_err_set(err, CORE_EX_DATAERR,
                             "vault: sealed value does not open (forged, damaged or moved)");
     }
-    if (sodium_unpad(&plain_len, out, padded, CRY_VAULT_PADBLOCK) != 0) {
+    if (sodium_unpad(&plain_len, out, padded, block_of(h.format)) != 0) {
         sodium_memzero(out, out_cap);
         return core_err_set(err, CORE_EX_DATAERR, "vault: sealed value has bad padding");
     }

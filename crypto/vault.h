@@ -12,7 +12,11 @@
  * field, another purpose or edited to claim another key version fails to
  * open. Plaintexts are padded (ISO/IEC 7816-4, sodium_pad) to a multiple of
  * CRY_VAULT_PADBLOCK bytes before encryption so that the lengths of numbers
- * and short names do not show. Nonces are random (24 bytes: no reuse worry).
+ * and short names do not show. Format 2 (CRY_VAULT_FORMAT_SHORT, written by
+ * cry_vault_seal_short) pads to CRY_VAULT_PADBLOCK_SHORT instead: for values
+ * whose lengths barely vary (phone numbers: 16 bytes hide every length up
+ * to 15 digits) where the memory matters (one per member; issue #6).
+ * Opening handles both formats. Nonces are random (24 bytes: no reuse worry).
  *
  * Buffers belong to the caller; sizes come from cry_vault_sealed_size and
  * cry_vault_open_size. Open is warn_unused_result; on every failure it
@@ -35,6 +39,8 @@
 #define CRY_VAULT_HEADERBYTES 32 /* 2 + 1 + 1 + 4 + 24 */
 #define CRY_VAULT_ABYTES 16      /* Poly1305 tag */
 #define CRY_VAULT_PADBLOCK 64    /* plaintexts are padded to a multiple of this */
+#define CRY_VAULT_FORMAT_SHORT 2 /* the same, padded to CRY_VAULT_PADBLOCK_SHORT */
+#define CRY_VAULT_PADBLOCK_SHORT 16
 #define CRY_VAULT_MAX_PLAIN (64UL * 1024 * 1024) /* larger fields are refused */
 #define CRY_VAULT_MAX_ID 256     /* longest record id or field name */
 
@@ -55,6 +61,9 @@ struct cry_vault_header {
 
 /* Size of the sealed form of `plain_len` bytes (header + padded + tag). */
 size_t cry_vault_sealed_size(size_t plain_len);
+
+/* The same for cry_vault_seal_short. */
+size_t cry_vault_sealed_size_short(size_t plain_len);
 
 /* Capacity `out` needs to open a sealed value of `sealed_len` bytes (0 if
  * the value is too short to be sealed). */
@@ -85,6 +94,13 @@ int cry_vault_seal_version(const struct cry_keys *k, enum cry_vault_purpose purp
                            uint32_t version, const char *record_id, const char *field,
                            const void *plain, size_t plain_len, unsigned char *out,
                            size_t out_cap, size_t *out_len, struct core_err *err);
+
+/* cry_vault_seal_version in format 2: padded to CRY_VAULT_PADBLOCK_SHORT
+ * (`out` has cry_vault_sealed_size_short(plain_len) bytes). */
+int cry_vault_seal_short(const struct cry_keys *k, enum cry_vault_purpose purpose,
+                         uint32_t version, const char *record_id, const char *field,
+                         const void *plain, size_t plain_len, unsigned char *out,
+                         size_t out_cap, size_t *out_len, struct core_err *err);
 
 /*
  * Open `c_len` bytes sealed for `purpose`, `record_id` and `field` into

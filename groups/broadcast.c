@@ -12,6 +12,7 @@
 #include "crypto/vault.h"
 #include "gateway/outbox.h"
 #include "groups/bctext.h"
+#include "groups/member.h"
 #include "groups/texts.h"
 
 #include <pthread.h>
@@ -32,7 +33,7 @@
 #define DRAFT_RECHECK_MS 1000   /* a draft in js:bcs:live is looked at again after */
 #define SENDING_RECHECK_MS 2000 /* waiting for statuses before the report */
 #define DUE_PER_PASS 16         /* jobs taken from js:bcs:live per pass */
-#define BIG_LOCALITY_FACTOR 2   /* localities above batch * this are read with SSCAN */
+#define BIG_LOCALITY_FACTOR 2   /* localities above batch * this are read with HSCAN */
 #define LIST_MAX 1000
 
 /* ======================= engine ======================= */
@@ -232,10 +233,11 @@ static enum grp_bc_rc may_act(struct core_redis *r, const struct grp_bc_actor *w
 
 /* ======================= members =======================
  *
- * Until groups/member lands, membership is read with the names fixed in
- * docs/groups.md: the set js:u:{CODE}:mem and the fields st, lang, li (and
- * the identity registry's mg) of js:m:{MID}. These few functions are the
- * only place that knows them.
+ * Membership is read with the names fixed in docs/groups.md: the
+ * membership hash js:u:{CODE}:mem (fields = binary mids, converted with
+ * grp_member_mid_from_set), and st, lang, li (and the identity registry's
+ * mg) of the member's record, loaded through groups/member.h. These few
+ * functions are the only place in this file that reads them.
  */
 
 static void member_set_key(const char *locality, char *out, size_t n)
@@ -254,30 +256,23 @@ static int read_members(struct core_redis *r, char *const *mids, size_t n, struc
                         struct core_err *err)
 {
     for (size_t i = 0; i < n; i++) {
-        char key[CRY_MID_LEN + 16];
-
-        cry_identity_member_key(mids[i], key, sizeof key);
-        if (core_redis_appendf(r, err, "HMGET %s st lang li mg", key) != 0)
+        if (grp_member_append_load(r, mids[i], err) != 0)
             return -1;
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *rep;
-        const redisReply *st, *lang, *li, *mg;
+        struct grp_member m;
+        struct core_err perr;
 
         if (core_redis_get_reply(r, &rep, err) != 0)
             return -1;
         memset(&out[i], 0, sizeof out[i]);
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
-            st = rep->element[0];
-            lang = rep->element[1];
-            li = rep->element[2];
-            mg = rep->element[3];
-            out[i].ok = st->type == REDIS_REPLY_STRING;
-            out[i].active = out[i].ok && strcmp(st->str, "active") == 0 &&
-                            mg->type != REDIS_REPLY_STRING;
-            out[i].en = lang->type == REDIS_REPLY_STRING && strcmp(lang->str, "en") == 0;
-            if (li->type == REDIS_REPLY_STRING)
-                core_parse_i64(li->str, &out[i].li);
+        /* a malformed record is not well-formed (ok = 0) */
+        if (grp_member_from_reply(rep, mids[i], &m, &perr) == 0) {
+            out[i].ok = m.exists || m.st != GRP_MEMBER_NEW;
+            out[i].active = out[i].ok && m.st == GRP_MEMBER_ACTIVE && m.merged_into[0] == '\0';
+            out[i].en = m.lang == GRP_LANG_EN;
+            out[i].li = m.li;
         }
         freeReplyObject(rep);
     }
@@ -287,16 +282,12 @@ static int read_members(struct core_redis *r, char *const *mids, size_t n, struc
 /* The language of member `mid` ("hi" unless lang is en). */
 static const char *member_lang(struct core_redis *r, const char *mid)
 {
-    char key[CRY_MID_LEN + 16];
-    redisReply *rep;
+    struct grp_member m;
     struct core_err err;
     int en = 0;
 
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_cmdf(r, &rep, &err, "HGET %s lang", key) == 0) {
-        en = rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "en") == 0;
-        freeReplyObject(rep);
-    }
+    if (grp_member_load(r, mid, &m, &err) == 0)
+        en = m.lang == GRP_LANG_EN;
     return en ? "en" : "hi";
 }
 
@@ -381,7 +372,7 @@ fail:
     return -1;
 }
 
-/* SCARD of every locality's membership set into sizes[]. */
+/* HLEN of every locality's membership hash into sizes[]. */
 static int locality_sizes(struct core_redis *r, const struct strv *locs, long *sizes,
                           struct core_err *err)
 {
@@ -392,7 +383,7 @@ static int locality_sizes(struct core_redis *r, const struct strv *locs, long *s
             char key[GRP_CODE_MAX + 16];
 
             member_set_key(locs->v[k], key, sizeof key);
-            if (core_redis_appendf(r, err, "SCARD %s", key) != 0)
+            if (core_redis_appendf(r, err, "HLEN %s", key) != 0)
                 return -1;
         }
         for (size_t k = i; k < end; k++) {
@@ -577,7 +568,7 @@ static int tally(struct grp_bc *bc, struct core_redis *r, struct strv *mids, lon
     return rc;
 }
 
-/* Members of localities [i, end) (SMEMBERS, or SRANDMEMBER `want[k]` when
+/* Members of localities [i, end) (HKEYS, or HRANDFIELD `want[k]` when
  * want != NULL) appended to `mids`. */
 static int fetch_members(struct core_redis *r, const struct strv *locs, size_t i, size_t end,
                          const long *want, struct strv *mids, struct core_err *err)
@@ -593,9 +584,9 @@ static int fetch_members(struct core_redis *r, const struct strv *locs, size_t i
         member_set_key(locs->v[k], key, sizeof key);
         if (want != NULL) {
             snprintf(cnt, sizeof cnt, "%ld", want[k]);
-            if (core_redis_appendf(r, err, "SRANDMEMBER %s %s", key, cnt) != 0)
+            if (core_redis_appendf(r, err, "HRANDFIELD %s %s", key, cnt) != 0)
                 return -1;
-        } else if (core_redis_appendf(r, err, "SMEMBERS %s", key) != 0) {
+        } else if (core_redis_appendf(r, err, "HKEYS %s", key) != 0) {
             return -1;
         }
         queued++;
@@ -606,8 +597,10 @@ static int fetch_members(struct core_redis *r, const struct strv *locs, size_t i
         if (core_redis_get_reply(r, &rep, err) != 0)
             return -1;
         for (size_t e = 0; rep->type == REDIS_REPLY_ARRAY && e < rep->elements; e++) {
-            if (rep->element[e]->len == CRY_MID_LEN - 1)
-                strv_push(mids, rep->element[e]->str, rep->element[e]->len);
+            char mid[CRY_MID_LEN];
+
+            if (grp_member_mid_from_set(rep->element[e], mid) == 0)
+                strv_push(mids, mid, CRY_MID_LEN - 1);
         }
         freeReplyObject(rep);
     }
@@ -1487,7 +1480,7 @@ struct job {
     char num[48];
     char bym[CRY_MID_LEN];
     char cl[GRP_CODE_MAX + 1]; /* cursor: locality */
-    char cc[32];               /* cursor: SSCAN cursor, "-" = locality done */
+    char cc[32];               /* cursor: HSCAN cursor, "-" = locality done */
     unsigned char *msg;        /* sealed content (owned) */
     size_t msg_len;
     long long queued, sent, failed, delivered, read;
@@ -1861,9 +1854,9 @@ static int save_cursor(struct run *u, const char *cl, const char *cc, int *held,
 
 /*
  * Walk the localities from the saved cursor. Small localities are read
- * together (SMEMBERS, up to `batch` members and UNIT_BATCH sets per
- * batch); big ones in steps of SSCAN. After each batch the cursor (the
- * locality, and the SSCAN cursor inside it or "-" when it is done) is saved
+ * together (HKEYS, up to `batch` members and UNIT_BATCH sets per
+ * batch); big ones in steps of HSCAN. After each batch the cursor (the
+ * locality, and the HSCAN cursor inside it or "-" when it is done) is saved
  * with the lease renewed.
  */
 static int fan_out(struct run *u, enum stop_why *why, struct core_err *err)
@@ -1912,16 +1905,19 @@ static int fan_out(struct run *u, enum stop_why *why, struct core_err *err)
 
             member_set_key(locs.v[i], key, sizeof key);
             snprintf(count, sizeof count, "%d", bc->batch);
-            if (core_redis_cmdf(u->r, &rep, err, "SSCAN %s %s COUNT %s", key, scan, count) != 0)
+            if (core_redis_cmdf(u->r, &rep, err, "HSCAN %s %s COUNT %s", key, scan, count) != 0)
                 goto out;
             if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
                 rep->element[0]->type == REDIS_REPLY_STRING) {
                 const redisReply *els = rep->element[1];
 
                 snprintf(scan, sizeof scan, "%s", rep->element[0]->str);
-                for (size_t e = 0; e < els->elements; e++) {
-                    if (els->element[e]->len == CRY_MID_LEN - 1)
-                        strv_push(&mids, els->element[e]->str, els->element[e]->len);
+                /* field, value pairs: the fields are the binary mids */
+                for (size_t e = 0; e + 1 < els->elements; e += 2) {
+                    char mid[CRY_MID_LEN];
+
+                    if (grp_member_mid_from_set(els->element[e], mid) == 0)
+                        strv_push(&mids, mid, CRY_MID_LEN - 1);
                 }
             } else {
                 snprintf(scan, sizeof scan, "0");

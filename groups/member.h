@@ -1,9 +1,12 @@
 /*
  * groups/member.h - a member's non-personal state and group membership.
  *
- * The identity registry (crypto/identity.h) owns js:m:{MID} and its sealed
- * fields; groups add these plain fields to the same hash, through this
- * module only (docs/groups.md, "Members"):
+ * A member is one packed record in a bucket hash js:mb:{XXXX} (crypto/mrec.h:
+ * the only code that knows the layout; every change is one atomic script).
+ * The identity registry (crypto/identity.h) owns its sealed fields; groups
+ * add these plain fields to the same record, through this module only
+ * (docs/groups.md, "Members"; readers elsewhere load a struct grp_member,
+ * pipelined with grp_member_append_load + grp_member_from_reply):
  *
  *   st    new | enrolling | active | left | muted | banned (absent = new)
  *   g     locality code of the member's group (absent when none)
@@ -13,11 +16,18 @@
  *   cv    consent text version (groups/texts.h), cts its time (Unix s)
  *   jt    time the current group was joined (Unix s)
  *   np    posts so far; sk strikes
- *   lbl   pseudonymous label code ("K7Q2"), shown as "सदस्य K7Q2"
+ *   lbl   pseudonymous label code ("K7Q2"), shown as "सदस्य K7Q2"; not
+ *         written any more (derived from the mid on loading), read if there
  *
- * Membership: js:u:{CODE}:mem is the set of mids of locality CODE and `n`
- * in js:u:{CODE} its size (both in the locality's hash slot, changed
- * together by one script). Invariant: a member is in the set of `g` exactly
+ * Membership: js:u:{CODE}:mem holds the mids of locality CODE and `n` in
+ * js:u:{CODE} its size (both in the locality's hash slot, changed together
+ * by one script). It is a set kept as a HASH: field = the 16-byte binary
+ * mid, value = "" - Redis 7.0 keeps small hashes as compact listpacks but
+ * sets of strings only as hashtables (~115 instead of ~45 bytes per member
+ * at 1M members; docs/internals/broadcasts.md). Read it only through the
+ * functions below (grp_member_mid_from_set for raw HSCAN/HRANDFIELD
+ * replies). The bucket and the locality are in different
+ * slots. Invariant: a member is in the set of `g` exactly
  * when st is active or muted. Join, move and leave run as separate steps in
  * the member's slot and the localities' slots (a cluster never sees a
  * cross-slot script); every step is idempotent, and their order makes a
@@ -112,6 +122,17 @@ int grp_member_load(struct core_redis *r, const char *mid, struct grp_member *m,
                     struct core_err *err);
 
 /*
+ * Pipelined loading: queue the read of `mid` (core_redis_append style),
+ * then give its reply (read with core_redis_get_reply, borrowed) to
+ * grp_member_from_reply, which fills `m` as grp_member_load does. Both
+ * return 0 or -1 (CORE_EX_DATAERR: a malformed record; `m` then holds the
+ * defaults).
+ */
+int grp_member_append_load(struct core_redis *r, const char *mid, struct core_err *err);
+int grp_member_from_reply(const redisReply *rep, const char *mid, struct grp_member *m,
+                          struct core_err *err);
+
+/*
  * True if `m` must receive the messages of group `code`: st is active or
  * muted and g is `code`. Relays and broadcasts check this on a freshly
  * loaded member right before sending.
@@ -168,6 +189,22 @@ int grp_member_count_post(struct core_redis *r, const char *mid, struct core_err
  * Returns 0 or -1. */
 int grp_member_add_strike(struct core_redis *r, const char *mid, struct core_err *err);
 
+/*
+ * Bulk (tools, benchmarks; pipelining): queue exactly what grp_member_join
+ * and grp_member_set_lang write for a member joining `code` for the first
+ * time - the set entry with its count (the same script), then the record
+ * (g, st = active, jt, cv, cts = `now`, lang) in one update - without
+ * reading anything first (grp_member_bulk_prepare before the pipeline).
+ * *replies = the replies queued. Returns 0 or -1.
+ */
+/* Load the scripts of grp_member_append_bulk_join (and of the identity's
+ * bulk writes) on `r`; call it with nothing pending, before the pipeline. */
+int grp_member_bulk_prepare(struct core_redis *r, struct core_err *err);
+
+int grp_member_append_bulk_join(struct core_redis *r, const char *mid, const char *code,
+                                const char *cv, enum grp_lang lang, int64_t now, int *replies,
+                                struct core_err *err);
+
 /* ---- groups ---- */
 
 /* Members of locality `code` (`n` of js:u:{CODE}); 0 when none, -1 on error. */
@@ -178,15 +215,20 @@ int grp_member_in_group(struct core_redis *r, const char *code, const char *mid,
                         struct core_err *err);
 
 /*
- * Walk the members of `code` in batches (SSCAN, about `batch` a call):
+ * Walk the members of `code` in batches (HSCAN, about `batch` a call):
  * fn(ud, mids, n) gets each batch (borrowed for the call) and returns 0 to
  * go on or non-zero to stop (returned as is). `*cursor` ("0" to start)
  * is updated after every batch, so a caller can save it and resume; it is
  * "0" again at the end. Members may appear twice if the set changes during
- * the walk (Redis SSCAN semantics): make the per-member effect idempotent.
+ * the walk (Redis HSCAN semantics): make the per-member effect idempotent.
  * Returns 0 at the end, fn's value when it stopped, -1 on a Redis error.
  */
 #define GRP_CURSOR_MAX 24
+
+/* A field of a membership hash (an element of an HSCAN/HKEYS/HRANDFIELD
+ * reply, borrowed) as a mid; -1 (mid "") when it is not one. */
+int grp_member_mid_from_set(const redisReply *e, char mid[CRY_MID_LEN]);
+
 int grp_member_group_scan(struct core_redis *r, const char *code, char cursor[GRP_CURSOR_MAX],
                           size_t batch, int (*fn)(void *ud, const char *const *mids, size_t n),
                           void *ud, struct core_err *err);

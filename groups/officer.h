@@ -3,7 +3,7 @@
  * jurisdiction that follows from them.
  *
  * An officer is a member (crypto/identity.h: the phone number is sealed in
- * js:m:{MID}, never stored in clear) with an officer record:
+ * the member's record, never stored in clear) with an officer record:
  *
  *   js:off:{MID}      hash  role (beat|sho|district|hq), unit (unit code),
  *                           name (designation, not personal data), code

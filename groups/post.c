@@ -807,15 +807,13 @@ static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *
     if (*stored) {
         /* counters of the sender: once per post (a crash here loses one
          * count, never doubles it) */
-        char mkey[CRY_MID_LEN + 8];
-
-        cry_identity_member_key(d->member.mid, mkey, sizeof mkey);
-        if (core_redis_appendf(d->redis, d->err, "HINCRBY %s np 1", mkey) != 0 ||
-            core_redis_appendf(d->redis, d->err, "INCR js:post:rate:{%s}", d->member.mid) != 0 ||
+        if (grp_member_count_post(d->redis, d->member.mid, d->err) != 0)
+            goto out;
+        if (core_redis_appendf(d->redis, d->err, "INCR js:post:rate:{%s}", d->member.mid) != 0 ||
             core_redis_appendf(d->redis, d->err, "EXPIRE js:post:rate:{%s} %d NX",
                                d->member.mid, RATE_WINDOW_S) != 0)
             goto out;
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < 2; k++) {
             if (core_redis_get_reply(d->redis, NULL, d->err) != 0)
                 goto out;
         }

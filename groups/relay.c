@@ -282,31 +282,24 @@ static int read_states(struct fan *f, const char *const *mids, size_t n, struct 
     redisReply *day;
 
     for (size_t i = 0; i < n; i++) {
-        char key[CRY_MID_LEN + 16];
-
-        cry_identity_member_key(mids[i], key, sizeof key);
-        if (core_redis_appendf(f->r, f->err, "HMGET %s st g lang li mg", key) != 0)
+        if (grp_member_append_load(f->r, mids[i], f->err) != 0)
             return -1;
     }
     if (core_redis_appendf(f->r, f->err, "HGET %s cost", f->day_key) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         redisReply *rep;
+        struct grp_member m;
+        struct core_err perr;
 
         if (core_redis_get_reply(f->r, &rep, f->err) != 0)
             return -1;
         memset(&out[i], 0, sizeof out[i]);
-        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5) {
-            const redisReply *st = rep->element[0];
-            const redisReply *g = rep->element[1];
-            const redisReply *lang = rep->element[2];
-
-            out[i].receives = st->type == REDIS_REPLY_STRING && g->type == REDIS_REPLY_STRING &&
-                              (strcmp(st->str, "active") == 0 || strcmp(st->str, "muted") == 0) &&
-                              strcmp(g->str, f->p->code) == 0 &&
-                              rep->element[4]->type != REDIS_REPLY_STRING;
-            out[i].en = lang->type == REDIS_REPLY_STRING && strcmp(lang->str, "en") == 0;
-            out[i].li = field_ll(rep->element[3]);
+        /* a malformed record receives nothing */
+        if (grp_member_from_reply(rep, mids[i], &m, &perr) == 0) {
+            out[i].receives = grp_member_receives(&m, f->p->code) && m.merged_into[0] == '\0';
+            out[i].en = m.lang == GRP_LANG_EN;
+            out[i].li = m.li;
         }
         freeReplyObject(rep);
     }

@@ -4,32 +4,25 @@
  */
 #include "groups/sendcheck.h"
 #include "crypto/identity.h"
+#include "groups/member.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static const char *element_str(const redisReply *rep, size_t i)
-{
-    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || i >= rep->elements ||
-        rep->element[i]->type != REDIS_REPLY_STRING)
-        return "";
-    return rep->element[i]->str;
-}
-
 int grp_sendcheck(void *ud, struct core_redis *r, const char *mid, const char *broadcast,
                   const char *group, const char **reason, struct core_err *err)
 {
-    char key[96];
     redisReply *m = NULL;
     redisReply *b = NULL;
+    struct grp_member mem;
+    struct core_err perr;
     const char *st;
     const char *g;
     int with_bc = broadcast != NULL && broadcast[0] != '\0';
     int rc = 1;
 
     (void)ud;
-    cry_identity_member_key(mid, key, sizeof key);
-    if (core_redis_appendf(r, err, "HMGET %s st g", key) != 0)
+    if (grp_member_append_load(r, mid, err) != 0)
         return -1;
     if (with_bc && core_redis_appendf(r, err, "HGET js:bc:{%s} st", broadcast) != 0) {
         /* the first command is queued: read its reply to keep the pipeline in step */
@@ -43,8 +36,10 @@ int grp_sendcheck(void *ud, struct core_redis *r, const char *mid, const char *b
         freeReplyObject(m);
         return -1;
     }
-    st = element_str(m, 0);
-    g = element_str(m, 1);
+    /* a malformed record reads as the defaults (no state, no group) */
+    (void)grp_member_from_reply(m, mid, &mem, &perr);
+    st = grp_member_state_name(mem.st);
+    g = mem.group;
     if (strcmp(st, "left") == 0) {
         *reason = "stopped";
         rc = 0;

@@ -4,7 +4,8 @@
  * left the group a relay was meant for gets nothing more, even what was
  * queued before; nothing of a cancelled broadcast goes out.
  *
- * One round trip per alert or bulk message: HMGET js:m:{MID} st g, with
+ * One round trip per alert or bulk message: the member's record
+ * (grp_member_append_load: st and g are used), with
  * HGET js:bc:{BID} st pipelined when the message belongs to a broadcast.
  * Officers who receive reports or escalations on the alert lane usually
  * have no group: only a record saying left or banned, a group that is not

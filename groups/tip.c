@@ -12,6 +12,7 @@
 #include "crypto/vault.h"
 #include "gateway/dispatch.h"
 #include "gateway/outbox.h"
+#include "groups/member.h"
 #include "groups/tiptext.h"
 
 #include <pthread.h>
@@ -527,7 +528,7 @@ int grp_tip_resolve_recipient(void *ud, struct core_redis *r, const char *rcpt,
     struct grp_tip *t = ud;
     size_t pl = strlen(GRP_TIP_RCPT_PREFIX);
     char m[CRY_MID_LEN];
-    redisReply *rep;
+    struct grp_member mem;
 
     if (rcpt == NULL || strncmp(rcpt, GRP_TIP_RCPT_PREFIX, pl) != 0 ||
         !grp_tip_is_case_id(rcpt + pl))
@@ -535,13 +536,12 @@ int grp_tip_resolve_recipient(void *ud, struct core_redis *r, const char *rcpt,
     if (relay_mid(t, r, rcpt + pl, m, err) != 0)
         return -1;
     /* follow a merge of the tipster's member record */
-    if (core_redis_cmdf(r, &rep, err, "HGET js:m:{%s} mg", m) != 0) {
+    if (grp_member_load(r, m, &mem, err) != 0) {
         sodium_memzero(m, sizeof m);
         return -1;
     }
-    if (rep->type == REDIS_REPLY_STRING && cry_identity_is_mid(rep->str))
-        memcpy(m, rep->str, CRY_MID_LEN);
-    freeReplyObject(rep);
+    if (cry_identity_is_mid(mem.merged_into))
+        memcpy(m, mem.merged_into, CRY_MID_LEN);
     memcpy(mid, m, CRY_MID_LEN);
     sodium_memzero(m, sizeof m);
     return 0;
@@ -552,7 +552,7 @@ static int is_owner(struct grp_tip *t, struct core_redis *r, const char *cid, co
                     int *yes, struct core_err *err)
 {
     char m[CRY_MID_LEN];
-    redisReply *rep;
+    struct grp_member mem;
 
     *yes = 0;
     if (!cry_identity_is_mid(mid))
@@ -562,13 +562,12 @@ static int is_owner(struct grp_tip *t, struct core_redis *r, const char *cid, co
     if (sodium_memcmp(m, mid, CRY_MID_LEN - 1) == 0) {
         *yes = 1;
     } else {
-        if (core_redis_cmdf(r, &rep, err, "HGET js:m:{%s} mg", m) != 0) {
+        if (grp_member_load(r, m, &mem, err) != 0) {
             sodium_memzero(m, sizeof m);
             return -1;
         }
-        *yes = rep->type == REDIS_REPLY_STRING && rep->len == CRY_MID_LEN - 1 &&
-               sodium_memcmp(rep->str, mid, CRY_MID_LEN - 1) == 0;
-        freeReplyObject(rep);
+        *yes = strlen(mem.merged_into) == CRY_MID_LEN - 1 &&
+               sodium_memcmp(mem.merged_into, mid, CRY_MID_LEN - 1) == 0;
     }
     sodium_memzero(m, sizeof m);
     return 0;
@@ -696,15 +695,19 @@ static int put_json_str(char *buf, size_t cap, size_t *pos, const char *s)
 }
 
 /*
- * The identity sealed to the reveal key: wa_id, BSUID, profile name and
- * first-seen time of member `mid`, bound to the case id. Built in locked
- * memory, never through jansson (its heap is not wiped).
+ * The identity sealed to the reveal key: wa_id, BSUID and first-seen time of
+ * member `mid`, and the profile name the tip's message carried (`name`, may
+ * be NULL: the registry never stores names, so this escrow is the only place
+ * a name is kept), bound to the case id. Built in locked memory, never
+ * through jansson (its heap is not wiped).
  */
 static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, const char *cid,
-                                      const char *mid, const struct cry_reveal_meta *rm,
-                                      size_t *out_len, struct core_err *err)
+                                      const char *mid, const char *name,
+                                      const struct cry_reveal_meta *rm, size_t *out_len,
+                                      struct core_err *err)
 {
     struct cry_member_pii *pii = NULL;
+    char *nm;
     char *buf;
     size_t pos = 0;
     size_t cap = IDENTITY_MAX;
@@ -714,8 +717,10 @@ static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, c
     if (cry_identity_open(t->ident, r, mid, &pii, err) != 0)
         return NULL;
     buf = sodium_malloc(cap);
-    if (buf == NULL)
+    nm = sodium_malloc(CRY_NAME_MAX + 1);
+    if (buf == NULL || nm == NULL)
         abort();
+    cry_identity_name_cut(nm, name != NULL ? name : "");
     pos = (size_t)snprintf(buf, cap, "{\"v\":1,\"case\":\"%s\",\"wa\":", cid);
     ok = put_json_str(buf, cap, &pos, pii->wa_id) == 0;
     if (ok && pos + 8 < cap) {
@@ -726,7 +731,7 @@ static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, c
     if (ok && pos + 8 < cap) {
         memcpy(buf + pos, ",\"name\":", 8);
         pos += 8;
-        ok = put_json_str(buf, cap, &pos, pii->name) == 0;
+        ok = put_json_str(buf, cap, &pos, nm) == 0;
     }
     if (ok) {
         int w = snprintf(buf + pos, cap - pos, ",\"member_since\":%lld,\"opened_ms\":%lld}",
@@ -736,6 +741,7 @@ static unsigned char *sealed_identity(struct grp_tip *t, struct core_redis *r, c
         pos += ok ? (size_t)w : 0;
     }
     cry_member_pii_free(pii);
+    sodium_free(nm); /* wipes */
     if (!ok) {
         core_err_set(err, CORE_EX_SOFTWARE, "tip: identity record does not fit");
     } else {
@@ -898,14 +904,15 @@ int grp_tip_open_case(struct grp_tip *t, struct gw_router_ctx *ctx, const struct
         return core_err_set(err, CORE_EX_TEMPFAIL, "tip: no free pseudonym found");
 
     /* routing: the citizen's choice, else the member's locality */
-    if (core_redis_cmdf(r, &rep, err, "HMGET js:m:{%s} g lang", ctx->member_id) != 0)
-        return -1;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-        copy_reply(g, sizeof g, rep->element[0]);
-        if (rep->element[1]->type == REDIS_REPLY_STRING && strcmp(rep->element[1]->str, "en") == 0)
+    {
+        struct grp_member mem;
+
+        if (grp_member_load(r, ctx->member_id, &mem, err) != 0)
+            return -1;
+        snprintf(g, sizeof g, "%s", mem.group);
+        if (mem.lang == GRP_LANG_EN)
             snprintf(lang, sizeof lang, "en");
     }
-    freeReplyObject(rep);
     if (route(r, unit != NULL && unit[0] != '\0' ? unit : g, th, dt, err) != 0)
         return -1;
     routing = th[0] == '\0' && dt[0] == '\0' ? "hq"
@@ -916,7 +923,8 @@ int grp_tip_open_case(struct grp_tip *t, struct gw_router_ctx *ctx, const struct
                  : (t->cfg->n_phone_numbers > 0 ? t->cfg->phone_numbers[0] : "");
 
     /* the two protected forms of the identity */
-    si = sealed_identity(t, r, cid, ctx->member_id, &rm, &si_len, err);
+    si = sealed_identity(t, r, cid, ctx->member_id, ev != NULL ? ev->name : NULL, &rm, &si_len,
+                         err);
     if (si == NULL)
         goto out;
     {

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "crypto/audit.h"
 #include "gateway/outbox.h"
+#include "groups/member.h"
 #include "groups/tiptext.h"
 
 #include <sodium.h>
@@ -101,14 +102,11 @@ static int audit(struct grp_tip *t, struct core_redis *r, const char *actor, con
 static const char *officer_lang(struct core_redis *r, const char *mid)
 {
     struct core_err err;
-    redisReply *rep;
+    struct grp_member m;
     const char *lang = "hi";
 
-    if (core_redis_cmdf(r, &rep, &err, "HGET js:m:{%s} lang", mid) == 0) {
-        if (rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "en") == 0)
-            lang = "en";
-        freeReplyObject(rep);
-    }
+    if (grp_member_load(r, mid, &m, &err) == 0 && m.lang == GRP_LANG_EN)
+        lang = "en";
     return lang;
 }
 

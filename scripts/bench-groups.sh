@@ -5,19 +5,20 @@
 #
 #  1. Import of all shared Bihar localities: tools/bihar-geo builds the five
 #     CSV files, then `janseva import` loads each level (timed separately).
-#  2. 1,000,000 synthetic members (tools/groups-load members: the records the
-#     identity registry and the member module write, one pipeline per 2,000
-#     members): 100,000 in Patna district (D212), 900,000 over the other 37.
-#     Redis memory per member = used_memory delta / members, with Redis'
-#     default hash-max-listpack-value (64) and with 128, and where the bytes
-#     go (MEMORY USAGE of sampled records, every membership set).
+#  2. 1,000,000 synthetic members (tools/groups-load members: written by the
+#     identity registry's and the member module's own bulk functions and
+#     scripts, one pipeline per 2,000 members): 100,000 in Patna district
+#     (D212), 900,000 over the other 37. Redis memory per member =
+#     used_memory delta / members, with Redis' default hash-max-listpack-*
+#     (128 entries, 64 bytes) and with the recommended 512 / 4096
+#     (docs/operations.md), and where the bytes go (MEMORY USAGE of every
+#     member bucket js:mb:{XXXX}, index bucket js:ib:{XXXX} and membership
+#     hash js:u:{CODE}:mem).
 #  3. Fan-out of a 100,000-member district alert into the outbound lanes:
 #     tools/groups-load fanout D212 prepares and confirms a broadcast and
 #     runs the serve worker's code in-process; time from the confirmation to
 #     the end of the fan-out (every member queued in js:out:{N}:1); best of 3
 #     after the AOF rewrite the member load set off has finished.
-#  4. The compact layout proposed in docs/internals/broadcasts.md
-#     (tools/groups-load compact), to show what would meet 300 bytes.
 # Redis runs with AOF (appendfsync everysec) on a unix socket, as in
 # production. BENCH_GROUPS_MEMBERS (default 1000000) scales step 2.
 set -euo pipefail
@@ -95,37 +96,37 @@ members_run() { # label -> sets per_member, gen_s
   gen_s=$(sed -n 's/^members [0-9]* in \([0-9.]*\) s/\1/p' <<<"$out")
   per_member=$(( (m1 - m0) / total ))
 }
-# a. Redis defaults (hash-max-listpack-value 64: sealed fields of 112 bytes
-#    turn every member hash into a hashtable)
+# a. Redis defaults (hash-max-listpack-entries 128, -value 64: packed
+#    records of ~110 bytes turn every member bucket into a hashtable)
 members_run
 per_default=$per_member
-default_encoding=$(R object encoding "$(R --scan --pattern 'js:m:*' | head -1)")
+default_encoding=$(R object encoding "$(R --scan --pattern 'js:mb:{*' | head -1)")
 echo "bench-groups: members (Redis defaults): $per_default bytes/member ($default_encoding), generated in ${gen_s}s"
-# b. hash-max-listpack-value 128: member hashes stay listpacks
-start_redis --hash-max-listpack-value 128
+# b. the recommended settings: buckets stay listpacks
+start_redis --hash-max-listpack-entries 512 --hash-max-listpack-value 4096
 levels=$(import_levels)
 members_run
 per_tuned=$per_member
+tuned_encoding=$(R object encoding "$(R --scan --pattern 'js:mb:{*' | head -1)")
 gen_rate=$(awk -v n="$total" -v s="$gen_s" 'BEGIN{printf "%.0f", n / s}')
-sample() { # pattern -> mean MEMORY USAGE of up to 2000 keys
-  R eval "local s, n, cur = 0, 0, '0'
-    repeat local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 1000) cur = r[1]
-      for _, k in ipairs(r[2]) do if n < 2000 then s = s + redis.call('MEMORY', 'USAGE', k); n = n + 1 end end
-    until cur == '0' or n >= 2000
-    return math.floor(s / n)" 0 "$1"
+usage() { # pattern -> total MEMORY USAGE of every matching key
+  R eval "local s, cur = 0, '0'
+    repeat local r = redis.call('SCAN', cur, 'MATCH', ARGV[1], 'COUNT', 10000) cur = r[1]
+      for _, k in ipairs(r[2]) do s = s + redis.call('MEMORY', 'USAGE', k, 'SAMPLES', 0) end
+    until cur == '0'
+    return s" 0 "$1"
 }
-m_hash=$(sample 'js:m:{*')
-m_index=$(sample 'js:id:*')
-sets_total=$(R eval "local s, cur = 0, '0'
-  repeat local r = redis.call('SCAN', cur, 'MATCH', 'js:u:{*}:mem', 'COUNT', 10000) cur = r[1]
-    for _, k in ipairs(r[2]) do s = s + redis.call('MEMORY', 'USAGE', k, 'SAMPLES', 0) end
-  until cur == '0'
-  return s" 0)
-m_sets=$(( sets_total / total ))
+n_buckets=$(R eval "local n, cur = 0, '0'
+  repeat local r = redis.call('SCAN', cur, 'MATCH', 'js:mb:{*', 'COUNT', 10000) cur = r[1] n = n + #r[2]
+  until cur == '0' return n" 0)
+m_hash=$(( $(usage 'js:mb:{*') / total ))
+m_index=$(( $(usage 'js:ib:{*') / total ))
+m_sets=$(( $(usage 'js:u:{*}:mem') / total ))
+m_other=$(( per_tuned - m_hash - m_index - m_sets ))
 n_sets=$(R eval "local n, cur = 0, '0'
   repeat local r = redis.call('SCAN', cur, 'MATCH', 'js:u:{*}:mem', 'COUNT', 10000) cur = r[1] n = n + #r[2]
   until cur == '0' return n" 0)
-echo "bench-groups: members (hash-max-listpack-value 128): $per_tuned bytes/member: hash $m_hash, index $m_index, sets $m_sets"
+echo "bench-groups: members (hash-max-listpack-entries 512, -value 4096): $per_tuned bytes/member ($tuned_encoding): records $m_hash, index $m_index, sets $m_sets, other $m_other"
 
 # ---- 3. fan-out ----
 # Rewrite the AOF the member load grew (what a running server does on its own
@@ -151,14 +152,6 @@ done
 fan_rate=$(awk -v n="$fan_n" -v s="$fan_s" 'BEGIN{printf "%.0f", n / s}')
 echo "bench-groups: fan-out: $fan_n members queued in ${fan_s}s (runs: $runs)"
 
-# ---- 4. the compact layout ----
-start_redis --hash-max-listpack-value 128 --hash-max-listpack-entries 512
-m0=$(mem)
-"$load" compact "$total" >/dev/null
-m1=$(mem)
-per_compact=$(( (m1 - m0) / total ))
-echo "bench-groups: compact layout prototype: $per_compact bytes/member"
-
 # ---- record ----
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -170,12 +163,12 @@ ok() { awk -v v="$1" -v t="$2" 'BEGIN{print (v + 0 <= t + 0) ? "met" : "**not me
   echo "| groups at scale | result | target |"
   echo "|---|---|---|"
   echo "| import of all shared Bihar localities: \`janseva import\` of the 5 levels ($units units, $loc_rows localities) | ${imp_total} s (localities ${loc_s} s; building the CSVs with bihar-geo ${geo_s} s more) | ≤ 30 s: $(ok "$imp_total" 30) |"
-  echo "| Redis memory per member, $total synthetic members, Redis defaults (member hashes become hashtables) | $per_default bytes | ≤ 300: $(ok "$per_default" 300) |"
-  echo "| same, \`hash-max-listpack-value 128\` (member hashes stay listpacks) | $per_tuned bytes | ≤ 300: $(ok "$per_tuned" 300) |"
-  echo "| → member hash \`js:m:{MID}\` (mean MEMORY USAGE; wa and nm sealed, 112 bytes each) | $m_hash bytes | |"
-  echo "| → blind index \`js:id:<64 hex>\` | $m_index bytes | |"
-  echo "| → membership sets \`js:u:{CODE}:mem\` ($n_sets sets, per member) | $m_sets bytes | |"
-  echo "| compact layout prototype (docs/internals/broadcasts.md; not in use) | $per_compact bytes | ≤ 300: $(ok "$per_compact" 300) |"
+  echo "| Redis memory per member, $total synthetic members, recommended \`hash-max-listpack-entries 512\`, \`hash-max-listpack-value 4096\` (buckets stay listpacks) | $per_tuned bytes | ≤ 300: $(ok "$per_tuned" 300) |"
+  echo "| → packed member records in $n_buckets buckets \`js:mb:{XXXX}\` (number sealed in 64 bytes; MEMORY USAGE of every bucket, per member) | $m_hash bytes | |"
+  echo "| → blind index in buckets \`js:ib:{XXXX}\` (32-byte index → 16-byte mid) | $m_index bytes | |"
+  echo "| → membership \`js:u:{CODE}:mem\` ($n_sets localities; hashes of binary mids, listpacks) | $m_sets bytes | |"
+  echo "| → the rest (Redis' key table growth, allocator) | $m_other bytes | |"
+  echo "| same with Redis defaults (128 entries, 64 bytes: buckets become hashtables) | $per_default bytes | ≤ 300: $(ok "$per_default" 300) |"
   echo "| fan-out of a $fan_n-member district alert (Patna, D212) into the alert lane, best of 3 (runs: $runs s) | ${fan_s} s ($fan_rate members/s) | ≤ 5 s: $(ok "$fan_s" 5) |"
   echo "| generating the members in-process (groups-load, pipelined) | $gen_rate members/s | |"
 } >"$results"

@@ -74,7 +74,8 @@ dir $var/redis
 appendonly yes
 appendfsync everysec
 aclfile $var/users.acl
-hash-max-listpack-value 128
+hash-max-listpack-entries 512
+hash-max-listpack-value 4096
 daemonize no
 logfile $var/redis.log
 RCONF

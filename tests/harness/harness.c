@@ -3,6 +3,7 @@
  * integration tests (see harness.h).
  */
 #include "tests/harness/harness.h"
+#include "crypto/mrec.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -460,8 +461,9 @@ int th_redis_start(struct th_redis *r, const char *dir)
     snprintf(log, sizeof log, "%s/redis.log", dir);
     snprintf(text, sizeof text,
              "port 0\nunixsocket %s\nunixsocketperm 700\ndir %s\nappendonly yes\n"
-             "appendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n",
-             r->sock, dir);
+             "appendfsync everysec\nsave \"\"\ndaemonize no\nlogfile \"\"\n"
+             "hash-max-listpack-entries %d\nhash-max-listpack-value %d\n",
+             r->sock, dir, CRY_MREC_LISTPACK_ENTRIES, CRY_MREC_LISTPACK_VALUE);
     if (th_write_file(conf, text, strlen(text)) != 0)
         return -1;
     if (th_spawn(&r->proc, argv, NULL, log) != 0)
@@ -544,6 +546,190 @@ long long th_redis_int(struct th_redis *r, const char *fmt, ...)
     if (rep != NULL)
         freeReplyObject(rep);
     return v;
+}
+
+static void dump_reply(FILE *out, const redisReply *v)
+{
+    if (v == NULL)
+        return;
+    if (v->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < v->elements; i++)
+            dump_reply(out, v->element[i]);
+        return;
+    }
+    if (v->type == REDIS_REPLY_STRING || v->type == REDIS_REPLY_STATUS) {
+        fwrite(v->str, 1, v->len, out);
+        fputc('\n', out);
+    }
+}
+
+int th_redis_dump_live(struct th_redis *r, const char *path)
+{
+    redisReply *keys = th_redis_cmd(r, "KEYS *");
+    FILE *out = fopen(path, "wb");
+
+    if (keys == NULL || out == NULL || keys->type != REDIS_REPLY_ARRAY) {
+        if (out != NULL)
+            fclose(out);
+        if (keys != NULL)
+            freeReplyObject(keys);
+        return -1;
+    }
+    for (size_t i = 0; i < keys->elements; i++) {
+        const redisReply *k = keys->element[i];
+        redisReply *t = th_redis_cmd(r, "TYPE %b", k->str, k->len);
+        redisReply *v = NULL;
+        const char *type = t != NULL && t->type == REDIS_REPLY_STATUS ? t->str : "";
+
+        if (strcmp(type, "string") == 0)
+            v = th_redis_cmd(r, "GET %b", k->str, k->len);
+        else if (strcmp(type, "hash") == 0)
+            v = th_redis_cmd(r, "HGETALL %b", k->str, k->len);
+        else if (strcmp(type, "list") == 0)
+            v = th_redis_cmd(r, "LRANGE %b 0 -1", k->str, k->len);
+        else if (strcmp(type, "set") == 0)
+            v = th_redis_cmd(r, "SMEMBERS %b", k->str, k->len);
+        else if (strcmp(type, "zset") == 0)
+            v = th_redis_cmd(r, "ZRANGE %b 0 -1", k->str, k->len);
+        else if (strcmp(type, "stream") == 0)
+            v = th_redis_cmd(r, "XRANGE %b - +", k->str, k->len);
+        dump_reply(out, k);
+        dump_reply(out, v);
+        if (v != NULL)
+            freeReplyObject(v);
+        if (t != NULL)
+            freeReplyObject(t);
+    }
+    freeReplyObject(keys);
+    return fclose(out) == 0 ? 0 : -1;
+}
+
+/* ---- member records ---- */
+
+int th_member_load(struct th_redis *r, const char *mid, struct cry_mrec *out)
+{
+    char key[CRY_MREC_KEY_MAX];
+    unsigned char bin[CRY_MREC_MID_BYTES];
+    struct core_err err;
+    redisReply *rep;
+    int rc = -1;
+
+    cry_mrec_decode(NULL, 0, out, &err);
+    if (cry_mrec_mid_to_bin(mid, bin) != 0)
+        return -1;
+    cry_mrec_key(mid, key);
+    rep = th_redis_cmd(r, "HGET %s %b", key, (const char *)bin, sizeof bin);
+    if (rep != NULL)
+        rc = cry_mrec_from_reply(rep, out, &err);
+    if (rep != NULL)
+        freeReplyObject(rep);
+    return rc;
+}
+
+/* Apply `o` to member `mid` with the record's own update script (atomic: a
+ * running service writing the same record loses nothing). */
+static void member_update(struct th_redis *r, const char *mid, const struct cry_mrec_ops *o)
+{
+    struct core_redis_opts opts;
+    struct core_redis *c;
+    struct core_err err;
+
+    memset(&opts, 0, sizeof opts);
+    opts.addr = r->addr;
+    c = core_redis_new(&opts);
+    if (cry_mrec_update(c, mid, o, NULL, &err) != 0) {
+        fprintf(stderr, "harness: member %s: %s\n", mid, err.msg);
+        abort();
+    }
+    core_redis_free(c);
+}
+
+void th_member_set(struct th_redis *r, const char *mid, ...)
+{
+    struct cry_mrec_ops o;
+    const char *name;
+    va_list ap;
+
+    cry_mrec_ops_init(&o);
+    va_start(ap, mid);
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        const char *value = va_arg(ap, const char *);
+        int t = cry_mrec_tag(name);
+
+        if (t < 0) {
+            fprintf(stderr, "harness: no member field %s\n", name);
+            abort();
+        }
+        if (value != NULL)
+            cry_mrec_op_set(&o, t, value);
+        else
+            cry_mrec_op_del(&o, t);
+    }
+    va_end(ap);
+    member_update(r, mid, &o);
+}
+
+void th_member_set_raw(struct th_redis *r, const char *mid, const char *name, const void *v,
+                       size_t len)
+{
+    struct cry_mrec_ops o;
+    int t = cry_mrec_tag(name);
+
+    cry_mrec_ops_init(&o);
+    if (v != NULL)
+        cry_mrec_op_set_raw(&o, t, v, len);
+    else
+        cry_mrec_op_del(&o, t);
+    member_update(r, mid, &o);
+}
+
+static void mid_bin(const char *mid, unsigned char bin[CRY_MREC_MID_BYTES])
+{
+    if (cry_mrec_mid_to_bin(mid, bin) != 0) {
+        fprintf(stderr, "harness: not a mid: %s\n", mid);
+        abort();
+    }
+}
+
+void th_group_add(struct th_redis *r, const char *code, const char *mid)
+{
+    unsigned char bin[CRY_MREC_MID_BYTES];
+
+    mid_bin(mid, bin);
+    freeReplyObject(th_redis_cmd(r, "HSET js:u:{%s}:mem %b %s", code, (const char *)bin,
+                                 sizeof bin, ""));
+}
+
+void th_group_del(struct th_redis *r, const char *code, const char *mid)
+{
+    unsigned char bin[CRY_MREC_MID_BYTES];
+
+    mid_bin(mid, bin);
+    freeReplyObject(th_redis_cmd(r, "HDEL js:u:{%s}:mem %b", code, (const char *)bin,
+                                 sizeof bin));
+}
+
+int th_group_has(struct th_redis *r, const char *code, const char *mid)
+{
+    unsigned char bin[CRY_MREC_MID_BYTES];
+
+    mid_bin(mid, bin);
+    return (int)th_redis_int(r, "HEXISTS js:u:{%s}:mem %b", code, (const char *)bin, sizeof bin);
+}
+
+char *th_member_get(struct th_redis *r, const char *mid, const char *name)
+{
+    struct cry_mrec *m = malloc(sizeof *m);
+    char *out = malloc(CRY_MREC_VALUE_MAX + 1);
+    int t = cry_mrec_tag(name);
+
+    if (t < 0 || th_member_load(r, mid, m) != 0 ||
+        !cry_mrec_str(m, t, out, CRY_MREC_VALUE_MAX + 1)) {
+        free(out);
+        out = NULL;
+    }
+    free(m);
+    return out;
 }
 
 /* ---- janseva ---- */

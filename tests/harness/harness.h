@@ -104,6 +104,42 @@ redisReply *th_redis_cmd(struct th_redis *r, const char *fmt, ...);
 /* Integer result of a command (INTEGER reply, or -1). */
 long long th_redis_int(struct th_redis *r, const char *fmt, ...);
 
+/* Every key of `r` and its value read back by type (strings, hashes - the
+ * packed member buckets included -, lists, sets, sorted sets, streams),
+ * written raw, one item a line, to the file `path`: for plaintext scans,
+ * which cannot see into the RDB's compressed values. Returns 0 or -1. */
+int th_redis_dump_live(struct th_redis *r, const char *path);
+
+/* ---- member records (crypto/mrec.h), for tests that plant or peek ---- */
+
+struct cry_mrec;
+
+/* Load member `mid`'s packed record into `out` (exists = 0 when none).
+ * Returns 0, or -1 when it is malformed or Redis failed. */
+int th_member_load(struct th_redis *r, const char *mid, struct cry_mrec *out);
+
+/* Set fields of member `mid`'s record like HSET: name, value pairs in their
+ * text form (cry_mrec_str: "st", "active", "li", "1700000000", ...), ended
+ * by a NULL name; a NULL value deletes the field. One atomic update (the
+ * record's own script), so a running service's writes are never lost.
+ * Aborts the test on a name or value that does not encode. */
+void th_member_set(struct th_redis *r, const char *mid, ...);
+
+/* Set one field of member `mid`'s record to raw bytes (sealed fields;
+ * `v` NULL deletes it). */
+void th_member_set_raw(struct th_redis *r, const char *mid, const char *name, const void *v,
+                       size_t len);
+
+/* Membership hashes js:u:{CODE}:mem (groups/member.h: field = binary mid):
+ * add `mid` (without touching the count n), remove it, test it (1/0). */
+void th_group_add(struct th_redis *r, const char *code, const char *mid);
+void th_group_del(struct th_redis *r, const char *code, const char *mid);
+int th_group_has(struct th_redis *r, const char *code, const char *mid);
+
+/* One field of member `mid` in its text form, malloc'd (free it), or NULL
+ * when absent. */
+char *th_member_get(struct th_redis *r, const char *mid, const char *name);
+
 /* ---- janseva serve ---- */
 
 struct th_janseva {

@@ -119,9 +119,8 @@ static void member(struct th_stack *s, int i, const char *loc, const char *st, c
 
     number(i, num);
     assert_int_equal(th_stack_member(s, num, mid), 0);
-    freeReplyObject(th_redis_cmd(&s->redis, "HSET js:m:{%s} st %s g %s lang %s", mid, st, loc,
-                                 lang));
-    freeReplyObject(th_redis_cmd(&s->redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_member_set(&s->redis, mid, "st", st, "g", loc, "lang", lang, NULL);
+    th_group_add(&s->redis, loc, mid);
 }
 
 /* ---- HTTP ---- */

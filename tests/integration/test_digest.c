@@ -289,10 +289,12 @@ static int teardown(void **state)
 static void close_window(struct th_stack *s, const char *wa)
 {
     char mid[CRY_MID_LEN];
+    char li[24];
 
     assert_int_equal(th_stack_member(s, wa, mid), 0);
-    freeReplyObject(th_redis_cmd(&s->redis, "HSET js:m:{%s} li %lld", mid,
-                                 (long long)(core_now_ms() / 1000 - 2 * 86400)));
+
+    snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - 2 * 86400));
+    th_member_set(&s->redis, mid, "li", li, NULL);
 }
 
 /* ======================= the conversation ======================= */

@@ -90,9 +90,13 @@ static void member(int i, const char *loc)
 
     number(i, num);
     assert_int_equal(th_stack_member(&S, num, mid), 0);
-    freeReplyObject(th_redis_cmd(&S.redis, "HSET js:m:{%s} st active g %s lang hi li %lld", mid,
-                                 loc, (long long)(core_now_ms() / 1000)));
-    freeReplyObject(th_redis_cmd(&S.redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    {
+        char li[24];
+
+        snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000));
+        th_member_set(&S.redis, mid, "st", "active", "g", loc, "lang", "hi", "li", li, NULL);
+    }
+    th_group_add(&S.redis, loc, mid);
     freeReplyObject(th_redis_cmd(&S.redis, "HINCRBY js:u:{%s} n 1", loc));
 }
 
@@ -545,7 +549,7 @@ static void test_english_alert(void **state)
     member(15, "SHP-01");
     member(16, "BHT-01");
     assert_int_equal(th_stack_member(&S, SHO_NUMBER, sho), 0);
-    freeReplyObject(th_redis_cmd(&S.redis, "HSET js:m:{%s} lang en", sho));
+    th_member_set(&S.redis, sho, "lang", "en", NULL);
     alert_preview(SHO_NUMBER, "ALERT Water supply will be off tomorrow from 9 to 12.",
                   "Members: 6", bid);
     snprintf(id, sizeof id, "alert:ok:%s", bid);
@@ -622,14 +626,14 @@ static void test_stop_and_cancel_after_queueing(void **state)
     say(x, "STOP");
     {
         char mid[CRY_MID_LEN];
-        redisReply *rep;
+        char *st;
         int left = 0;
 
         assert_int_equal(th_stack_member(&S, x, mid), 0);
         for (int i = 0; i < 200 && !left; i++) {
-            rep = th_redis_cmd(&S.redis, "HGET js:m:{%s} st", mid);
-            left = rep != NULL && rep->type == REDIS_REPLY_STRING && strcmp(rep->str, "left") == 0;
-            freeReplyObject(rep);
+            st = th_member_get(&S.redis, mid, "st");
+            left = st != NULL && strcmp(st, "left") == 0;
+            free(st);
             if (!left)
                 th_sleep_ms(50);
         }

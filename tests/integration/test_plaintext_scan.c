@@ -7,8 +7,11 @@
  * BSUID, some BSUID-only (IN....), Devanagari and Latin profile names, message
  * texts quoting the sender's own number, and 600 number changes (system
  * messages whose body names the person and both numbers, then a message from
- * the new number). Then Redis SAVEs, the service stops, and every file of the
- * test directory (RDB, AOF, janseva's and Redis's logs) plus a /metrics
+ * the new number). Then Redis SAVEs, the service stops, every key is read
+ * back by type (binary values and the packed member records of the
+ * js:mb:{XXXX} and js:ib:{XXXX} buckets included: the RDB compresses long
+ * values), and every file of the test directory (that dump, RDB, AOF,
+ * janseva's and Redis's logs) plus a /metrics
  * scrape is scanned for every number (10 digits, with 91, with +91, in
  * Devanagari digits), every BSUID, every name (UTF-8) and every wamid: zero
  * hits. The same scanner must then find values planted in clear on purpose,
@@ -24,6 +27,7 @@
 #include "core/redis.h"
 #include "crypto/identity.h"
 #include "crypto/keys.h"
+#include "crypto/mrec.h"
 #include "tests/harness/harness.h"
 
 #include <dirent.h>
@@ -313,6 +317,16 @@ struct fixture {
     struct th_janseva app;
 };
 
+/* Every key of the live Redis read back by type into the test directory
+ * (scanned with the other files). */
+static void dump_live(struct fixture *f)
+{
+    char path[700];
+
+    snprintf(path, sizeof path, "%s/redis-live.dump", f->dir);
+    assert_int_equal(th_redis_dump_live(&f->redis, path), 0);
+}
+
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -441,7 +455,9 @@ static void test_no_identifier_in_clear(void **state)
         struct cry_identity *id;
         struct core_redis_opts o = {f->redis.addr, NULL, NULL, 5000};
         struct core_redis *r = core_redis_new(&o);
-        redisReply *keys = th_redis_cmd(&f->redis, "KEYS js:m:*");
+        redisReply *keys = th_redis_cmd(&f->redis, "KEYS js:mb:{*");
+        struct cry_mrec *rec = malloc(sizeof *rec);
+        size_t records = 0;
         size_t live = 0;
         size_t j;
 
@@ -450,12 +466,22 @@ static void test_no_identifier_in_clear(void **state)
          * merges (field mg). Every person has exactly one live record. */
         assert_non_null(k);
         for (j = 0; j < keys->elements; j++) {
-            if (th_redis_int(&f->redis, "HEXISTS %s mg", keys->element[j]->str) == 0)
-                live++;
+            redisReply *all = th_redis_cmd(&f->redis, "HGETALL %s", keys->element[j]->str);
+
+            for (size_t e = 0; e + 1 < all->elements; e += 2) {
+                assert_int_equal(cry_mrec_decode(all->element[e + 1]->str,
+                                                 all->element[e + 1]->len, rec, &err),
+                                 0);
+                records++;
+                if (cry_mrec_raw(rec, CRY_MR_MG, NULL) == NULL)
+                    live++;
+            }
+            freeReplyObject(all);
         }
-        print_message("%zu member records, %zu live, %zu merged\n", keys->elements, live,
-                      keys->elements - live);
+        print_message("%zu member records, %zu live, %zu merged\n", records, live,
+                      records - live);
         assert_int_equal(live, N_MEMBERS);
+        free(rec);
         freeReplyObject(keys);
         id = cry_identity_new(k);
         for (i = 0; i < N_MEMBERS; i += 97) {
@@ -492,6 +518,10 @@ static void test_no_identifier_in_clear(void **state)
     }
     assert_int_equal(th_janseva_stop(&f->app), 0);
     freeReplyObject(th_redis_cmd(&f->redis, "SAVE"));
+    /* The RDB compresses long values (LZF) and keeps small hashes as
+     * listpack blobs: also read every key back by type, binary values and
+     * the packed member records included, so that nothing escapes. */
+    dump_live(f);
 
     scanner_init(&sc);
     for (i = 0; i < N_MEMBERS; i++) {
@@ -521,14 +551,17 @@ static void test_no_identifier_in_clear(void **state)
         char plus[32];
         char line[256];
         char path[700];
-        size_t idx[5];
+        size_t idx[6];
 
         snprintf(plus, sizeof plus, "+%s", m[0].wa);
         devanagari(m[10].wa + 2, dev, sizeof dev);
         freeReplyObject(th_redis_cmd(&f->redis, "SET js:plant:a %s", plus));
         freeReplyObject(th_redis_cmd(&f->redis, "HSET js:plant:b n %s u %s", dev, m[6].uid));
         freeReplyObject(th_redis_cmd(&f->redis, "SET js:plant:c %s", m[2].name));
+        /* and inside a packed member record of a bucket */
+        th_member_set(&f->redis, "0123456789abcdef0123456789abcdef", "dd", m[30].name, NULL);
         freeReplyObject(th_redis_cmd(&f->redis, "SAVE"));
+        dump_live(f);
         snprintf(line, sizeof line, "{\"msg\":\"leak\",\"x\":\"%s\"}\n", m[20].wa + 2);
         snprintf(path, sizeof path, "%s/planted.log", f->dir);
         assert_int_equal(th_write_file(path, line, strlen(line)), 0);
@@ -537,10 +570,11 @@ static void test_no_identifier_in_clear(void **state)
         idx[2] = scanner_add(&sc, m[6].uid);
         idx[3] = scanner_add(&sc, m[2].name);
         idx[4] = scanner_add(&sc, m[20].wa + 2);
+        idx[5] = scanner_add(&sc, m[30].name);
         scanner_reset(&sc);
         files = 0;
         scan_tree(&sc, f->dir, &files);
-        for (i = 0; i < 5; i++)
+        for (i = 0; i < 6; i++)
             assert_true(sc.hits[idx[i]] >= 1);
         /* +91 number found as itself and through its 10-digit and 91 forms */
         assert_true(sc.hits[scanner_add(&sc, m[0].wa + 2)] >= 1);

@@ -635,7 +635,7 @@ static void test_sanctions(void **state)
     }
     member_of(s, WA_C, &mc);
     assert_int_equal(mc.st, GRP_MEMBER_BANNED);
-    assert_int_equal(th_redis_int(&s->redis, "SISMEMBER js:u:{KHG-01}:mem %s", mid), 0);
+    assert_int_equal(th_group_has(&s->redis, "KHG-01", mid), 0);
     json_decref(say(s, WA_A, "हैंडपंप ठीक हो गया है, पानी आ रहा है"));
     wait_for(s, WA_B, "हैंडपंप ठीक हो गया", 1);
     wait_quiet(s);
@@ -653,7 +653,7 @@ static void test_sanctions(void **state)
     wait_quiet(s);
     member_of(s, WA_C, &mc);
     assert_int_equal(mc.st, GRP_MEMBER_LEFT);
-    assert_int_equal(th_redis_int(&s->redis, "SISMEMBER js:u:{KHG-01}:mem %s", mid), 0);
+    assert_int_equal(th_group_has(&s->redis, "KHG-01", mid), 0);
 
     /* unban (audited), then the member may join again */
     {

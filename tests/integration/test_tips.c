@@ -310,7 +310,7 @@ static void assert_mid_unlinked(const char *mid)
         int has_mid;
         int has_case;
 
-        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0) {
+        if (strncmp(k, "js:mb:", 6) == 0 || strncmp(k, "js:ib:", 6) == 0) {
             free(buf);
             continue;
         }
@@ -459,7 +459,7 @@ static void test_tip_with_media(void **state)
     /* TIP: the member is in locality KHG-01 (set before: the service's tip
      * flow opens the case as soon as the message arrives) */
     assert_int_equal(th_stack_member(&F->s, WA_A, F->mid_a), 0);
-    freeReplyObject(th_redis_cmd(&F->s.redis, "HSET js:m:{%s} g KHG-01 lang en", F->mid_a));
+    th_member_set(&F->s.redis, F->mid_a, "g", "KHG-01", "lang", "en", NULL);
     w = citizen(WA_A, "\"text\":\"TIP\"", &hook, &ev, &ctx);
     assert_string_equal(ctx.member_id, F->mid_a);
     assert_int_equal(grp_tip_open_case(F->t, &ctx, ev, NULL, &F->case_a, &created, &err), 0);

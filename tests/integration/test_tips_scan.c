@@ -12,7 +12,9 @@
  * photo. The service's tip flow handles every message; the test makes the
  * same (idempotent) tip calls in-process with the router's event keys, to
  * look inside, logging at debug level into a file of the test directory.
- * Then janseva stops, Redis SAVEs, and every file (RDB, AOF, the
+ * Then janseva stops, Redis SAVEs, every key is read back by type into a
+ * file (th_redis_dump_live: packed member records and binary values
+ * included), and every file (that dump, RDB, AOF, the
  * service's, the simulator's, Redis's and the flow's logs) plus a /metrics
  * scrape is scanned for every such value: zero hits.
  * Values planted in clear are then found by the same scanner.
@@ -379,7 +381,7 @@ static void test_no_tip_in_clear(void **state)
         assert_int_equal(th_stack_inbound(&f->s, tp->wa, "नमस्ते"), 0);
         assert_int_equal(th_stack_member(&f->s, tp->wa, tp->mid), 0);
         if (i % 3 == 0)
-            freeReplyObject(th_redis_cmd(&f->s.redis, "HSET js:m:{%s} g PAT-DNP", tp->mid));
+            th_member_set(&f->s.redis, tp->mid, "g", "PAT-DNP", NULL);
         snprintf(fields, sizeof fields, "\"text\":\"TIP\"");
         inbound(f, tp, fields, &hook, &ev, &ctx);
         assert_int_equal(grp_tip_open_case(f->t, &ctx, ev, NULL, &tp->c, &created, &err), 0);
@@ -461,6 +463,14 @@ static void test_no_tip_in_clear(void **state)
     }
     assert_int_equal(th_janseva_stop(&f->s.app), 0);
     freeReplyObject(th_redis_cmd(&f->s.redis, "SAVE"));
+    /* every key read back by type too (packed member records, binary
+     * values: the RDB compresses long values) */
+    {
+        char path[700];
+
+        snprintf(path, sizeof path, "%s/redis-live.dump", f->s.dir);
+        assert_int_equal(th_redis_dump_live(&f->s.redis, path), 0);
+    }
     core_log_set_output(NULL);
     fclose(f->flow_log);
 

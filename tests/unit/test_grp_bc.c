@@ -170,15 +170,14 @@ static void member(struct fixture *f, const char *loc, const char *st, const cha
     snprintf(wa, sizeof wa, "9197000%05d", ++f->serial);
     assert_int_equal(cry_identity_resolve(f->id, f->r, wa, NULL, NULL, 0, mid, &created, &err),
                      0);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} st %s g %s lang %s", mid, st, loc,
-                                 lang));
+    th_member_set(&f->redis, mid, "st", st, "g", loc, "lang", lang, NULL);
     if (ago >= 0) {
         char li[24];
 
         snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - ago));
-        freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} li %s", mid, li));
+        th_member_set(&f->redis, mid, "li", li, NULL);
     }
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_group_add(&f->redis, loc, mid);
 }
 
 static void actor(struct fixture *f, const char *code, struct grp_bc_actor *a)
@@ -276,8 +275,7 @@ static void test_preview_numbers(void **state)
     member(f, "JMP-01", "banned", "en", 60, mid);         /* not active */
     member(f, "JMP-01", "active", "en", 60, mid);         /* in window */
     member(f, "SHP-01", "active", "en", -1, mid);         /* merged into another record */
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} mg %s", mid,
-                                 "0123456789abcdef0123456789abcdef"));
+    th_member_set(&f->redis, mid, "mg", "0123456789abcdef0123456789abcdef", NULL);
     member(f, "MNR-01", "active", "hi", 60, mid); /* another beat */
 
     memset(&req, 0, sizeof req);
@@ -732,7 +730,7 @@ static void test_states_and_report(void **state)
 
     crowd(f, &c);
     actor(f, "SHO-DNP", &sho);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} lang en", sho.officer.mid));
+    th_member_set(&f->redis, sho.officer.mid, "lang", "en", NULL);
     memset(&req, 0, sizeof req);
     req.text = "Road closed";
     req.idem = "event-key-1";

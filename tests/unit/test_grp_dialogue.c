@@ -1040,7 +1040,7 @@ static void test_states_expire_and_forged_ids(void **state)
     assert_string_equal(mb.ds, "join:ask");
     /* 31 minutes later the question is forgotten: the text is a post */
     mid_of(f, WA1, mid);
-    th_redis_int(&f->redis, "HSET js:m:{%s} dd {\"t\":1000}", mid);
+    th_member_set(&f->redis, mid, "dd", "{\"t\":1000}", NULL);
     say(f, WA1, "sherpur");
     expect_text(f, "post.received", GRP_LANG_HI);
     load(f, WA1, &mb);
@@ -1065,8 +1065,12 @@ static void test_states_expire_and_forged_ids(void **state)
     load(f, WA1, &mb);
     assert_string_equal(mb.group, "BKR-01");
     /* an unknown state is forgotten */
-    th_redis_int(&f->redis, "HSET js:m:{%s} ds zzz:1 dd {\"t\":%lld}", mid,
-                 (long long)(core_now_ms() / 1000));
+    {
+        char dd[48];
+
+        snprintf(dd, sizeof dd, "{\"t\":%lld}", (long long)(core_now_ms() / 1000));
+        th_member_set(&f->redis, mid, "ds", "zzz:1", "dd", dd, NULL);
+    }
     say(f, WA1, "सड़क टूटी है");
     expect_text(f, "post.received", GRP_LANG_HI);
 }
@@ -1121,7 +1125,7 @@ static void test_permanent_problem_is_not_retried(void **state)
     ctx.req_id = "test";
     snprintf(ctx.event_key, sizeof ctx.event_key, "%032x", 998u);
     mid_of(f, WA1, ctx.member_id);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} g HLD-01 st new", ctx.member_id));
+    th_member_set(&f->redis, ctx.member_id, "g", "HLD-01", "st", "new", NULL);
     memset(&ev, 0, sizeof ev);
     ev.kind = GW_EVENT_MESSAGE;
     ev.phone_number_id = PN;

@@ -126,12 +126,14 @@ static void member(struct fixture *f, const char *loc, const char *st, const cha
     snprintf(wa, sizeof wa, "9197200%05d", ++f->serial);
     assert_int_equal(cry_identity_resolve(f->id, f->r, wa, NULL, NULL, 0, mid, &created, &err),
                      0);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} st %s g %s lang %s", mid, st, loc,
-                                 lang));
-    if (ago >= 0)
-        freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} li %lld", mid,
-                                     (long long)(core_now_ms() / 1000 - ago)));
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_member_set(&f->redis, mid, "st", st, "g", loc, "lang", lang, NULL);
+    if (ago >= 0) {
+        char li[24];
+
+        snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - ago));
+        th_member_set(&f->redis, mid, "li", li, NULL);
+    }
+    th_group_add(&f->redis, loc, mid);
 }
 
 /* Entries of the bulk lane: recipient, key hash and opened payload. */
@@ -629,9 +631,13 @@ static void test_digest_budget(void **state)
     relay(f, "JMP-01", "00000000000000f1", author, text, &st);
     assert_int_equal(st.digested, 6);
     /* since the post: one wrote to us (window open: free), one sent STOP */
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} li %lld", back,
-                                 (long long)(core_now_ms() / 1000 - 10)));
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} st left", gone));
+    {
+        char li[24];
+
+        snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - 10));
+        th_member_set(&f->redis, back, "li", li, NULL);
+    }
+    th_member_set(&f->redis, gone, "st", "left", NULL);
     o.budget = BUDGET; /* two templates */
     memset(&ds, 0, sizeof ds);
     assert_int_equal(grp_digest_run_group(f->r, f->keys, &o, "JMP-01", day, core_now_ms() / 1000,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "crypto/mrec.h"
 #include "groups/member.h"
 #include "tests/unit/grp_fixture.h"
 
@@ -42,8 +43,8 @@ static int setup(void **state)
     if (grp_fixture_import(f->r) != 0)
         return -1;
     /* member records as the identity registry creates them */
-    th_redis_int(&f->redis, "HSET js:m:{%s} ct 1700000000", MID_A);
-    th_redis_int(&f->redis, "HSET js:m:{%s} ct 1700000000", MID_B);
+    th_member_set(&f->redis, MID_A, "ct", "1700000000", NULL);
+    th_member_set(&f->redis, MID_B, "ct", "1700000000", NULL);
     *state = f;
     return 0;
 }
@@ -77,7 +78,7 @@ static long long count(struct fixture *f, const char *code)
 
 static long long scard(struct fixture *f, const char *code)
 {
-    return th_redis_int(&f->redis, "SCARD js:u:{%s}:mem", code);
+    return th_redis_int(&f->redis, "HLEN js:u:{%s}:mem", code);
 }
 
 static void ok(int rc, const struct core_err *err)
@@ -103,8 +104,9 @@ static void test_defaults(void **state)
     load(f, "00000000000000000000000000000000", &m);
     assert_false(m.exists);
     assert_int_equal(m.st, GRP_MEMBER_NEW);
-    /* garbage in a field reads as the default */
-    th_redis_int(&f->redis, "HSET js:m:{%s} st bogus lang xx", MID_B);
+    /* garbage in a text field reads as the default (a state that is not
+     * one cannot even be stored: test_mrec) */
+    th_member_set(&f->redis, MID_B, "lang", "xx", NULL);
     load(f, MID_B, &m);
     assert_int_equal(m.st, GRP_MEMBER_NEW);
     assert_int_equal(m.lang, GRP_LANG_HI);
@@ -169,7 +171,7 @@ static void test_lang_and_dialogue(void **state)
     load(f, MID_A, &m);
     assert_int_equal(m.lang, GRP_LANG_EN);
     ok(grp_member_set_lang(f->r, MID_A, GRP_LANG_HI, &err), &err);
-    assert_int_equal(th_redis_int(&f->redis, "HEXISTS js:m:{%s} lang", MID_A), 0);
+    assert_null(th_member_get(&f->redis, MID_A, "lang"));
     ok(grp_member_set_dialogue(f->r, MID_A, "join:pick", dd, 1700000123, &err), &err);
     load(f, MID_A, &m);
     assert_string_equal(m.ds, "join:pick");
@@ -227,7 +229,15 @@ static void test_join_move_leave(void **state)
     assert_int_equal(count(f, "HLD-01"), 1);
     assert_int_equal(scard(f, "HLD-01"), 1);
     assert_int_equal(grp_member_in_group(f->r, "HLD-01", MID_A, &err), 1);
-    assert_int_equal(th_redis_int(&f->redis, "HEXISTS js:m:{%s} lbl", MID_A), 1);
+    /* the label is derived from the mid, not stored */
+    assert_null(th_member_get(&f->redis, MID_A, "lbl"));
+    load(f, MID_A, &m);
+    {
+        char code[GRP_LABEL_CODE_LEN];
+
+        grp_member_label_code(MID_A, code);
+        assert_string_equal(m.label, code);
+    }
     /* a second member, then a move */
     ok(grp_member_join(f->r, MID_B, "HLD-01", "c1", 100, NULL, &err), &err);
     assert_int_equal(count(f, "HLD-01"), 2);
@@ -265,15 +275,15 @@ static void test_move_after_crash(void **state)
 
     ok(grp_member_join(f->r, MID_A, "HLD-01", "c1", 100, NULL, &err), &err);
     /* crash after step 1 of a move to SRP-01: in both sets, record says HLD-01 */
-    th_redis_int(&f->redis, "SADD js:u:{SRP-01}:mem %s", MID_A);
+    th_group_add(&f->redis, "SRP-01", MID_A);
     th_redis_int(&f->redis, "HINCRBY js:u:{SRP-01} n 1");
     ok(grp_member_join(f->r, MID_A, "SRP-01", "c1", 200, NULL, &err), &err);
     assert_int_equal(count(f, "HLD-01"), 0);
     assert_int_equal(count(f, "SRP-01"), 1);
     /* crash after step 2 of a move back: in no set, record says SRP-01 */
-    th_redis_int(&f->redis, "SADD js:u:{HLD-01}:mem %s", MID_A);
+    th_group_add(&f->redis, "HLD-01", MID_A);
     th_redis_int(&f->redis, "HINCRBY js:u:{HLD-01} n 1");
-    th_redis_int(&f->redis, "SREM js:u:{SRP-01}:mem %s", MID_A);
+    th_group_del(&f->redis, "SRP-01", MID_A);
     th_redis_int(&f->redis, "HINCRBY js:u:{SRP-01} n -1");
     ok(grp_member_join(f->r, MID_A, "HLD-01", "c1", 300, NULL, &err), &err);
     load(f, MID_A, &m);
@@ -282,7 +292,7 @@ static void test_move_after_crash(void **state)
     assert_int_equal(scard(f, "HLD-01"), 1);
     assert_int_equal(count(f, "SRP-01"), 0);
     /* a leave interrupted after st = left: repeated, it leaves the set */
-    th_redis_int(&f->redis, "HSET js:m:{%s} st left", MID_A);
+    th_member_set(&f->redis, MID_A, "st", "left", NULL);
     load(f, MID_A, &m);
     assert_false(grp_member_receives(&m, "HLD-01")); /* relays stop at once */
     ok(grp_member_leave(f->r, MID_A, &err), &err);
@@ -370,7 +380,7 @@ static void test_scan(void **state)
         char mid[CRY_MID_LEN];
 
         snprintf(mid, sizeof mid, "%032x", i);
-        th_redis_int(&f->redis, "HSET js:m:{%s} ct 1", mid);
+        th_member_set(&f->redis, mid, "ct", "1", NULL);
         ok(grp_member_join(f->r, mid, "MNR-01", "c1", 100, NULL, &err), &err);
     }
     assert_int_equal(count(f, "MNR-01"), 1000);
@@ -400,25 +410,27 @@ static void test_nothing_personal(void **state)
     struct fixture *f = *state;
     struct core_err err;
     json_t *dd = json_pack("{s:s}", "k", "u");
-    redisReply *rep;
+    struct cry_mrec *rec = malloc(sizeof *rec);
 
     ok(grp_member_join(f->r, MID_A, "HLD-01", grp_text_consent_version(), 100, NULL, &err), &err);
     ok(grp_member_set_lang(f->r, MID_A, GRP_LANG_EN, &err), &err);
     ok(grp_member_set_dialogue(f->r, MID_A, "join:pick", dd, 5, &err), &err);
     ok(grp_member_count_post(f->r, MID_A, &err), &err);
     json_decref(dd);
-    rep = th_redis_cmd(&f->redis, "HGETALL js:m:{%s}", MID_A);
-    assert_non_null(rep);
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const char *k = rep->element[i]->str;
-        const char *v = rep->element[i + 1]->str;
+    assert_int_equal(th_member_load(&f->redis, MID_A, rec), 0);
+    assert_true(rec->exists);
+    for (int t = 1; t < CRY_MR_TAGS; t++) {
+        char v[GRP_DD_MAX];
 
+        if (!cry_mrec_str(rec, t, v, sizeof v))
+            continue;
+        assert_true(t != CRY_MR_WA && t != CRY_MR_UID);
         for (const char *p = v; *p != '\0'; p++)
             if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                   (*p >= '0' && *p <= '9') || strchr("-:{}\",", *p) != NULL))
-                fail_msg("field %s holds an unexpected character", k);
+                fail_msg("field %s holds an unexpected character", cry_mrec_tag_name(t));
     }
-    freeReplyObject(rep);
+    free(rec);
 }
 
 int main(void)

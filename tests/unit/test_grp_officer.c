@@ -277,8 +277,8 @@ static void test_problems_nothing_written(void **state)
     free(problems);
     /* nothing written: no officer, no member, no audit record */
     assert_int_equal(count_keys(f, "js:off*"), 0);
-    assert_int_equal(count_keys(f, "js:m:*"), 0);
-    assert_int_equal(count_keys(f, "js:id:*"), 0);
+    assert_int_equal(count_keys(f, "js:mb:*"), 0);
+    assert_int_equal(count_keys(f, "js:ib:*"), 0);
     assert_int_equal(th_redis_int(&f->redis, "EXISTS %s", CRY_AUDIT_LOG), 0);
     /* header problems */
     assert_int_equal(import(f, "code,unit,role,name\nA,B,beat,x\n", 0, &res, &problems, &err),

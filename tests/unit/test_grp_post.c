@@ -135,12 +135,14 @@ static void member(struct fixture *f, const char *loc, const char *st, const cha
     snprintf(wa, sizeof wa, "9197100%05d", ++f->serial);
     assert_int_equal(cry_identity_resolve(f->id, f->r, wa, NULL, NULL, 0, mid, &created, &err),
                      0);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} st %s g %s lang %s", mid, st, loc,
-                                 lang));
-    if (ago >= 0)
-        freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} li %lld", mid,
-                                     (long long)(core_now_ms() / 1000 - ago)));
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{%s}:mem %s", loc, mid));
+    th_member_set(&f->redis, mid, "st", st, "g", loc, "lang", lang, NULL);
+    if (ago >= 0) {
+        char li[24];
+
+        snprintf(li, sizeof li, "%lld", (long long)(core_now_ms() / 1000 - ago));
+        th_member_set(&f->redis, mid, "li", li, NULL);
+    }
+    th_group_add(&f->redis, loc, mid);
 }
 
 /* Entries of the bulk lane: recipient and opened payload. */
@@ -241,7 +243,7 @@ static void test_fanout_window_budget_replay(void **state)
     member(f, "MNR-01", "active", "hi", -1, out3);
     member(f, "MNR-01", "muted", "hi", 100, muted);
     member(f, "MNR-01", "active", "hi", 100, left);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} st left", left));
+    th_member_set(&f->redis, left, "st", "left", NULL);
     member(f, "MNR-02", "active", "hi", 100, other); /* another group: never */
     memset(&p, 0, sizeof p);
     p.pid = "00000000000000aa";
@@ -355,11 +357,13 @@ static void test_review_decisions(void **state)
     freeReplyObject(th_redis_cmd(&f->redis, "DEL " BULK_LANE " js:review"));
     member(f, "MNR-03", "active", "hi", 100, author);
     member(f, "MNR-03", "active", "hi", 100, reader);
-    freeReplyObject(th_redis_cmd(&f->redis, "SREM js:u:{MNR-03}:mem %s %s", author, reader));
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} g MNR-01", author));
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} g MNR-01", reader));
+    th_group_del(&f->redis, "MNR-03", author);
+    th_group_del(&f->redis, "MNR-03", reader);
+    th_member_set(&f->redis, author, "g", "MNR-01", NULL);
+    th_member_set(&f->redis, reader, "g", "MNR-01", NULL);
     freeReplyObject(th_redis_cmd(&f->redis, "DEL js:u:{MNR-01}:mem"));
-    freeReplyObject(th_redis_cmd(&f->redis, "SADD js:u:{MNR-01}:mem %s %s", author, reader));
+    th_group_add(&f->redis, "MNR-01", author);
+    th_group_add(&f->redis, "MNR-01", reader);
     held_post(f, pid, author, "कल मुखिया जी की सभा है");
     l = grp_review_list(f->posts, f->r, 10, &err);
     assert_int_equal(json_array_size(l), 1);

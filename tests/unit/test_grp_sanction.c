@@ -45,8 +45,8 @@ static int setup(void **state)
     if (grp_fixture_import(f->r) != 0)
         return -1;
     /* member records as the identity registry creates them; A joins */
-    th_redis_int(&f->redis, "HSET js:m:{%s} ct 1700000000", MID_A);
-    th_redis_int(&f->redis, "HSET js:m:{%s} ct 1700000000", MID_B);
+    th_member_set(&f->redis, MID_A, "ct", "1700000000", NULL);
+    th_member_set(&f->redis, MID_B, "ct", "1700000000", NULL);
     if (grp_member_join(f->r, MID_A, GROUP, "c1", 100, NULL, &err) != 0)
         return -1;
     *state = f;

@@ -2,9 +2,10 @@
  * tests/unit/test_identity.c - crypto/identity against a real redis-server:
  * members created once and found again, stable mids (known answer), BSUID
  * and wa_id linking, merges, number and user-id changes (idempotent, old
- * index removed, late messages cannot undo them), li as a maximum, name
- * updates, racing routers, moved or swapped ciphertexts refused, nothing in
- * clear in Redis, and the router handler.
+ * index removed, late messages cannot undo them), li as a maximum, names
+ * never stored, the number sealed padded to 16 bytes, racing routers, moved
+ * or swapped ciphertexts refused, nothing in clear in Redis, and the router
+ * handler.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,8 @@
 #include "crypto/bidx.h"
 #include "crypto/identity.h"
 #include "crypto/keys.h"
+#include "crypto/mrec.h"
+#include "crypto/vault.h"
 #include "gateway/webhook.h"
 #include "tests/harness/harness.h"
 
@@ -119,7 +122,8 @@ static int find(struct fixture *f, const char *wa, const char *uid, char mid[CRY
     return found;
 }
 
-/* Every key and every value in Redis, concatenated (to look for plaintext). */
+/* Every key and every value in Redis, concatenated (to look for plaintext):
+ * read by type, so that no compressed DUMP hides a value. */
 static char *dump_all(struct fixture *f, size_t *len)
 {
     redisReply *keys = th_redis_cmd(&f->redis, "KEYS *");
@@ -129,18 +133,34 @@ static char *dump_all(struct fixture *f, size_t *len)
     size_t i;
 
     for (i = 0; i < keys->elements; i++) {
-        redisReply *v = th_redis_cmd(&f->redis, "DUMP %s", keys->element[i]->str);
-        size_t need = keys->element[i]->len + (v->type == REDIS_REPLY_STRING ? v->len : 0);
+        const char *k = keys->element[i]->str;
+        redisReply *t = th_redis_cmd(&f->redis, "TYPE %s", k);
+        redisReply *v;
+        size_t e;
 
-        if (n + need + 1 > cap) {
-            cap = (n + need + 1) * 2;
-            out = realloc(out, cap);
-        }
-        memcpy(out + n, keys->element[i]->str, keys->element[i]->len);
-        n += keys->element[i]->len;
-        if (v->type == REDIS_REPLY_STRING) {
-            memcpy(out + n, v->str, v->len);
-            n += v->len;
+        if (strcmp(t->str, "hash") == 0)
+            v = th_redis_cmd(&f->redis, "HGETALL %s", k);
+        else if (strcmp(t->str, "set") == 0)
+            v = th_redis_cmd(&f->redis, "SMEMBERS %s", k);
+        else if (strcmp(t->str, "string") == 0)
+            v = th_redis_cmd(&f->redis, "GET %s", k);
+        else
+            v = th_redis_cmd(&f->redis, "DUMP %s", k);
+        freeReplyObject(t);
+        for (e = 0; e <= (v->type == REDIS_REPLY_ARRAY ? v->elements : 1); e++) {
+            const char *p = e == 0 ? k : v->type == REDIS_REPLY_ARRAY ? v->element[e - 1]->str
+                                                                      : v->str;
+            size_t l = e == 0 ? keys->element[i]->len
+                       : v->type == REDIS_REPLY_ARRAY ? v->element[e - 1]->len
+                       : v->type == REDIS_REPLY_STRING ? v->len
+                                                       : 0;
+
+            if (n + l + 1 > cap) {
+                cap = (n + l + 1) * 2;
+                out = realloc(out, cap);
+            }
+            memcpy(out + n, p, l);
+            n += l;
         }
         freeReplyObject(v);
     }
@@ -171,7 +191,6 @@ static void test_create_find_open(void **state)
     p = open_ok(f, mid);
     assert_string_equal(p->wa_id, WA);
     assert_string_equal(p->user_id, "");
-    assert_string_equal(p->name, "रमेश कुमार");
     assert_int_equal(p->key_version, 1);
     assert_int_equal(p->last_inbound, 1763800100);
     assert_true(p->created > 0);
@@ -185,50 +204,42 @@ static void test_create_find_open(void **state)
     assert_int_equal(th_redis_int(&f->redis, "DBSIZE"), 2); /* one index, one record */
 }
 
-static void test_li_is_a_maximum_and_name_updates(void **state)
+static void test_li_is_a_maximum_and_names_not_stored(void **state)
 {
     struct fixture *f = *state;
     char mid[CRY_MID_LEN], m2[CRY_MID_LEN];
     struct cry_member_pii *p;
-    char key[80];
-    redisReply *before;
-    redisReply *after;
+    struct cry_mrec *before = malloc(sizeof *before);
+    struct cry_mrec *after = malloc(sizeof *after);
+    size_t blen = 0, alen = 0;
+    size_t len;
+    char *all;
 
     resolve_ok(f, WA, NULL, "Ramesh", 2000, mid, NULL);
     resolve_ok(f, WA, NULL, "Ramesh", 1000, m2, NULL); /* older message: li stays */
     p = open_ok(f, mid);
     assert_int_equal(p->last_inbound, 2000);
     cry_member_pii_free(p);
-    cry_identity_member_key(mid, key, sizeof key);
-    before = th_redis_cmd(&f->redis, "HGET %s nm", key);
-    resolve_ok(f, WA, NULL, NULL, 3000, m2, NULL); /* no name: kept */
-    after = th_redis_cmd(&f->redis, "HGET %s nm", key);
-    assert_int_equal(before->len, after->len);
-    assert_memory_equal(before->str, after->str, before->len); /* not even re-sealed */
-    freeReplyObject(after);
+    assert_int_equal(th_member_load(&f->redis, mid, before), 0);
+    assert_non_null(cry_mrec_raw(before, CRY_MR_WA, &blen));
+    /* the number is sealed in the short format: 32 + 16 + 16 bytes */
+    assert_int_equal(blen, CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK_SHORT + CRY_VAULT_ABYTES);
     resolve_ok(f, WA, NULL, "Ramesh K", 3001, m2, NULL);
-    after = th_redis_cmd(&f->redis, "HGET %s nm", key);
-    assert_memory_not_equal(before->str, after->str, before->len);
-    freeReplyObject(after);
-    freeReplyObject(before);
+    assert_int_equal(th_member_load(&f->redis, mid, after), 0);
+    assert_non_null(cry_mrec_raw(after, CRY_MR_WA, &alen));
+    assert_int_equal(alen, blen);
+    assert_memory_equal(cry_mrec_raw(before, CRY_MR_WA, NULL), cry_mrec_raw(after, CRY_MR_WA, NULL),
+                        blen); /* not even re-sealed */
+    assert_int_equal(cry_mrec_int(after, CRY_MR_LI), 3001);
+    free(after);
+    free(before);
     p = open_ok(f, mid);
-    assert_string_equal(p->name, "Ramesh K");
     assert_int_equal(p->last_inbound, 3001);
     cry_member_pii_free(p);
-    {
-        /* names longer than CRY_NAME_MAX are cut on a UTF-8 boundary */
-        char longname[600];
-        size_t i;
-
-        for (i = 0; i + 3 < sizeof longname; i += 3)
-            memcpy(longname + i, "क", 3);
-        longname[i] = '\0';
-        resolve_ok(f, WA, NULL, longname, 3002, m2, NULL);
-        p = open_ok(f, mid);
-        assert_int_equal(strlen(p->name), 255);
-        assert_memory_equal(p->name, longname, 255);
-        cry_member_pii_free(p);
-    }
+    /* the profile name is stored nowhere, sealed or not */
+    all = dump_all(f, &len);
+    assert_null(memmem(all, len, "Ramesh", 6));
+    free(all);
 }
 
 static void test_bsuid_and_wa_linking(void **state)
@@ -261,7 +272,6 @@ static void test_bsuid_and_wa_linking(void **state)
     p = open_ok(f, a);
     assert_string_equal(p->wa_id, WA2);
     assert_string_equal(p->user_id, UID2);
-    assert_string_equal(p->name, "Anjali");
     cry_member_pii_free(p);
 }
 
@@ -284,6 +294,63 @@ static void test_two_members_merge(void **state)
     p = open_ok(f, a);
     assert_string_equal(p->user_id, UID);
     cry_member_pii_free(p);
+}
+
+/* The buckets themselves: index entries are binary (32-byte index -> 16-byte
+ * mid) in js:ib:{XXXX}; a merge marks the losing record's mg; a number
+ * change deletes the old index entry from its bucket. */
+static void test_bucket_layout(void **state)
+{
+    struct fixture *f = *state;
+    char a[CRY_MID_LEN], b[CRY_MID_LEN], c[CRY_MID_LEN];
+    unsigned char old_bidx[CRY_BIDX_BYTES], new_bidx[CRY_BIDX_BYTES];
+    unsigned char abin[CRY_MID_BYTES];
+    char key[32];
+    struct cry_mrec *rec = malloc(sizeof *rec);
+    char mg[CRY_MID_LEN];
+    struct core_err err;
+    redisReply *v;
+
+    resolve_ok(f, WA, NULL, NULL, 100, a, NULL);
+    resolve_ok(f, NULL, UID, NULL, 101, b, NULL);
+    resolve_ok(f, WA, UID, NULL, 102, c, NULL);
+    /* the loser's packed record names the winner */
+    assert_int_equal(th_member_load(&f->redis, b, rec), 0);
+    assert_int_equal(cry_mrec_str(rec, CRY_MR_MG, mg, sizeof mg), 1);
+    assert_string_equal(mg, a);
+    assert_int_equal(th_member_load(&f->redis, a, rec), 0);
+    assert_null(cry_mrec_raw(rec, CRY_MR_MG, NULL));
+    assert_non_null(cry_mrec_raw(rec, CRY_MR_UID, NULL));
+    /* the number's index entry: binary field and value, in its bucket */
+    assert_int_equal(cry_bidx_wa(f->keys, WA, old_bidx, &err), 0);
+    cry_identity_index_key(old_bidx, key, sizeof key);
+    assert_int_equal(strncmp(key, "js:ib:{", 7), 0);
+    assert_int_equal(strlen(key), 12);
+    v = th_redis_cmd(&f->redis, "HGET %s %b", key, (const char *)old_bidx,
+                     (size_t)CRY_BIDX_BYTES);
+    assert_int_equal(v->type, REDIS_REPLY_STRING);
+    assert_int_equal(v->len, CRY_MID_BYTES);
+    assert_int_equal(cry_mrec_mid_to_bin(a, abin), 0);
+    assert_memory_equal(v->str, abin, CRY_MID_BYTES);
+    freeReplyObject(v);
+    /* a number change deletes the old entry, adds the new one */
+    assert_int_equal(cry_identity_change_number(f->id, f->r, WA, WA2, 200, c, &err), 0);
+    assert_string_equal(c, a);
+    assert_int_equal(th_redis_int(&f->redis, "HEXISTS %s %b", key, (const char *)old_bidx,
+                                  (size_t)CRY_BIDX_BYTES),
+                     0);
+    assert_int_equal(cry_bidx_wa(f->keys, WA2, new_bidx, &err), 0);
+    cry_identity_index_key(new_bidx, key, sizeof key);
+    assert_int_equal(th_redis_int(&f->redis, "HEXISTS %s %b", key, (const char *)new_bidx,
+                                  (size_t)CRY_BIDX_BYTES),
+                     1);
+    /* no other kind of key: two index buckets at most, member buckets */
+    v = th_redis_cmd(&f->redis, "KEYS *");
+    for (size_t i = 0; i < v->elements; i++)
+        assert_true(strncmp(v->element[i]->str, "js:ib:{", 7) == 0 ||
+                    strncmp(v->element[i]->str, "js:mb:{", 7) == 0);
+    freeReplyObject(v);
+    free(rec);
 }
 
 static void test_change_number(void **state)
@@ -368,7 +435,6 @@ static void test_change_user_id(void **state)
     assert_string_equal(a, b);
     p = open_ok(f, a);
     assert_string_equal(p->user_id, UID);
-    assert_string_equal(p->name, "Vikash");
     cry_member_pii_free(p);
 }
 
@@ -402,33 +468,30 @@ static void test_moved_and_swapped_ciphertexts_refused(void **state)
 {
     struct fixture *f = *state;
     char a[CRY_MID_LEN], b[CRY_MID_LEN];
-    char ka[80], kb[80];
     struct cry_member_pii *p = NULL;
     struct core_err err;
-    redisReply *wa;
-    redisReply *nm;
+    struct cry_mrec *ra = malloc(sizeof *ra);
+    unsigned char wa[CRY_IDENTITY_SEALED_MAX];
+    size_t wa_len = 0;
 
     resolve_ok(f, WA, NULL, "Ramesh", 1, a, NULL);
     resolve_ok(f, WA2, NULL, "Suresh", 1, b, NULL);
-    cry_identity_member_key(a, ka, sizeof ka);
-    cry_identity_member_key(b, kb, sizeof kb);
-    /* swap two fields of one record */
-    wa = th_redis_cmd(&f->redis, "HGET %s wa", ka);
-    nm = th_redis_cmd(&f->redis, "HGET %s nm", ka);
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET %s wa %b nm %b", ka, nm->str, nm->len, wa->str,
-                                 wa->len));
+    assert_int_equal(th_member_load(&f->redis, a, ra), 0);
+    assert_non_null(cry_mrec_raw(ra, CRY_MR_WA, &wa_len));
+    memcpy(wa, cry_mrec_raw(ra, CRY_MR_WA, NULL), wa_len);
+    /* move a field of one record to another field: wa sealed as uid */
+    th_member_set_raw(&f->redis, a, "uid", wa, wa_len);
     assert_int_equal(cry_identity_open(f->id, f->r, a, &p, &err), -1);
     assert_int_equal(err.code, CORE_EX_DATAERR);
     assert_null(p);
     /* a's number copied into b's record: b no longer opens */
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET %s wa %b", kb, wa->str, wa->len));
+    th_member_set_raw(&f->redis, b, "wa", wa, wa_len);
     assert_int_equal(cry_identity_open(f->id, f->r, b, &p, &err), -1);
     assert_null(p);
     /* and a message from b's number is a transient-free data error, not a crash */
     assert_int_equal(cry_identity_resolve(f->id, f->r, WA2, NULL, NULL, 2, b, NULL, &err), -1);
     assert_int_equal(err.code, CORE_EX_DATAERR);
-    freeReplyObject(wa);
-    freeReplyObject(nm);
+    free(ra);
 }
 
 /* ---- racing routers ---- */
@@ -628,7 +691,6 @@ static void test_router_handler(void **state)
     p = open_ok(f, first);
     assert_string_equal(p->wa_id, WA2);
     assert_string_equal(p->user_id, UID);
-    assert_string_equal(p->name, "सुनीता देवी");
     assert_int_equal(p->last_inbound, 200);
     cry_member_pii_free(p);
 }
@@ -637,9 +699,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_find_open, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_li_is_a_maximum_and_name_updates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_li_is_a_maximum_and_names_not_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bsuid_and_wa_linking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_members_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_number, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_number_edge_cases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_change_user_id, setup, teardown),

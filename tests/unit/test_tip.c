@@ -117,7 +117,7 @@ static int setup(void **state)
         cry_identity_resolve(f->id, f->r, WA2, NULL, "Ramesh", 1763800000, f->mid2, &created,
                              &err) != 0)
         return -1;
-    freeReplyObject(th_redis_cmd(&f->redis, "HSET js:m:{%s} g KHG-01 lang en", f->mid1));
+    th_member_set(&f->redis, f->mid1, "g", "KHG-01", "lang", "en", NULL);
     *state = f;
     return 0;
 }
@@ -157,6 +157,7 @@ static struct gw_event ev_text(const char *text)
     ev.kind = GW_EVENT_MESSAGE;
     ev.phone_number_id = PNID;
     ev.from = WA1;
+    ev.name = NAME1; /* the profile name travels with every message */
     ev.type = "text";
     ev.text = text;
     return ev;
@@ -420,7 +421,7 @@ static void flatten(const redisReply *v, char **buf, size_t *len, size_t *cap)
 }
 
 /* Every key name and value in Redis but the identity registry's own
- * (js:m:*, js:id:*), read by type (no compressed DUMP). */
+ * (js:mb:*, js:ib:*), read by type (no compressed DUMP). */
 static char *dump_tip_keys(struct fixture *f, size_t *len)
 {
     redisReply *keys = th_redis_cmd(&f->redis, "KEYS js:*");
@@ -433,7 +434,7 @@ static char *dump_tip_keys(struct fixture *f, size_t *len)
         redisReply *t;
         redisReply *v = NULL;
 
-        if (strncmp(k, "js:m:", 5) == 0 || strncmp(k, "js:id:", 6) == 0)
+        if (strncmp(k, "js:mb:", 6) == 0 || strncmp(k, "js:ib:", 6) == 0)
             continue;
         flatten(keys->element[i], &buf, len, &cap);
         t = th_redis_cmd(&f->redis, "TYPE %s", k);

@@ -119,6 +119,8 @@ static int setup(void **state)
     snprintf(ctx.event_key, sizeof ctx.event_key, "%032x", 1);
     memset(&ev, 0, sizeof ev);
     ev.phone_number_id = PNID;
+    ev.from = WA1;
+    ev.name = NAME1; /* the profile name travels with the tip's message */
     ev.type = "text";
     ev.text = "TIP";
     if (grp_tip_open_case(f->t, &ctx, &ev, NULL, &f->c, &created, &err) != 0)

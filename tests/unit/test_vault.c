@@ -152,6 +152,44 @@ static void test_lengths_hidden_and_nonces_fresh(void **state)
     cry_keys_free(k);
 }
 
+/* Format 2: padded to 16 bytes; opens like format 1; relabelled, it fails. */
+static void test_short_format(void **state)
+{
+    struct cry_keys *k = keys_with(1);
+    unsigned char c[CRY_VAULT_HEADERBYTES + 2 * CRY_VAULT_PADBLOCK_SHORT + CRY_VAULT_ABYTES];
+    unsigned char out[2 * CRY_VAULT_PADBLOCK_SHORT];
+    struct cry_vault_header h;
+    struct core_err err;
+    size_t len = 0, len2 = 0, plen = 0;
+
+    (void)state;
+    assert_int_equal(cry_vault_seal_short(k, CRY_VAULT_PII, 1, MID, "wa", "919812345678", 12, c,
+                                          sizeof c, &len, &err),
+                     0);
+    /* every number up to 15 digits takes 64 bytes */
+    assert_int_equal(len, cry_vault_sealed_size_short(15));
+    assert_int_equal(len, CRY_VAULT_HEADERBYTES + CRY_VAULT_PADBLOCK_SHORT + CRY_VAULT_ABYTES);
+    assert_int_equal(cry_vault_header_parse(c, len, &h), 0);
+    assert_int_equal(h.format, CRY_VAULT_FORMAT_SHORT);
+    assert_int_equal(cry_vault_version(c, len), 1);
+    assert_int_equal(cry_vault_open(k, CRY_VAULT_PII, MID, "wa", c, len, out, sizeof out, &plen,
+                                    &err),
+                     0);
+    assert_int_equal(plen, 12);
+    assert_memory_equal(out, "919812345678", 12);
+    c[2] = CRY_VAULT_FORMAT; /* 16 bytes of body cannot be format 1 */
+    assert_int_equal(cry_vault_header_parse(c, len, &h), -1);
+    assert_int_equal(cry_vault_open(k, CRY_VAULT_PII, MID, "wa", c, len, out, sizeof out, &plen,
+                                    &err),
+                     -1);
+    /* 16 to 31 bytes take the next block */
+    assert_int_equal(cry_vault_seal_short(k, CRY_VAULT_PII, 1, MID, "wa", "1234567890123456",
+                                          16, c, sizeof c, &len2, &err),
+                     0);
+    assert_int_equal(len2, len + CRY_VAULT_PADBLOCK_SHORT);
+    cry_keys_free(k);
+}
+
 static void test_every_flipped_bit_fails(void **state)
 {
     struct cry_keys *k = keys_with(1);
@@ -233,7 +271,10 @@ static void test_header_edits_fail(void **state)
     c[0] = 'X';
     assert_open_fails(k, CRY_VAULT_PII, MID, "wa", c, len);
     c[0] = 'J';
-    c[2] = 2;
+    c[2] = 3;
+    assert_open_fails(k, CRY_VAULT_PII, MID, "wa", c, len);
+    assert_int_equal(cry_vault_header_parse(c, len, &h), -1);
+    c[2] = CRY_VAULT_FORMAT_SHORT; /* a known format, but bound as AD */
     assert_open_fails(k, CRY_VAULT_PII, MID, "wa", c, len);
     c[2] = 1;
     assert_int_equal(cry_vault_header_parse(c, len, &h), 0);
@@ -613,6 +654,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_sizes),
         cmocka_unit_test(test_lengths_hidden_and_nonces_fresh),
+        cmocka_unit_test(test_short_format),
         cmocka_unit_test(test_every_flipped_bit_fails),
         cmocka_unit_test(test_moved_swapped_and_misused),
         cmocka_unit_test(test_header_edits_fail),

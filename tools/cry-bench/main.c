@@ -18,6 +18,7 @@
 #include "crypto/audit.h"
 #include "crypto/bidx.h"
 #include "crypto/identity.h"
+#include "crypto/mrec.h"
 #include "crypto/keys.h"
 #include "crypto/vault.h"
 
@@ -90,6 +91,7 @@ static int generate(long count)
     struct core_err err;
     struct cry_keys *k;
     int64_t t0 = core_mono_ms();
+    struct cry_identity *id;
     long i;
     int pending = 0;
 
@@ -109,42 +111,20 @@ static int generate(long count)
         fprintf(stderr, "cry-bench: %s\n", err.msg);
         return 69;
     }
+    id = cry_identity_new(k);
+    if (cry_mrec_prepare(r, &err) != 0) {
+        fprintf(stderr, "cry-bench: %s\n", err.msg);
+        return 69;
+    }
     for (i = 0; i < count; i++) {
-        unsigned char bidx[CRY_BIDX_BYTES], swa[128], snm[128];
-        char wa[24], name[32], mid[CRY_MID_LEN], mkey[64], ikey[96];
-        size_t lwa = 0, lnm = 0;
-        const char *argv[8];
-        size_t lens[8];
-        int j;
+        char wa[24], mid[CRY_MID_LEN];
+        int replies = 0;
 
         snprintf(wa, sizeof wa, "9195%08ld", i % 100000000);
-        snprintf(name, sizeof name, "Member %ld", i);
-        if (cry_bidx_wa(k, wa, bidx, &err) != 0)
-            return 70;
-        cry_identity_mid(k, bidx, 0, mid);
-        if (cry_vault_seal(k, CRY_VAULT_PII, mid, "wa", wa, strlen(wa), swa, sizeof swa, &lwa,
-                           &err) != 0 ||
-            cry_vault_seal(k, CRY_VAULT_PII, mid, "nm", name, strlen(name), snm, sizeof snm,
-                           &lnm, &err) != 0)
-            return 70;
-        cry_identity_member_key(mid, mkey, sizeof mkey);
-        cry_identity_index_key(bidx, ikey, sizeof ikey);
-        argv[0] = "HSET";
-        argv[1] = mkey;
-        argv[2] = "wa";
-        argv[3] = (const char *)swa;
-        argv[4] = "nm";
-        argv[5] = (const char *)snm;
-        argv[6] = "kv";
-        argv[7] = "1";
-        for (j = 0; j < 8; j++)
-            lens[j] = strlen(argv[j]);
-        lens[3] = lwa;
-        lens[5] = lnm;
-        if (core_redis_append(r, 8, argv, lens, &err) != 0 ||
-            core_redis_appendf(r, &err, "SET %s %s", ikey, mid) != 0)
+        /* exactly what the registry writes for a new member */
+        if (cry_identity_append_bulk(id, r, wa, 1763800000, 0, mid, &replies, &err) != 0)
             return 69;
-        pending += 2;
+        pending += replies;
         if (pending >= 2000 || i + 1 == count) {
             while (pending-- > 0) {
                 if (core_redis_get_reply(r, NULL, &err) != 0) {
@@ -156,6 +136,7 @@ static int generate(long count)
         }
     }
     result("generate_records", count, core_mono_ms() - t0);
+    cry_identity_free(id);
     core_redis_free(r);
     cry_keys_free(k);
     return 0;

@@ -16,11 +16,11 @@
  * (gw_router_event_key with the dedupe key of JANSEVA_KEYS_DIR, then
  * grp_post_id) and the idempotency key hash of its relay to every other
  * member of the author's group (post:<PID>:<MID>, gw_outbox_key_hash;
- * groups read from js:u:{CODE}:mem). A reader thread does XREAD BLOCK on
- * the bulk lane js:out:{PNID}:2, looks each entry's key hash up (nothing
- * is opened) and records, for the first entry of each post, the time it
- * saw it (CLOCK_REALTIME, the clock the senders use) and the entry id's
- * Redis ms.
+ * groups read from the membership hashes js:u:{CODE}:mem). A reader
+ * thread does XREAD BLOCK on the bulk lane js:out:{PNID}:2, looks each
+ * entry's key hash up (nothing is opened) and records, for the first
+ * entry of each post, the time it saw it (CLOCK_REALTIME, the clock the
+ * senders use) and the entry id's Redis ms.
  * The latency of a post = first entry seen - POST written. After the last
  * send it waits up to 5 s for stragglers, then prints one line:
  *
@@ -277,19 +277,17 @@ static int expect(struct run *run, struct core_redis *r, struct core_err *err)
     gw_router_set_hash_key(rt, cry_keys_get(run->keys, CRY_KEY_DEDUPE), CRY_KEYBYTES);
     for (long s = 0; s < run->members; s++) {
         unsigned char bidx[CRY_BIDX_BYTES];
-        char wa[32], key[64];
-        redisReply *rep;
+        char wa[32];
+        struct grp_member gm;
 
         snprintf(wa, sizeof wa, "9170%08ld", s);
         mid[s] = calloc(1, CRY_MID_LEN);
         if (cry_bidx_wa(run->keys, wa, bidx, err) != 0)
             return -1;
         cry_identity_mid(run->keys, bidx, 0, mid[s]);
-        cry_identity_member_key(mid[s], key, sizeof key);
-        if (core_redis_cmdf(r, &rep, err, "HGET %s g", key) != 0)
+        if (grp_member_load(r, mid[s], &gm, err) != 0)
             return -1;
-        grp[s] = strdup(rep->type == REDIS_REPLY_STRING ? rep->str : "");
-        freeReplyObject(rep);
+        grp[s] = strdup(gm.group);
         for (long t = 0; t < s; t++) {
             if (strcmp(grp[t], grp[s]) == 0) {
                 mem[s] = mem[t];
@@ -297,7 +295,7 @@ static int expect(struct run *run, struct core_redis *r, struct core_err *err)
             }
         }
         if (mem[s] == NULL &&
-            core_redis_cmdf(r, &mem[s], err, "SMEMBERS js:u:{%s}:mem", grp[s]) != 0)
+            core_redis_cmdf(r, &mem[s], err, "HKEYS js:u:{%s}:mem", grp[s]) != 0)
             return -1;
     }
     run->kh_cap = 1;
@@ -319,11 +317,14 @@ static int expect(struct run *run, struct core_redis *r, struct core_err *err)
         grp_post_id(ek, pid);
         for (size_t i = 0; i < m->elements; i++) {
             char key[GW_OUT_KEY_MAX + 1], kh[GW_KEY_HASH_LEN];
+            char other[CRY_MID_LEN];
             size_t slot;
 
-            if (strcmp(m->element[i]->str, mid[seq % run->members]) == 0)
+            /* the membership hash's fields are binary mids */
+            if (grp_member_mid_from_set(m->element[i], other) != 0 ||
+                strcmp(other, mid[seq % run->members]) == 0)
                 continue;
-            snprintf(key, sizeof key, "post:%s:%s", pid, m->element[i]->str);
+            snprintf(key, sizeof key, "post:%s:%s", pid, other);
             gw_outbox_key_hash(key, kh);
             slot = kh_slot(run, kh);
             memcpy(run->kh[slot], kh, GW_KEY_HASH_LEN);
