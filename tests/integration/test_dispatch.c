@@ -341,7 +341,7 @@ static void test_shared_bodies(void **state)
     struct gw_outmsg msgs[5];
     char mids[5][CRY_MID_LEN];
     char keys[5][32];
-    char wa[5][16];
+    char wa[5][24];
     int dup[5];
     size_t queued = 0;
     struct core_err err;
@@ -396,20 +396,16 @@ static void test_shared_bodies(void **state)
         wait_state(&s, key, NULL, delivered_states, 30000);
     }
     for (int i = 0; i < 5; i++) {
-        char t[24];
+        const char *t = i == 2 ? "template" : "text";
+        char path[200];
+        json_t *j;
 
-        snprintf(t, sizeof t, "%s", i == 2 ? "template" : "text");
-        {
-            char path[160];
-            json_t *j;
-
-            snprintf(path, sizeof path, "/_sim/sends?outcome=accepted&to=%s&type=%s", wa[i], t);
-            j = th_cloudsim_json(&s.sim, path);
-            if (json_array_size(json_object_get(j, "sends")) != 1)
-                fail_msg("recipient %d: %zu accepted %s sends (want 1)", i,
-                         json_array_size(json_object_get(j, "sends")), t);
-            json_decref(j);
-        }
+        snprintf(path, sizeof path, "/_sim/sends?outcome=accepted&to=%s&type=%s", wa[i], t);
+        j = th_cloudsim_json(&s.sim, path);
+        if (json_array_size(json_object_get(j, "sends")) != 1)
+            fail_msg("recipient %d: %zu accepted %s sends (want 1)", i,
+                     json_array_size(json_object_get(j, "sends")), t);
+        json_decref(j);
     }
     assert_true(th_stack_metric(&s, "janseva_dispatch_errors_total{code=\"131056\"}") >= 1);
     /* the same batch again: nothing new */
