@@ -277,8 +277,10 @@ struct job {
     int attempts;            /* transient failures so far */
     int fallback;            /* send the template fallback */
     int64_t nb;              /* not before, wall ms */
-    unsigned char *p;        /* sealed payload (owned) */
+    unsigned char *p;        /* sealed payload (owned); NULL until loaded when `pk` is set */
     size_t p_len;
+    char pk[GW_KEY_HASH_LEN]; /* shared body: the ref `p` is sealed under and read from
+                               * (js:out:{N}:b:<ref>); "" when `p` is sealed under kh */
     int has_fallback;        /* payload carries a template */
     int sent_fallback;       /* the body sent was the template */
 };
@@ -301,6 +303,16 @@ struct num {
     atomic_llong rate_sec;  /* second of rate_count */
     atomic_llong rate_count;
     atomic_llong rate_last; /* sends in the last complete second */
+};
+
+/* A shared body (gw_outbox_enqueue_batch): the members of a fan-out read
+ * the same one in a row, so a few recent ones are kept. */
+#define BODY_CACHE 16
+struct body_cache {
+    int num;
+    char ref[GW_KEY_HASH_LEN];
+    unsigned char *b; /* sealed (owned); NULL when the slot is empty */
+    size_t len;
 };
 
 struct resolver {
@@ -327,6 +339,8 @@ struct gw_dispatch {
     pthread_t thread;
     atomic_bool stop;
     int running;
+    struct body_cache bodies[BODY_CACHE]; /* shared bodies read lately (dispatch thread) */
+    size_t body_next;
 };
 
 static void job_free(struct job *j)
@@ -409,6 +423,78 @@ static int ack(struct gw_dispatch *d, const struct job *j, struct core_err *err)
     return core_redis_get_reply(d->redis, NULL, err);
 }
 
+/* ======================= shared bodies ======================= */
+
+/*
+ * Load the sealed payload of `j` when it names a shared body (j->pk): from
+ * the cache, else GET js:out:{N}:b:<ref>. Returns 0 (j->p set), or -1 with
+ * err: CORE_EX_NOINPUT when the body is gone (it lives as long as the
+ * entries' dedupe keys, 7 days), CORE_EX_UNAVAILABLE from Redis.
+ */
+static int job_payload(struct gw_dispatch *d, struct job *j, struct core_err *err)
+{
+    struct body_cache *c;
+    char key[160];
+    redisReply *rep;
+
+    if (j->p != NULL || j->pk[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < BODY_CACHE; i++) {
+        c = &d->bodies[i];
+        if (c->b != NULL && c->num == j->num && strcmp(c->ref, j->pk) == 0) {
+            j->p = core_memdup(c->b, c->len);
+            j->p_len = c->len;
+            return 0;
+        }
+    }
+    gw_outbox_body_key(d->nums[j->num].id, j->pk, key, sizeof key);
+    if (core_redis_cmdf(d->redis, &rep, err, "GET %s", key) != 0)
+        return -1;
+    if (rep->type != REDIS_REPLY_STRING) {
+        freeReplyObject(rep);
+        return core_err_set(err, CORE_EX_NOINPUT, "dispatch: the message's body is gone");
+    }
+    c = &d->bodies[d->body_next++ % BODY_CACHE];
+    free(c->b);
+    c->num = j->num;
+    memcpy(c->ref, j->pk, sizeof c->ref);
+    c->b = core_memdup(rep->str, rep->len);
+    c->len = rep->len;
+    j->p = core_memdup(rep->str, rep->len);
+    j->p_len = rep->len;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/*
+ * Before `j`'s payload is stored on its own (the delay set, the dead
+ * letters): seal it under its key hash, as a message queued alone. Returns
+ * 0, or -1 (the payload stays as it was).
+ */
+static int own_payload(struct gw_dispatch *d, struct job *j, struct core_err *err)
+{
+    json_t *payload;
+    unsigned char *sealed;
+    size_t len = 0;
+
+    if (j->pk[0] == '\0')
+        return 0;
+    if (job_payload(d, j, err) != 0)
+        return -1;
+    payload = gw_outbox_open(d->keys, j->pk, j->p, j->p_len, err);
+    if (payload == NULL)
+        return -1;
+    sealed = gw_outbox_seal(d->keys, j->kh, payload, &len, err);
+    json_decref(payload);
+    if (sealed == NULL)
+        return -1;
+    free(j->p);
+    j->p = sealed;
+    j->p_len = len;
+    j->pk[0] = '\0';
+    return 0;
+}
+
 /* Move `j` to the delay set for `wait_ms` (one atomic step with the ack). */
 static int defer(struct gw_dispatch *d, struct job *j, int64_t wait_ms, struct core_err *err)
 {
@@ -420,6 +506,8 @@ static int defer(struct gw_dispatch *d, struct job *j, int64_t wait_ms, struct c
     redisReply *rep;
     int rc;
 
+    if (own_payload(d, j, err) != 0)
+        return -1;
     core_buf_init(&member, 0);
     core_buf_printf(&member, "%d%c%s%c%s%c%s%c%d%c%d%c", (int)j->lane, SEP, j->kh, SEP, j->mid,
                     SEP, j->bid, SEP, j->attempts, SEP, j->fallback, SEP);
@@ -510,6 +598,8 @@ static void give_up(struct gw_dispatch *d, struct job *j, const char *reason, in
 
     snprintf(cs, sizeof cs, "%d", code);
     snprintf(att, sizeof att, "%d", j->attempts);
+    if (own_payload(d, j, &err) != 0)
+        core_err_clear(&err); /* recorded as it is: sealed under the ref in `pk` */
     apply_status(d->redis, j->kh, j->bid, "failed", code, NULL, 0, &err);
     argv[n++] = "XADD";
     argv[n++] = DEAD_STREAM;
@@ -530,11 +620,15 @@ static void give_up(struct gw_dispatch *d, struct job *j, const char *reason, in
     argv[n++] = j->bid;
     argv[n++] = "attempts";
     argv[n++] = att;
+    if (j->pk[0] != '\0') {
+        argv[n++] = "pk";
+        argv[n++] = j->pk;
+    }
     argv[n++] = "p";
     for (int i = 0; i < n; i++)
         lens[i] = strlen(argv[i]);
-    argv[n] = (const char *)j->p;
-    lens[n++] = j->p_len;
+    argv[n] = j->p != NULL ? (const char *)j->p : "";
+    lens[n++] = j->p != NULL ? j->p_len : 0;
     core_redis_cmdv(d->redis, n, argv, lens, NULL, &err);
     ack(d, j, &err);
     core_metric_inc(&m_dead);
@@ -605,8 +699,12 @@ static struct job *job_from_entry(int num, enum gw_lane lane, const redisReply *
     if (f->type != REDIS_REPLY_ARRAY)
         return NULL;
     p = field(f, "p");
+    if (p == NULL)
+        p = field(f, "r"); /* a shared body's ref: read when the job is sent */
     if (p == NULL || p->type != REDIS_REPLY_STRING || field(f, "k") == NULL ||
         field(f, "m") == NULL)
+        return NULL;
+    if (field(f, "p") == NULL && p->len != GW_KEY_HASH_LEN - 1)
         return NULL;
     j = core_calloc(1, sizeof *j);
     j->num = num;
@@ -621,8 +719,13 @@ static struct job *job_from_entry(int num, enum gw_lane lane, const redisReply *
     j->fallback = num_s[0] == '1';
     copy_str(num_s, sizeof num_s, field(f, "nb"));
     j->nb = core_parse_i64(num_s, &v) == 0 ? v : 0;
-    j->p = core_memdup(p->str, p->len);
-    j->p_len = p->len;
+    if (field(f, "p") != NULL) {
+        j->p = core_memdup(p->str, p->len);
+        j->p_len = p->len;
+    } else {
+        memcpy(j->pk, p->str, GW_KEY_HASH_LEN - 1);
+        j->pk[GW_KEY_HASH_LEN - 1] = '\0';
+    }
     return j;
 }
 
@@ -864,7 +967,15 @@ static json_t *build_body(struct gw_dispatch *d, struct job *j)
     int resolved;
     int64_t now_s = core_now_ms() / 1000;
 
-    payload = gw_outbox_open(d->keys, j->kh, j->p, j->p_len, &err);
+    if (job_payload(d, j, &err) != 0) {
+        if (err.code == CORE_EX_UNAVAILABLE) {
+            push_ready(&d->nums[j->num], j); /* Redis: try again later */
+            return NULL;
+        }
+        give_up(d, j, "the queued message's body is gone", 0, err.msg);
+        return NULL;
+    }
+    payload = gw_outbox_open(d->keys, j->pk[0] != '\0' ? j->pk : j->kh, j->p, j->p_len, &err);
     if (payload == NULL) {
         give_up(d, j, "cannot open the queued message", 0, err.msg);
         return NULL;
@@ -1105,8 +1216,12 @@ static void on_result(struct gw_dispatch *d, const struct gw_graph_result *res)
             char pkey[220];
 
             state_key(j->kh, j->bid, ":p", pkey, sizeof pkey);
-            core_redis_cmdf(d->redis, NULL, &err, "SET %s %b EX %s", pkey, j->p, j->p_len,
-                            FALLBACK_TTL);
+            if (j->pk[0] != '\0') /* a shared body: its ref (the body outlives this) */
+                core_redis_cmdf(d->redis, NULL, &err, "SET %s ref:%s EX %s", pkey, j->pk,
+                                FALLBACK_TTL);
+            else
+                core_redis_cmdf(d->redis, NULL, &err, "SET %s %b EX %s", pkey, j->p,
+                                j->p_len, FALLBACK_TTL);
         }
         ack(d, j, &err);
         nm->throttle_ms = THROTTLE_FIRST_MS;
@@ -1351,6 +1466,8 @@ void gw_dispatch_free(struct gw_dispatch *d)
         free(d->nums[i].id);
     }
     free(d->nums);
+    for (size_t i = 0; i < BODY_CACHE; i++)
+        free(d->bodies[i].b);
     core_redis_free(d->redis);
     core_redis_free(d->metrics_redis);
     pthread_mutex_destroy(&d->metrics_lock);
@@ -1507,7 +1624,22 @@ static int resend_as_template(const struct cry_keys *keys, struct core_redis *r,
         freeReplyObject(p);
         return -1;
     }
-    payload = gw_outbox_open(keys, kh, (const unsigned char *)p->str, p->len, err);
+    if (p->len == 4 + GW_KEY_HASH_LEN - 1 && memcmp(p->str, "ref:", 4) == 0 &&
+        st->type == REDIS_REPLY_ARRAY && st->elements == 3 &&
+        st->element[0]->type == REDIS_REPLY_STRING) {
+        /* the message was a fan-out's: its shared body */
+        char bkey[160];
+        redisReply *b = NULL;
+
+        gw_outbox_body_key(st->element[0]->str, p->str + 4, bkey, sizeof bkey);
+        payload = NULL;
+        if (core_redis_cmdf(r, &b, err, "GET %s", bkey) == 0 && b->type == REDIS_REPLY_STRING)
+            payload = gw_outbox_open(keys, p->str + 4, (const unsigned char *)b->str, b->len,
+                                     err);
+        freeReplyObject(b);
+    } else {
+        payload = gw_outbox_open(keys, kh, (const unsigned char *)p->str, p->len, err);
+    }
     if (payload != NULL && json_is_object(json_object_get(payload, "fallback")) &&
         st->type == REDIS_REPLY_ARRAY && st->elements == 3 &&
         st->element[0]->type == REDIS_REPLY_STRING && st->element[1]->type == REDIS_REPLY_STRING) {

@@ -32,6 +32,11 @@ void gw_outbox_lane_key(const char *number, enum gw_lane lane, char *out, size_t
     snprintf(out, n, "js:out:{%s}:%d", number, (int)lane);
 }
 
+void gw_outbox_body_key(const char *number, const char *ref, char *out, size_t n)
+{
+    snprintf(out, n, "js:out:{%s}:b:%s", number, ref);
+}
+
 unsigned char *gw_outbox_seal(const struct cry_keys *keys, const char *kh, const json_t *payload,
                               size_t *len, struct core_err *err)
 {
@@ -221,22 +226,33 @@ int gw_outbox_enqueue(struct core_redis *r, const struct cry_keys *keys,
 
 /*
  * The batch form: messages of one business number (all keys in its hash
- * slot), KEYS = (dedupe, lane) per message, ARGV[1] = dedupe ttl, then per
- * message its key hash, member, broadcast, not-before and sealed payload
- * (the stream fields of enqueue_script, whose names live in the script).
- * Returns one 1 (queued) or 0 (duplicate) per message.
+ * slot). Fan-outs send one payload to many members, so a chunk stores each
+ * distinct payload once as a body, js:out:{N}:b:<ref> (sealed with record
+ * id <ref> = the key hash of the first message using it), and each stream
+ * entry carries `r` = <ref> instead of its own sealed copy `p`; the
+ * dispatcher reads the body when it takes the entry (gw_outbox_entry_open).
+ * KEYS = the chunk's body keys, then (dedupe, lane) per message; ARGV[1] =
+ * dedupe ttl (also the bodies' lifetime), ARGV[2] = number of bodies, then
+ * the sealed bodies, then per message its key hash, member, broadcast,
+ * not-before and body ref. Returns one 1 (queued) or 0 (duplicate) per
+ * message. Bodies are written even when every message is a duplicate: the
+ * same plaintext under the same ref, so entries queued before still open.
  */
 #define BATCH_VALUES 5
 #define BATCH_CHUNK 128
+#define BATCH_BODIES 8
 
 static struct core_redis_script batch_script = {
-    "outbox_enqueue_batch",
+    "outbox_enqueue_batch_r",
+    "local nb = tonumber(ARGV[2])\n"
+    "for i = 1, nb do redis.call('SET', KEYS[i], ARGV[2 + i], 'EX', ARGV[1]) end\n"
     "local out = {}\n"
-    "for i = 1, #KEYS / 2 do\n"
-    "  if redis.call('SET', KEYS[2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then\n"
-    "    local b = 1 + (i - 1) * 5\n"
-    "    redis.call('XADD', KEYS[2 * i], '*', 'k', ARGV[b + 1], 'm', ARGV[b + 2],\n"
-    "               'b', ARGV[b + 3], 'nb', ARGV[b + 4], 'a', '0', 'p', ARGV[b + 5])\n"
+    "local base = 2 + nb\n"
+    "for i = 1, (#KEYS - nb) / 2 do\n"
+    "  if redis.call('SET', KEYS[nb + 2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "    local b = base + (i - 1) * 5\n"
+    "    redis.call('XADD', KEYS[nb + 2 * i], '*', 'k', ARGV[b + 1], 'm', ARGV[b + 2],\n"
+    "               'b', ARGV[b + 3], 'nb', ARGV[b + 4], 'a', '0', 'r', ARGV[b + 5])\n"
     "    out[i] = 1\n"
     "  else\n"
     "    out[i] = 0\n"
@@ -245,48 +261,75 @@ static struct core_redis_script batch_script = {
     "return out\n",
     ""};
 
-/* Positions in enq_args.argv of the values the batch script takes. */
-static const int batch_value_at[BATCH_VALUES] = {4, 6, 8, 10, 14};
+/* One distinct payload of a chunk. */
+struct body {
+    const json_t *msg;
+    const json_t *fb;
+    const char *group;
+    char ref[GW_KEY_HASH_LEN];
+    char key[160];
+    unsigned char *sealed; /* owned */
+    size_t len;
+};
 
-/* One chunk being built: the messages' arguments and sealed payloads. */
+/* One chunk being built: the messages' arguments and their bodies. */
 struct chunk {
     struct enq_args a[BATCH_CHUNK];
-    unsigned char *sealed[BATCH_CHUNK];
+    int body_of[BATCH_CHUNK];
+    struct body bodies[BATCH_BODIES];
+    size_t n_bodies;
     size_t first; /* index of a[0] in the batch */
     size_t m;
 };
 
 static void chunk_clear(struct chunk *c)
 {
-    for (size_t i = 0; i < c->m; i++)
-        free(c->sealed[i]);
+    for (size_t i = 0; i < c->n_bodies; i++)
+        free(c->bodies[i].sealed);
+    c->n_bodies = 0;
     c->m = 0;
 }
 
-/* Queue the chunk's EVALSHA (keys of all messages, then their values). */
+/* Queue the chunk's EVALSHA (body keys, message keys, then the values). */
 static int chunk_append(struct core_redis *r, struct chunk *c, struct core_err *err)
 {
-    size_t argc = 2 * c->m + 1 + BATCH_VALUES * c->m;
+    size_t argc = c->n_bodies + 2 * c->m + 2 + c->n_bodies + BATCH_VALUES * c->m;
     const char **argv = core_calloc(argc, sizeof *argv);
     size_t *lens = core_calloc(argc, sizeof *lens);
+    char nb[16];
     size_t k = 0;
     int rc;
 
-    for (size_t i = 0; i < c->m; i++) {
-        argv[k] = c->a[i].argv[0];
-        lens[k++] = c->a[i].lens[0];
-        argv[k] = c->a[i].argv[1];
-        lens[k++] = c->a[i].lens[1];
+    for (size_t i = 0; i < c->n_bodies; i++) {
+        argv[k] = c->bodies[i].key;
+        lens[k++] = strlen(c->bodies[i].key);
     }
-    argv[k] = c->a[0].argv[2]; /* ttl */
-    lens[k++] = c->a[0].lens[2];
     for (size_t i = 0; i < c->m; i++) {
+        argv[k] = c->a[i].dedupe;
+        lens[k++] = strlen(c->a[i].dedupe);
+        argv[k] = c->a[i].lane;
+        lens[k++] = strlen(c->a[i].lane);
+    }
+    snprintf(nb, sizeof nb, "%zu", c->n_bodies);
+    argv[k] = c->a[0].ttl;
+    lens[k++] = strlen(c->a[0].ttl);
+    argv[k] = nb;
+    lens[k++] = strlen(nb);
+    for (size_t i = 0; i < c->n_bodies; i++) {
+        argv[k] = (const char *)c->bodies[i].sealed;
+        lens[k++] = c->bodies[i].len;
+    }
+    for (size_t i = 0; i < c->m; i++) {
+        const char *v[BATCH_VALUES] = {c->a[i].kh, c->a[i].argv[6], c->a[i].argv[8], c->a[i].nb,
+                                       c->bodies[c->body_of[i]].ref};
+
         for (int f = 0; f < BATCH_VALUES; f++) {
-            argv[k] = c->a[i].argv[batch_value_at[f]];
-            lens[k++] = c->a[i].lens[batch_value_at[f]];
+            argv[k] = v[f];
+            lens[k++] = strlen(v[f]);
         }
     }
-    rc = core_redis_eval_append(r, &batch_script, (int)(2 * c->m), (int)k, argv, lens, err);
+    rc = core_redis_eval_append(r, &batch_script, (int)(c->n_bodies + 2 * c->m), (int)k, argv,
+                                lens, err);
     free(argv);
     free(lens);
     return rc;
@@ -364,10 +407,6 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
 {
     struct chunk *c = core_calloc(1, sizeof *c);
     struct replies q;
-    const json_t *last_msg = NULL;
-    const json_t *last_fb = NULL;
-    const char *last_group = NULL;
-    char *text = NULL;
     size_t i;
     int rc = 0;
 
@@ -376,44 +415,66 @@ static int enqueue_pass(struct core_redis *r, const struct cry_keys *keys,
     q.size = core_calloc(n + 1, sizeof *q.size);
     *noscript = 0;
     for (i = 0; i < n && rc == 0; i++) {
+        const struct gw_outmsg *m = &msgs[i];
         struct enq_args *a;
-        size_t sealed_len = 0;
+        size_t b;
 
         if (c->m > 0 &&
-            (c->m == BATCH_CHUNK || strcmp(msgs[i].number, msgs[c->first].number) != 0)) {
+            (c->m == BATCH_CHUNK || strcmp(m->number, msgs[c->first].number) != 0)) {
             rc = send_chunk(r, c, &q, status, noscript, err);
             if (rc != 0)
                 break;
         }
         if (c->m == 0)
             c->first = i;
-        if (text == NULL || msgs[i].message != last_msg || msgs[i].fallback != last_fb ||
-            !same_group(msgs[i].group, last_group)) {
-            wipe_text(text);
-            text = payload_text(&msgs[i], err);
+        a = &c->a[c->m];
+        gw_outbox_key_hash(m->key, a->kh);
+        for (b = 0; b < c->n_bodies; b++) {
+            const struct body *y = &c->bodies[b];
+
+            if (y->msg == m->message && y->fb == m->fallback && same_group(y->group, m->group))
+                break;
+        }
+        if (b == c->n_bodies && b == BATCH_BODIES) {
+            /* a chunk holds a few distinct payloads: send it, start anew */
+            rc = send_chunk(r, c, &q, status, noscript, err);
+            if (rc != 0)
+                break;
+            c->first = i;
+            b = 0;
+        }
+        if (b == c->n_bodies) {
+            struct body *y = &c->bodies[b];
+            char *text = payload_text(m, err);
+
             if (text == NULL) {
                 rc = -1;
                 break;
             }
-            last_msg = msgs[i].message;
-            last_fb = msgs[i].fallback;
-            last_group = msgs[i].group;
+            y->msg = m->message;
+            y->fb = m->fallback;
+            y->group = m->group;
+            char ref[GW_KEY_HASH_LEN];
+
+            memcpy(ref, a->kh, sizeof ref);
+            gw_outbox_body_key(m->number, ref, y->key, sizeof y->key);
+            memcpy(y->ref, ref, sizeof y->ref);
+            y->sealed = seal_text(keys, y->ref, text, &y->len, err);
+            wipe_text(text);
+            if (y->sealed == NULL) {
+                rc = -1;
+                break;
+            }
+            c->n_bodies++;
         }
-        a = &c->a[c->m];
-        gw_outbox_key_hash(msgs[i].key, a->kh);
-        c->sealed[c->m] = seal_text(keys, a->kh, text, &sealed_len, err);
-        if (c->sealed[c->m] == NULL) {
-            rc = -1;
-            break;
-        }
-        build_args(a, &msgs[i], c->sealed[c->m], sealed_len);
+        c->body_of[c->m] = (int)b;
+        build_args(a, m, NULL, 0);
         c->m++;
     }
     if (rc == 0 && c->m > 0)
         rc = send_chunk(r, c, &q, status, noscript, err);
     chunk_clear(c);
     free(c);
-    wipe_text(text);
     /* read every reply that was queued, even after a failure */
     while (!q.dead && q.read < q.queued)
         read_reply(r, &q, status, &rc, noscript, err);
@@ -463,4 +524,52 @@ int gw_outbox_enqueue_batch(struct core_redis *r, const struct cry_keys *keys,
     }
     free(status);
     return rc;
+}
+
+/* The string value of field `name` of a stream entry, or NULL. */
+static const redisReply *entry_field(const redisReply *fields, const char *name)
+{
+    for (size_t i = 0; fields != NULL && fields->type == REDIS_REPLY_ARRAY &&
+                       i + 1 < fields->elements;
+         i += 2) {
+        const redisReply *k = fields->element[i];
+
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0)
+            return fields->element[i + 1]->type == REDIS_REPLY_STRING ? fields->element[i + 1]
+                                                                       : NULL;
+    }
+    return NULL;
+}
+
+json_t *gw_outbox_entry_open(struct core_redis *r, const struct cry_keys *keys,
+                             const char *number, const redisReply *fields, struct core_err *err)
+{
+    const redisReply *k = entry_field(fields, "k");
+    const redisReply *p = entry_field(fields, "p");
+    const redisReply *ref = entry_field(fields, "r");
+    char key[160];
+    redisReply *body;
+    json_t *j;
+
+    if (k == NULL || k->len != GW_KEY_HASH_LEN - 1) {
+        core_err_set(err, CORE_EX_DATAERR, "outbox: an entry without a key hash");
+        return NULL;
+    }
+    if (p != NULL)
+        return gw_outbox_open(keys, k->str, (const unsigned char *)p->str, p->len, err);
+    if (ref == NULL || ref->len != GW_KEY_HASH_LEN - 1) {
+        core_err_set(err, CORE_EX_DATAERR, "outbox: an entry without a payload");
+        return NULL;
+    }
+    gw_outbox_body_key(number, ref->str, key, sizeof key);
+    if (core_redis_cmdf(r, &body, err, "GET %s", key) != 0)
+        return NULL;
+    if (body->type != REDIS_REPLY_STRING) {
+        freeReplyObject(body);
+        core_err_set(err, CORE_EX_NOINPUT, "outbox: the message's body is gone");
+        return NULL;
+    }
+    j = gw_outbox_open(keys, ref->str, (const unsigned char *)body->str, body->len, err);
+    freeReplyObject(body);
+    return j;
 }

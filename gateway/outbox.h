@@ -84,6 +84,19 @@ void gw_outbox_key_hash(const char *key, char out[GW_KEY_HASH_LEN]);
 /* Stream key of a lane: js:out:{NUMBER}:LANE. */
 void gw_outbox_lane_key(const char *number, enum gw_lane lane, char *out, size_t n);
 
+/* Key of a shared body: js:out:{NUMBER}:b:<ref> (see gw_outbox_enqueue_batch). */
+void gw_outbox_body_key(const char *number, const char *ref, char *out, size_t n);
+
+/*
+ * The payload {"message":..,"fallback":..,"g":..} of a lane entry of
+ * `number` (`fields`: the entry's field/value array): its own sealed `p`,
+ * or the shared body its `r` names (one GET). Returns a new reference, or
+ * NULL with err (CORE_EX_NOINPUT: the body is gone; CORE_EX_DATAERR: does
+ * not open). For tools and tests; the dispatcher caches bodies itself.
+ */
+json_t *gw_outbox_entry_open(struct core_redis *r, const struct cry_keys *keys,
+                             const char *number, const redisReply *fields, struct core_err *err);
+
 /* "reply", "alert", "bulk". */
 const char *gw_lane_name(enum gw_lane lane);
 

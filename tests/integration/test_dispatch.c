@@ -325,6 +325,99 @@ static void test_error_paths(void **state)
     assert_true(1);
 }
 
+/* ---- shared bodies ---- */
+
+/*
+ * A fan-out (gw_outbox_enqueue_batch) stores its payload once, as a body
+ * the stream entries name: every recipient gets it once; a recipient
+ * delayed by 131056 is sent later (the delayed copy is sealed on its own);
+ * a recipient whose window WhatsApp considers closed gets the template
+ * after the async 131047 (from the body's ref); a replayed batch queues
+ * nothing.
+ */
+static void test_shared_bodies(void **state)
+{
+    struct th_stack s;
+    struct gw_outmsg msgs[5];
+    char mids[5][CRY_MID_LEN];
+    char keys[5][32];
+    char wa[5][24];
+    int dup[5];
+    size_t queued = 0;
+    struct core_err err;
+    json_t *text;
+    json_t *tpl;
+
+    (void)state;
+    assert_int_equal(th_stack_start(&s, "dispatch-bodies", NULL, NULL), 0);
+    text = json_pack("{s:s,s:{s:s}}", "type", "text", "text", "body", "साझा संदेश");
+    tpl = json_pack("{s:s,s:{s:s,s:{s:s},s:[{s:s,s:[{s:s,s:s}]}]}}", "type", "template",
+                    "template", "name", "janseva_notice", "language", "code", "hi",
+                    "components", "type", "body", "parameters", "type", "text", "text",
+                    "साझा संदेश");
+    for (int i = 0; i < 5; i++) {
+        snprintf(wa[i], sizeof wa[i], "9198000%05d", 40001 + i);
+        assert_int_equal(th_stack_inbound(&s, wa[i], "नमस्ते"), 0);
+        assert_int_equal(th_stack_member(&s, wa[i], mids[i]), 0);
+        snprintf(keys[i], sizeof keys[i], "shared:%d", i);
+        memset(&msgs[i], 0, sizeof msgs[i]);
+        msgs[i].key = keys[i];
+        msgs[i].number = TH_SIM_PNID;
+        msgs[i].lane = GW_LANE_BULK;
+        msgs[i].mid = mids[i];
+        msgs[i].message = text;
+        msgs[i].fallback = tpl;
+    }
+    /* recipient 1: one 131056; recipient 2: WhatsApp's window closed */
+    fault(&s, "{\"mode\":\"pair_limit\",\"to\":\"919800040002\",\"count\":1}");
+    assert_int_equal(th_cloudsim_req(&s.sim, "POST", "/_sim/window",
+                                     "{\"to\":\"919800040003\",\"last_inbound_ms\":null}", NULL),
+                     200);
+    assert_int_equal(gw_outbox_enqueue_batch(s.r, s.keys, msgs, 5, dup, &queued, &err), 0);
+    assert_int_equal(queued, 5);
+    /* one body for the five: the entries carry its ref, not a copy */
+    {
+        redisReply *rep = th_redis_cmd(&s.redis, "KEYS js:out:{%s}:b:*", TH_SIM_PNID);
+
+        assert_int_equal(rep->elements, 1);
+        freeReplyObject(rep);
+    }
+    for (int i = 0; i < 5; i++) {
+        if (i == 2)
+            continue;
+        wait_state(&s, keys[i], NULL, delivered_states, 30000);
+    }
+    {
+        char kh[GW_KEY_HASH_LEN];
+        char key[GW_KEY_HASH_LEN + 32];
+
+        gw_outbox_key_hash(keys[2], kh);
+        snprintf(key, sizeof key, "template-after-131047:%s", kh);
+        wait_state(&s, key, NULL, delivered_states, 30000);
+    }
+    for (int i = 0; i < 5; i++) {
+        const char *t = i == 2 ? "template" : "text";
+        char path[200];
+        json_t *j;
+
+        snprintf(path, sizeof path, "/_sim/sends?outcome=accepted&to=%s&type=%s", wa[i], t);
+        j = th_cloudsim_json(&s.sim, path);
+        if (json_array_size(json_object_get(j, "sends")) != 1)
+            fail_msg("recipient %d: %zu accepted %s sends (want 1)", i,
+                     json_array_size(json_object_get(j, "sends")), t);
+        json_decref(j);
+    }
+    assert_true(th_stack_metric(&s, "janseva_dispatch_errors_total{code=\"131056\"}") >= 1);
+    /* the same batch again: nothing new */
+    assert_int_equal(gw_outbox_enqueue_batch(s.r, s.keys, msgs, 5, dup, &queued, &err), 0);
+    assert_int_equal(queued, 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(dup[i], 1);
+    json_decref(text);
+    json_decref(tpl);
+    assert_int_equal(th_stack_stop(&s), 0);
+}
+
 /* ---- storms, crashes ---- */
 
 static void test_fault_storm_no_loss_no_duplicate(void **state)
@@ -494,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_pacing_never_trips_the_limits),
         cmocka_unit_test(test_window_rules),
         cmocka_unit_test(test_error_paths),
+        cmocka_unit_test(test_shared_bodies),
         cmocka_unit_test(test_fault_storm_no_loss_no_duplicate),
         cmocka_unit_test(test_kill_9_mid_queue),
         cmocka_unit_test(test_disordered_statuses_exact_counters),

@@ -222,7 +222,6 @@ static size_t lane_entries(struct fixture *f, const char *lane, struct entry *ou
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && n < max; i++) {
         const redisReply *fl = rep->element[i]->element[1];
         const char *kh = NULL;
-        const redisReply *p = NULL;
         struct core_err err;
 
         memset(&out[n], 0, sizeof out[n]);
@@ -235,13 +234,12 @@ static size_t lane_entries(struct fixture *f, const char *lane, struct entry *ou
                 snprintf(out[n].mid, sizeof out[n].mid, "%s", fl->element[k + 1]->str);
             else if (strcmp(name, "b") == 0)
                 snprintf(out[n].bid, sizeof out[n].bid, "%s", fl->element[k + 1]->str);
-            else if (strcmp(name, "p") == 0)
-                p = fl->element[k + 1];
         }
         assert_non_null(kh);
-        assert_non_null(p);
-        out[n].payload = gw_outbox_open(f->keys, kh, (const unsigned char *)p->str, p->len, &err);
-        assert_non_null(out[n].payload);
+        /* a fan-out's entries name a shared body ("r"), others carry "p" */
+        out[n].payload = gw_outbox_entry_open(f->r, f->keys, PNID, fl, &err);
+        if (out[n].payload == NULL)
+            fail_msg("entry %zu: %s", i, err.msg);
         n++;
     }
     freeReplyObject(rep);

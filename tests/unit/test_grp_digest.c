@@ -150,7 +150,6 @@ static size_t bulk(struct fixture *f, struct entry *out, size_t max)
 
     for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && n < max; i++) {
         const redisReply *fl = rep->element[i]->element[1];
-        const redisReply *p = NULL;
         struct core_err err;
 
         memset(&out[n], 0, sizeof out[n]);
@@ -159,14 +158,12 @@ static size_t bulk(struct fixture *f, struct entry *out, size_t max)
                 snprintf(out[n].kh, sizeof out[n].kh, "%s", fl->element[k + 1]->str);
             else if (strcmp(fl->element[k]->str, "m") == 0)
                 snprintf(out[n].mid, sizeof out[n].mid, "%s", fl->element[k + 1]->str);
-            else if (strcmp(fl->element[k]->str, "p") == 0)
-                p = fl->element[k + 1];
         }
         assert_true(out[n].kh[0] != '\0');
-        assert_non_null(p);
-        out[n].payload =
-            gw_outbox_open(f->keys, out[n].kh, (const unsigned char *)p->str, p->len, &err);
-        assert_non_null(out[n].payload);
+        /* a fan-out's entries name a shared body ("r"), others carry "p" */
+        out[n].payload = gw_outbox_entry_open(f->r, f->keys, PNID, fl, &err);
+        if (out[n].payload == NULL)
+            fail_msg("entry %zu: %s", i, err.msg);
         n++;
     }
     freeReplyObject(rep);
