@@ -279,3 +279,179 @@ long long th_stack_metric(struct th_stack *s, const char *series)
     th_http_resp_free(&resp);
     return v;
 }
+
+/* ======================= playing people ======================= */
+
+int th_stack_cli(struct th_stack *s, const char *const args[], char **out)
+{
+    char redis[700];
+    char keys[700];
+    const char *env[] = {redis, keys, "JANSEVA_PHONE_NUMBER_ID=" TH_SIM_PNID,
+                         "JANSEVA_LOG_LEVEL=warn", NULL};
+    const char *argv[24];
+    char *o = NULL;
+    char *err = NULL;
+    size_t n = 0;
+    int rc;
+
+    snprintf(redis, sizeof redis, "JANSEVA_REDIS=%s", s->redis.addr);
+    snprintf(keys, sizeof keys, "JANSEVA_KEYS_DIR=%s", s->app.keys_dir);
+    argv[n++] = th_bin();
+    for (size_t i = 0; args[i] != NULL && n + 1 < sizeof argv / sizeof argv[0]; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    rc = th_run(argv, env, NULL, 0, &o, &err);
+    if (rc != 0)
+        fprintf(stderr, "janseva %s: exit %d: %s\n", args[0], rc, err != NULL ? err : "");
+    if (out != NULL)
+        *out = o;
+    else
+        free(o);
+    free(err);
+    return rc;
+}
+
+json_t *th_stack_send(struct th_stack *s, json_t *req)
+{
+    char *body = json_dumps(req, JSON_COMPACT);
+    char *out = NULL;
+    json_t *j = NULL;
+    long st;
+
+    json_decref(req);
+    st = th_cloudsim_req(&s->sim, "POST", "/_sim/inbound", body, &out);
+    free(body);
+    if (st == 200)
+        j = json_loads(out != NULL ? out : "", 0, NULL);
+    if (j == NULL || json_integer_value(json_object_get(j, "webhook_status")) != 200) {
+        fprintf(stderr, "stack: inbound refused (%ld): %s\n", st, out != NULL ? out : "");
+        json_decref(j);
+        j = NULL;
+    }
+    free(out);
+    return j;
+}
+
+json_t *th_stack_say(struct th_stack *s, const char *wa, const char *name, const char *text)
+{
+    return th_stack_send(s, json_pack("{s:s,s:s,s:s}", "from", wa, "name", name, "text", text));
+}
+
+int th_stack_tap(struct th_stack *s, const char *wa, const char *name, const char *id)
+{
+    json_t *j = th_stack_send(s, json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "from", wa, "name",
+                                           name, "type", "interactive", "reply", "type",
+                                           "button_reply", "id", id, "title", "OK"));
+
+    json_decref(j);
+    return j != NULL ? 0 : -1;
+}
+
+json_t *th_stack_sent_to(struct th_stack *s, const char *wa)
+{
+    char path[200];
+    json_t *j;
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+
+    snprintf(path, sizeof path, "/_sim/sends?outcome=accepted&limit=1000&to=%s", wa);
+    j = th_cloudsim_json(&s->sim, path);
+    if (j == NULL) {
+        json_decref(out);
+        return NULL;
+    }
+    json_array_foreach(json_object_get(j, "sends"), i, e)
+    {
+        json_t *b = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
+        char *t;
+
+        if (b == NULL)
+            continue;
+        json_object_del(b, "to"); /* the recipient; the rest is what they read */
+        t = json_dumps(b, JSON_COMPACT);
+        json_array_append_new(out, json_string(t));
+        free(t);
+        json_decref(b);
+    }
+    json_decref(j);
+    return out;
+}
+
+size_t th_stack_count_with(struct th_stack *s, const char *wa, const char *needle)
+{
+    json_t *a = th_stack_sent_to(s, wa);
+    size_t i;
+    json_t *e;
+    size_t n = 0;
+
+    json_array_foreach(a, i, e)
+    {
+        n += strstr(json_string_value(e), needle) != NULL;
+    }
+    json_decref(a);
+    return n;
+}
+
+char *th_stack_last_with(struct th_stack *s, const char *wa, const char *needle)
+{
+    json_t *a = th_stack_sent_to(s, wa);
+    size_t i;
+    json_t *e;
+    char *hit = NULL;
+
+    json_array_foreach(a, i, e)
+    {
+        if (strstr(json_string_value(e), needle) != NULL) {
+            free(hit);
+            hit = strdup(json_string_value(e));
+        }
+    }
+    json_decref(a);
+    return hit;
+}
+
+struct want_sends {
+    struct th_stack *s;
+    const char *wa;
+    const char *needle;
+    size_t n;
+};
+
+static int sends_reached(void *ud)
+{
+    struct want_sends *w = ud;
+
+    return th_stack_count_with(w->s, w->wa, w->needle) >= w->n;
+}
+
+int th_stack_wait_for(struct th_stack *s, const char *wa, const char *needle, size_t n,
+                      int timeout_ms)
+{
+    struct want_sends w = {s, wa, needle, n};
+
+    if (th_wait(sends_reached, &w, timeout_ms) == 0)
+        return 0;
+    fprintf(stderr, "stack: no send #%zu to %s with \"%s\" (log %s)\n", n, wa, needle,
+            s->app.log_path);
+    return -1;
+}
+
+static int quiet(void *ud)
+{
+    struct th_stack *s = ud;
+
+    return th_redis_int(&s->redis, "XLEN js:in") == 0 &&
+           th_redis_int(&s->redis, "XLEN js:out:{%s}:0", TH_SIM_PNID) == 0 &&
+           th_redis_int(&s->redis, "XLEN js:out:{%s}:1", TH_SIM_PNID) == 0 &&
+           th_redis_int(&s->redis, "XLEN js:out:{%s}:2", TH_SIM_PNID) == 0 &&
+           th_redis_int(&s->redis, "ZCARD js:out:{%s}:delay", TH_SIM_PNID) <= 0;
+}
+
+int th_stack_wait_quiet(struct th_stack *s, int timeout_ms)
+{
+    if (th_wait(quiet, s, timeout_ms) == 0)
+        return 0;
+    fprintf(stderr, "stack: janseva did not settle (log %s)\n", s->app.log_path);
+    return -1;
+}

@@ -17,6 +17,8 @@
 #include "tests/harness/cloudsim.h"
 #include "tests/harness/harness.h"
 
+#include <jansson.h>
+
 struct th_stack {
     char *dir;
     struct th_redis redis;
@@ -70,5 +72,40 @@ char *th_stack_state(struct th_stack *s, const char *key, const char *broadcast)
 
 /* A janseva metric by exact series name ("name{labels}"), or -1. */
 long long th_stack_metric(struct th_stack *s, const char *series);
+
+/* ---- playing people (conversation tests) ----
+ * Each returns an error (and says what went wrong on stderr) rather than
+ * failing the test: tests assert on the result. */
+
+/* Run `janseva ARGS...` (args NULL-terminated, without the program) against
+ * the stack's Redis and keys: its exit status; its stdout into *out (caller
+ * frees) when out is not NULL. Prints stderr when the status is not 0. */
+int th_stack_cli(struct th_stack *s, const char *const args[], char **out);
+
+/* POST `req` (stolen) to the simulator's /_sim/inbound: the simulator's
+ * answer (new reference), or NULL when it or janseva refused it. */
+json_t *th_stack_send(struct th_stack *s, json_t *req);
+
+/* `wa` (profile name `name`) writes `text`, or taps button `id`. */
+json_t *th_stack_say(struct th_stack *s, const char *wa, const char *name, const char *text);
+int th_stack_tap(struct th_stack *s, const char *wa, const char *name, const char *id);
+
+/* Accepted sends to `wa` as compact text of their Graph bodies without the
+ * recipient (what they read), oldest first: a new array, or NULL. */
+json_t *th_stack_sent_to(struct th_stack *s, const char *wa);
+
+/* How many sends to `wa` hold `needle`; the newest one that does (caller
+ * frees), or NULL. */
+size_t th_stack_count_with(struct th_stack *s, const char *wa, const char *needle);
+char *th_stack_last_with(struct th_stack *s, const char *wa, const char *needle);
+
+/* Wait until `wa` got `n` sends holding `needle`: 0, or -1 after
+ * `timeout_ms`. */
+int th_stack_wait_for(struct th_stack *s, const char *wa, const char *needle, size_t n,
+                      int timeout_ms);
+
+/* Wait until janseva has handled every webhook and sent everything queued
+ * (the inbound stream, the three lanes and the delay set are empty). */
+int th_stack_wait_quiet(struct th_stack *s, int timeout_ms);
 
 #endif

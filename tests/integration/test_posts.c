@@ -43,35 +43,6 @@ static const char *src(void)
 
 /* ======================= commands ======================= */
 
-static int cli(struct th_stack *s, const char *const args[], char **out)
-{
-    char redis[700];
-    char keys[700];
-    const char *env[] = {redis, keys, "JANSEVA_PHONE_NUMBER_ID=" TH_SIM_PNID,
-                         "JANSEVA_LOG_LEVEL=warn", NULL};
-    const char *argv[24];
-    char *o = NULL;
-    char *err = NULL;
-    size_t n = 0;
-    int rc;
-
-    snprintf(redis, sizeof redis, "JANSEVA_REDIS=%s", s->redis.addr);
-    snprintf(keys, sizeof keys, "JANSEVA_KEYS_DIR=%s", s->app.keys_dir);
-    argv[n++] = th_bin();
-    for (size_t i = 0; args[i] != NULL && n + 1 < sizeof argv / sizeof argv[0]; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    rc = th_run(argv, env, NULL, 0, &o, &err);
-    if (rc != 0)
-        fprintf(stderr, "janseva %s: exit %d: %s\n", args[0], rc, err != NULL ? err : "");
-    if (out != NULL)
-        *out = o;
-    else
-        free(o);
-    free(err);
-    return rc;
-}
-
 static long api(struct th_stack *s, const char *method, const char *path, const char *officer,
                 const char *body, json_t **out)
 {
@@ -99,137 +70,37 @@ static long api(struct th_stack *s, const char *method, const char *path, const 
     return status;
 }
 
-/* ======================= citizens ======================= */
-
-static json_t *inbound(struct th_stack *s, json_t *req)
-{
-    char *body = json_dumps(req, JSON_COMPACT);
-    char *out = NULL;
-    json_t *j;
-
-    json_decref(req);
-    if (th_cloudsim_req(&s->sim, "POST", "/_sim/inbound", body, &out) != 200)
-        fail_msg("inbound refused: %s", out != NULL ? out : "");
-    free(body);
-    j = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(j);
-    assert_int_equal(json_integer_value(json_object_get(j, "webhook_status")), 200);
-    return j;
-}
+/* ================ citizens (helpers in tests/harness/stack.h) ================ */
 
 static json_t *say(struct th_stack *s, const char *wa, const char *text)
 {
-    return inbound(s, json_pack("{s:s,s:s,s:s}", "from", wa, "name", PROFILE, "text", text));
+    json_t *j = th_stack_say(s, wa, PROFILE, text);
+
+    assert_non_null(j);
+    return j;
+}
+
+static json_t *inbound(struct th_stack *s, json_t *req)
+{
+    json_t *j = th_stack_send(s, req);
+
+    assert_non_null(j);
+    return j;
 }
 
 static void tap(struct th_stack *s, const char *wa, const char *id)
 {
-    json_decref(inbound(s, json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "from", wa, "name",
-                                     PROFILE, "type", "interactive", "reply", "type",
-                                     "button_reply", "id", id, "title", "OK")));
-}
-
-/* Accepted sends to `wa` as compact text of their Graph bodies (UTF-8). */
-static json_t *sent_to(struct th_stack *s, const char *wa)
-{
-    char path[200];
-    json_t *j;
-    json_t *out = json_array();
-    size_t i;
-    json_t *e;
-
-    snprintf(path, sizeof path, "/_sim/sends?outcome=accepted&limit=1000&to=%s", wa);
-    j = th_cloudsim_json(&s->sim, path);
-    assert_non_null(j);
-    json_array_foreach(json_object_get(j, "sends"), i, e)
-    {
-        json_t *b = json_loads(json_string_value(json_object_get(e, "body")), 0, NULL);
-        char *t;
-
-        assert_non_null(b);
-        json_object_del(b, "to"); /* the recipient; the rest is what they read */
-        t = json_dumps(b, JSON_COMPACT);
-        json_array_append_new(out, json_string(t));
-        free(t);
-        json_decref(b);
-    }
-    json_decref(j);
-    return out;
-}
-
-/* Sends to `wa` whose body holds `needle`. */
-static size_t count_with(struct th_stack *s, const char *wa, const char *needle)
-{
-    json_t *a = sent_to(s, wa);
-    size_t i;
-    json_t *e;
-    size_t n = 0;
-
-    json_array_foreach(a, i, e)
-    {
-        n += strstr(json_string_value(e), needle) != NULL;
-    }
-    json_decref(a);
-    return n;
-}
-
-/* The newest send to `wa` holding `needle` (caller frees), or NULL. */
-static char *last_with(struct th_stack *s, const char *wa, const char *needle)
-{
-    json_t *a = sent_to(s, wa);
-    size_t i;
-    json_t *e;
-    char *hit = NULL;
-
-    json_array_foreach(a, i, e)
-    {
-        if (strstr(json_string_value(e), needle) != NULL) {
-            free(hit);
-            hit = strdup(json_string_value(e));
-        }
-    }
-    json_decref(a);
-    return hit;
-}
-
-struct want {
-    struct th_stack *s;
-    const char *wa;
-    const char *needle;
-    size_t n;
-};
-
-static int reached(void *ud)
-{
-    struct want *w = ud;
-
-    return count_with(w->s, w->wa, w->needle) >= w->n;
+    assert_int_equal(th_stack_tap(s, wa, PROFILE, id), 0);
 }
 
 static void wait_for(struct th_stack *s, const char *wa, const char *needle, size_t n)
 {
-    struct want w = {s, wa, needle, n};
-
-    if (th_wait(reached, &w, 15000) != 0)
-        fail_msg("no send #%zu to %s with \"%s\" (log %s)", n, wa, needle, s->app.log_path);
-}
-
-static int quiet(void *ud)
-{
-    struct th_stack *s = ud;
-
-    return th_redis_int(&s->redis, "XLEN js:in") == 0 &&
-           th_redis_int(&s->redis, "XLEN js:out:{%s}:0", TH_SIM_PNID) == 0 &&
-           th_redis_int(&s->redis, "XLEN js:out:{%s}:1", TH_SIM_PNID) == 0 &&
-           th_redis_int(&s->redis, "XLEN js:out:{%s}:2", TH_SIM_PNID) == 0 &&
-           th_redis_int(&s->redis, "ZCARD js:out:{%s}:delay", TH_SIM_PNID) <= 0;
+    assert_int_equal(th_stack_wait_for(s, wa, needle, n, 15000), 0);
 }
 
 static void wait_quiet(struct th_stack *s)
 {
-    if (th_wait(quiet, s, 15000) != 0)
-        fail_msg("janseva did not settle (log %s)", s->app.log_path);
+    assert_int_equal(th_stack_wait_quiet(s, 15000), 0);
 }
 
 static void member_of(struct th_stack *s, const char *wa, struct grp_member *m)
@@ -264,7 +135,7 @@ static void enrol(struct th_stack *s, const char *wa, int english)
 static void no_personal_data(struct th_stack *s, const char *wa)
 {
     static const char *const bad[] = {WA_A, WA_B, WA_C, "9811170", PROFILE};
-    json_t *a = sent_to(s, wa);
+    json_t *a = th_stack_sent_to(s, wa);
     size_t i;
     json_t *e;
 
@@ -299,7 +170,7 @@ static int setup(void **state)
         const char *args[] = {"import", "--kind", kinds[i], path, NULL};
 
         snprintf(path, sizeof path, "%s/data/sample-hierarchy/%s.csv", src(), kinds[i]);
-        if (cli(s, args, NULL) != 0)
+        if (th_stack_cli(s, args, NULL) != 0)
             return -1;
     }
     snprintf(path, sizeof path, "%s/officers.csv", s->dir);
@@ -308,7 +179,7 @@ static int setup(void **state)
     {
         const char *args[] = {"import", "--kind", "officer", path, NULL};
 
-        if (cli(s, args, NULL) != 0)
+        if (th_stack_cli(s, args, NULL) != 0)
             return -1;
     }
     snprintf(path, sizeof path, "%s/data/sandbox/templates.json", src());
@@ -357,20 +228,20 @@ static void test_posts(void **state)
     wait_for(s, WA_B, "गाँव में कल रात चोरी हुई है", 1);
     wait_for(s, WA_C, "गाँव में कल रात चोरी हुई है", 1);
     wait_for(s, WA_A, "समूह में भेज दिया गया", 1);
-    raw = last_with(s, WA_B, "चोरी हुई");
+    raw = th_stack_last_with(s, WA_B, "चोरी हुई");
     assert_non_null(strstr(raw, lbl_hi));
     assert_non_null(strstr(raw, "खगौल"));
     free(raw);
-    raw = last_with(s, WA_C, "चोरी हुई");
+    raw = th_stack_last_with(s, WA_C, "चोरी हुई");
     assert_non_null(strstr(raw, lbl_en));
     assert_non_null(strstr(raw, "Khagaul"));
     free(raw);
-    assert_int_equal(count_with(s, WA_A, "चोरी हुई"), 0); /* not to the author */
+    assert_int_equal(th_stack_count_with(s, WA_A, "चोरी हुई"), 0); /* not to the author */
     assert_int_equal(th_redis_int(&s->redis, "ZCARD js:inbox:{PAT-DNP}"), 1);
     {
         const char *args[] = {"inbox", "list", "--unit", "KHG-01", "--json", NULL};
 
-        assert_int_equal(cli(s, args, &out), 0);
+        assert_int_equal(th_stack_cli(s, args, &out), 0);
         j = json_loads(out, 0, NULL);
         free(out);
         assert_int_equal(json_array_size(j), 1);
@@ -395,15 +266,15 @@ static void test_posts(void **state)
     json_decref(ans);
     th_sleep_ms(500);
     wait_quiet(s);
-    assert_int_equal(count_with(s, WA_B, "चोरी हुई"), 1);
-    assert_int_equal(count_with(s, WA_C, "चोरी हुई"), 1);
+    assert_int_equal(th_stack_count_with(s, WA_B, "चोरी हुई"), 1);
+    assert_int_equal(th_stack_count_with(s, WA_C, "चोरी हुई"), 1);
 
     /* 2. commercial spam in English: dropped, told, a strike */
     json_decref(say(s, WA_B, "Earn Rs 5000 daily from home, join now bit.ly/fast-earn"));
     wait_for(s, WA_B, "विज्ञापन", 1);
     wait_quiet(s);
-    assert_int_equal(count_with(s, WA_A, "fast-earn"), 0);
-    assert_int_equal(count_with(s, WA_C, "fast-earn"), 0);
+    assert_int_equal(th_stack_count_with(s, WA_A, "fast-earn"), 0);
+    assert_int_equal(th_stack_count_with(s, WA_C, "fast-earn"), 0);
     member_of(s, WA_B, &mb);
     assert_int_equal(mb.sk, 1);
 
@@ -413,7 +284,7 @@ static void test_posts(void **state)
     {
         const char *args[] = {"review", "list", "--json", NULL};
 
-        assert_int_equal(cli(s, args, &out), 0);
+        assert_int_equal(th_stack_cli(s, args, &out), 0);
         j = json_loads(out, 0, NULL);
         free(out);
         assert_int_equal(json_array_size(j), 1);
@@ -421,7 +292,7 @@ static void test_posts(void **state)
                  json_string_value(json_object_get(json_array_get(j, 0), "id")));
         json_decref(j);
     }
-    assert_int_equal(count_with(s, WA_A, "tejashwi"), 0);
+    assert_int_equal(th_stack_count_with(s, WA_A, "tejashwi"), 0);
     {
         char path[96];
 
@@ -435,7 +306,7 @@ static void test_posts(void **state)
         const char *args[] = {"review", "approve", pid, "--label", "legit", "--reason", "ok",
                               NULL};
 
-        assert_int_equal(cli(s, args, NULL), 0);
+        assert_int_equal(th_stack_cli(s, args, NULL), 0);
     }
     wait_for(s, WA_A, "tejashwi", 1);
     wait_for(s, WA_B, "tejashwi", 1);
@@ -451,8 +322,8 @@ static void test_posts(void **state)
     }
     th_sleep_ms(500);
     wait_quiet(s);
-    assert_int_equal(count_with(s, WA_A, "tejashwi"), 1);
-    assert_int_equal(count_with(s, WA_B, "tejashwi"), 1);
+    assert_int_equal(th_stack_count_with(s, WA_A, "tejashwi"), 1);
+    assert_int_equal(th_stack_count_with(s, WA_B, "tejashwi"), 1);
     assert_int_equal(th_redis_int(&s->redis, "ZCARD js:review"), 0);
     assert_true(th_redis_int(&s->redis, "XLEN js:{audit}:log") > 0);
 
@@ -460,7 +331,7 @@ static void test_posts(void **state)
     json_decref(say(s, WA_A, "बाजार में गोली चली है, एक आदमी घायल है, जल्दी पुलिस भेजो"));
     wait_for(s, BO1_NUMBER, "गोली", 1);
     wait_for(s, SHO_NUMBER, "गोली", 1);
-    raw = last_with(s, SHO_NUMBER, "गोली");
+    raw = th_stack_last_with(s, SHO_NUMBER, "गोली");
     assert_non_null(strstr(raw, lbl_hi));
     assert_non_null(strstr(raw, "गोलीबारी"));
     assert_non_null(strstr(raw, "खगौल"));
@@ -493,7 +364,7 @@ static void test_media_posts(void **state)
                                      "type", "image", "mime_type", "image/jpeg", "caption",
                                      "मोहल्ले का नाला जाम है, सड़क पर पानी भर गया है")));
     wait_for(s, WA_B, "\"type\":\"image\"", 1);
-    raw = last_with(s, WA_B, "\"type\":\"image\"");
+    raw = th_stack_last_with(s, WA_B, "\"type\":\"image\"");
     assert_non_null(strstr(raw, "\"id\":\""));
     assert_non_null(strstr(raw, "नाला जाम है"));
     assert_non_null(strstr(raw, lbl_hi));
@@ -503,7 +374,7 @@ static void test_media_posts(void **state)
     assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "media"), "uploads")),
                      1);
     json_decref(st);
-    assert_int_equal(count_with(s, WA_A, "\"type\":\"image\""), 0);
+    assert_int_equal(th_stack_count_with(s, WA_A, "\"type\":\"image\""), 0);
 
     /* a voice note (nothing to classify: a moderator approves it), then
      * the label as text and the audio */
@@ -515,7 +386,7 @@ static void test_media_posts(void **state)
         char *out = NULL;
         json_t *j;
 
-        assert_int_equal(cli(s, args, &out), 0);
+        assert_int_equal(th_stack_cli(s, args, &out), 0);
         j = json_loads(out, 0, NULL);
         free(out);
         if (json_array_size(j) == 1) {
@@ -523,19 +394,19 @@ static void test_media_posts(void **state)
                                 json_string_value(json_object_get(json_array_get(j, 0), "id")),
                                 "--label", "legit", "--reason", "voice note", NULL};
 
-            assert_int_equal(cli(s, ap, NULL), 0);
+            assert_int_equal(th_stack_cli(s, ap, NULL), 0);
         }
         json_decref(j);
     }
     wait_for(s, WA_B, "\"type\":\"audio\"", 1);
-    raw = last_with(s, WA_B, "\"type\":\"audio\"");
+    raw = th_stack_last_with(s, WA_B, "\"type\":\"audio\"");
     assert_non_null(strstr(raw, "\"id\":\""));
     free(raw);
-    assert_true(count_with(s, WA_B, lbl_hi) >= 1);
+    assert_true(th_stack_count_with(s, WA_B, lbl_hi) >= 1);
     wait_quiet(s);
     /* relayed once each, uploaded once each */
-    assert_int_equal(count_with(s, WA_B, "\"type\":\"image\""), 1);
-    assert_int_equal(count_with(s, WA_B, "\"type\":\"audio\""), 1);
+    assert_int_equal(th_stack_count_with(s, WA_B, "\"type\":\"image\""), 1);
+    assert_int_equal(th_stack_count_with(s, WA_B, "\"type\":\"audio\""), 1);
     st = th_cloudsim_json(&s->sim, "/_sim/counters");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(st, "media"), "uploads")),
                      2);
@@ -565,7 +436,7 @@ static void test_sanctions(void **state)
     {
         const char *args[] = {"review", "list", "--json", NULL};
 
-        assert_int_equal(cli(s, args, &out), 0);
+        assert_int_equal(th_stack_cli(s, args, &out), 0);
         j = json_loads(out, 0, NULL);
         free(out);
         assert_int_equal(json_array_size(j), 1);
@@ -609,15 +480,15 @@ static void test_sanctions(void **state)
     json_decref(say(s, WA_A, "कल सुबह पंचायत भवन में बैठक है, सब आइए"));
     wait_for(s, WA_C, "पंचायत भवन में बैठक", 1);
     wait_quiet(s);
-    assert_int_equal(count_with(s, WA_A, "panchayat bhawan"), 0);
-    assert_int_equal(count_with(s, WA_B, "panchayat bhawan"), 0);
+    assert_int_equal(th_stack_count_with(s, WA_A, "panchayat bhawan"), 0);
+    assert_int_equal(th_stack_count_with(s, WA_B, "panchayat bhawan"), 0);
 
     /* ban by the CLI, by member id: out of the group, nothing relayed */
     {
         const char *args[] = {"review", "ban", mid, "--reason", "repeated party posts", "--json",
                               NULL};
 
-        assert_int_equal(cli(s, args, &out), 0);
+        assert_int_equal(th_stack_cli(s, args, &out), 0);
         j = json_loads(out, 0, NULL);
         free(out);
         assert_string_equal(json_string_value(json_object_get(j, "state")), "banned");
@@ -626,12 +497,12 @@ static void test_sanctions(void **state)
     {
         const char *args[] = {"review", "mute", pid, NULL};
 
-        assert_int_equal(cli(s, args, NULL), 77); /* banned: unban first */
+        assert_int_equal(th_stack_cli(s, args, NULL), 77); /* banned: unban first */
     }
     {
         const char *args[] = {"review", "ban", "0123456789abcdef0123456789abcdef", NULL};
 
-        assert_int_equal(cli(s, args, NULL), 66); /* no such member */
+        assert_int_equal(th_stack_cli(s, args, NULL), 66); /* no such member */
     }
     member_of(s, WA_C, &mc);
     assert_int_equal(mc.st, GRP_MEMBER_BANNED);
@@ -639,7 +510,7 @@ static void test_sanctions(void **state)
     json_decref(say(s, WA_A, "हैंडपंप ठीक हो गया है, पानी आ रहा है"));
     wait_for(s, WA_B, "हैंडपंप ठीक हो गया", 1);
     wait_quiet(s);
-    assert_int_equal(count_with(s, WA_C, "हैंडपंप"), 0);
+    assert_int_equal(th_stack_count_with(s, WA_C, "हैंडपंप"), 0);
 
     /* no way back in: MOVE, STOP then JOIN, an old "Yes" button */
     json_decref(say(s, WA_C, "MOVE"));
@@ -659,7 +530,7 @@ static void test_sanctions(void **state)
     {
         const char *args[] = {"review", "unban", pid, NULL};
 
-        assert_int_equal(cli(s, args, NULL), 0);
+        assert_int_equal(th_stack_cli(s, args, NULL), 0);
     }
     tap(s, WA_C, "join:yes:KHG-01");
     wait_quiet(s);
