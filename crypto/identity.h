@@ -4,16 +4,16 @@
  *
  * Redis layout (no identifier ever appears in a key name or in clear):
  *
- *   js:ib:{XXXX}       hash, a bucket of the blind index: field = the 32-byte
+ *   js:ib:{hhhh}       hash, a bucket of the blind index: field = the 32-byte
  *                      binary blind index, value = the 16-byte binary mid of
  *                      that identity; one entry per wa_id ("E164:" index) and
- *                      one per BSUID ("BSUID:" index). XXXX = hex of the
+ *                      one per BSUID ("BSUID:" index). hhhh = hex of the
  *                      index's first two bytes: 65,536 buckets, so that Redis
  *                      keeps each a small listpack (docs/internals/crypto.md,
  *                      "Memory layout").
- *   js:mb:{XXXX}       the member record: one packed value per member in a
+ *   js:mb:{hhhh}       the member record: one packed value per member in a
  *                      bucket hash (crypto/mrec.h: field = the 16-byte
- *                      binary mid, XXXX = its first 4 hex digits; the {}
+ *                      binary mid, hhhh = its first 4 hex digits; the {}
  *                      hash tag is the member's cluster slot). The registry
  *                      owns these fields of it:
  *       wa   sealed wa_id       (vault purpose PII, record id = mid, field "wa";

@@ -5,8 +5,8 @@
  * A member is one value in a bucket hash (docs/internals/crypto.md, "Memory
  * layout"):
  *
- *   js:mb:{XXXX}  hash; field = the member's 16-byte binary mid, value = the
- *                 packed record. XXXX = the first 4 hex digits of the mid:
+ *   js:mb:{hhhh}  hash; field = the member's 16-byte binary mid, value = the
+ *                 packed record. hhhh = the first 4 hex digits of the mid:
  *                 65,536 buckets, each a small listpack (Redis keeps a hash
  *                 a listpack while it has at most hash-max-listpack-entries
  *                 fields of at most hash-max-listpack-value bytes: set them

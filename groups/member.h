@@ -1,7 +1,7 @@
 /*
  * groups/member.h - a member's non-personal state and group membership.
  *
- * A member is one packed record in a bucket hash js:mb:{XXXX} (crypto/mrec.h:
+ * A member is one packed record in a bucket hash js:mb:{hhhh} (crypto/mrec.h:
  * the only code that knows the layout; every change is one atomic script).
  * The identity registry (crypto/identity.h) owns its sealed fields; groups
  * add these plain fields to the same record, through this module only

@@ -9,7 +9,7 @@
  * messages whose body names the person and both numbers, then a message from
  * the new number). Then Redis SAVEs, the service stops, every key is read
  * back by type (binary values and the packed member records of the
- * js:mb:{XXXX} and js:ib:{XXXX} buckets included: the RDB compresses long
+ * js:mb:{hhhh} and js:ib:{hhhh} buckets included: the RDB compresses long
  * values), and every file of the test directory (that dump, RDB, AOF,
  * janseva's and Redis's logs) plus a /metrics
  * scrape is scanned for every number (10 digits, with 91, with +91, in

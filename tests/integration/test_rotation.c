@@ -12,7 +12,7 @@
  * the records are done, and rerun: it resumes from its saved cursor. During
  * both runs the test posts signed webhooks (new and known members) and
  * every one must be answered 200. Afterwards every record of every bucket
- * js:mb:{XXXX} is at version 2
+ * js:mb:{hhhh} is at version 2
  * and opens to the value it was created with, records the service wrote
  * after the rotation are at version 2, the audit log holds start, resume
  * and finish and verifies, and --status reports the rotation done.

@@ -297,7 +297,7 @@ static void test_two_members_merge(void **state)
 }
 
 /* The buckets themselves: index entries are binary (32-byte index -> 16-byte
- * mid) in js:ib:{XXXX}; a merge marks the losing record's mg; a number
+ * mid) in js:ib:{hhhh}; a merge marks the losing record's mg; a number
  * change deletes the old index entry from its bucket. */
 static void test_bucket_layout(void **state)
 {
