@@ -12,7 +12,7 @@
 #     used_memory delta / members, with Redis' default hash-max-listpack-*
 #     (128 entries, 64 bytes) and with the recommended 512 / 4096
 #     (docs/operations.md), and where the bytes go (MEMORY USAGE of every
-#     member bucket js:mb:{XXXX}, index bucket js:ib:{XXXX} and membership
+#     member bucket js:mb:{hhhh}, index bucket js:ib:{hhhh} and membership
 #     hash js:u:{CODE}:mem).
 #  3. Fan-out of a 100,000-member district alert into the outbound lanes:
 #     tools/groups-load fanout D212 prepares and confirms a broadcast and
@@ -164,8 +164,8 @@ ok() { awk -v v="$1" -v t="$2" 'BEGIN{print (v + 0 <= t + 0) ? "met" : "**not me
   echo "|---|---|---|"
   echo "| import of all shared Bihar localities: \`janseva import\` of the 5 levels ($units units, $loc_rows localities) | ${imp_total} s (localities ${loc_s} s; building the CSVs with bihar-geo ${geo_s} s more) | ≤ 30 s: $(ok "$imp_total" 30) |"
   echo "| Redis memory per member, $total synthetic members, recommended \`hash-max-listpack-entries 512\`, \`hash-max-listpack-value 4096\` (buckets stay listpacks) | $per_tuned bytes | ≤ 300: $(ok "$per_tuned" 300) |"
-  echo "| → packed member records in $n_buckets buckets \`js:mb:{XXXX}\` (number sealed in 64 bytes; MEMORY USAGE of every bucket, per member) | $m_hash bytes | |"
-  echo "| → blind index in buckets \`js:ib:{XXXX}\` (32-byte index → 16-byte mid) | $m_index bytes | |"
+  echo "| → packed member records in $n_buckets buckets \`js:mb:{hhhh}\` (number sealed in 64 bytes; MEMORY USAGE of every bucket, per member) | $m_hash bytes | |"
+  echo "| → blind index in buckets \`js:ib:{hhhh}\` (32-byte index → 16-byte mid) | $m_index bytes | |"
   echo "| → membership \`js:u:{CODE}:mem\` ($n_sets localities; hashes of binary mids, listpacks) | $m_sets bytes | |"
   echo "| → the rest (Redis' key table growth, allocator) | $m_other bytes | |"
   echo "| same with Redis defaults (128 entries, 64 bytes: buckets become hashtables) | $per_default bytes | ≤ 300: $(ok "$per_default" 300) |"
