@@ -182,9 +182,13 @@ static struct core_redis_script promote_script = {
     ""};
 
 /*
- * KEYS[1] message state; ARGV now, grace, number, member, attempts, lane.
- * Returns {verdict, detail}: done (already sent or failed), wait (ms until an
- * unconfirmed send may be repeated) or go (previous state).
+ * KEYS[1] message state, KEYS[2] (optional, same slot) where the template
+ * fallback of a free-form send is kept; ARGV now, grace, number, member,
+ * attempts, lane, fallback (with KEYS[2]). Returns {verdict, detail}: done
+ * (already sent or failed), wait (ms until an unconfirmed send may be
+ * repeated) or go (previous state). The fallback is stored before the send,
+ * never after it: Meta's asynchronous 131047 may arrive before the send's
+ * answer is handled.
  */
 static struct core_redis_script begin_script = {
     "dispatch_begin",
@@ -199,6 +203,7 @@ static struct core_redis_script begin_script = {
     "redis.call('HSET', KEYS[1], 'st', 'sending', 'ts', ARGV[1], 'n', ARGV[3], 'm', ARGV[4],"
     " 'a', ARGV[5], 'l', ARGV[6])\n"
     "redis.call('EXPIRE', KEYS[1], " MSG_TTL ")\n"
+    "if KEYS[2] then redis.call('SET', KEYS[2], ARGV[7], 'EX', " FALLBACK_TTL ") end\n"
     "return {'go', cur or 'new'}\n",
     ""};
 
@@ -1091,8 +1096,12 @@ static void start_job(struct gw_dispatch *d, struct job *j)
     json_t *body;
     char *text;
     char key[200];
+    char pkey[220];
+    char pref[4 + GW_KEY_HASH_LEN];
     char now[32], grace[32], att[16], lane[8];
-    const char *argv[7];
+    const char *argv[9];
+    size_t lens[9];
+    int nkeys = 1;
     redisReply *rep;
 
     if (j->nb > core_now_ms()) {
@@ -1129,7 +1138,27 @@ static void start_job(struct gw_dispatch *d, struct job *j)
     argv[4] = j->mid;
     argv[5] = att;
     argv[6] = lane;
-    if (core_redis_eval(d->redis, &begin_script, 1, 7, argv, NULL, &rep, &err) != 0) {
+    for (int i = 0; i < 7; i++)
+        lens[i] = strlen(argv[i]);
+    if (j->has_fallback && !j->sent_fallback) {
+        /* kept a day: Meta may report 131047 asynchronously, even before the answer */
+        state_key(j->kh, j->bid, ":p", pkey, sizeof pkey);
+        memmove(argv + 2, argv + 1, 6 * sizeof argv[0]);
+        memmove(lens + 2, lens + 1, 6 * sizeof lens[0]);
+        argv[1] = pkey;
+        lens[1] = strlen(pkey);
+        if (j->pk[0] != '\0') { /* a shared body: its ref (the body outlives this) */
+            snprintf(pref, sizeof pref, "ref:%s", j->pk);
+            argv[8] = pref;
+            lens[8] = strlen(pref);
+        } else {
+            argv[8] = (const char *)j->p;
+            lens[8] = j->p_len;
+        }
+        nkeys = 2;
+    }
+    if (core_redis_eval(d->redis, &begin_script, nkeys, 6 + nkeys + (nkeys - 1), argv, lens,
+                        &rep, &err) != 0) {
         json_decref(body);
         push_ready(nm, j);
         return;
@@ -1211,18 +1240,6 @@ static void on_result(struct gw_dispatch *d, const struct gw_graph_result *res)
         snprintf(wkey, sizeof wkey, "js:wamid:%s", wh);
         snprintf(ref, sizeof ref, "%s:%s", j->kh, j->bid);
         core_redis_cmdf(d->redis, NULL, &err, "SET %s %s EX %s", wkey, ref, MSG_TTL);
-        if (j->has_fallback && !j->sent_fallback) {
-            /* kept a day: Meta may still report 131047 asynchronously */
-            char pkey[220];
-
-            state_key(j->kh, j->bid, ":p", pkey, sizeof pkey);
-            if (j->pk[0] != '\0') /* a shared body: its ref (the body outlives this) */
-                core_redis_cmdf(d->redis, NULL, &err, "SET %s ref:%s EX %s", pkey, j->pk,
-                                FALLBACK_TTL);
-            else
-                core_redis_cmdf(d->redis, NULL, &err, "SET %s %b EX %s", pkey, j->p,
-                                j->p_len, FALLBACK_TTL);
-        }
         ack(d, j, &err);
         nm->throttle_ms = THROTTLE_FIRST_MS;
         nm->pause_ms = d->cfg->dispatch_pause_ms;

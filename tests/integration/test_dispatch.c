@@ -248,6 +248,38 @@ static void test_window_rules(void **state)
     assert_int_equal(th_stack_metric(&s, "janseva_delivery_statuses_total{result="
                                          "\"resent_as_template\"}"),
                      1);
+    /* the same, but the failed status arrives before the send's answer (the
+     * answer is slow, the status immediate): the template still goes, once */
+    assert_int_equal(th_stack_inbound(&s, "919800020005", "hello"), 0);
+    assert_int_equal(th_cloudsim_req(&s.sim, "POST", "/_sim/window",
+                                     "{\"to\":\"919800020005\",\"last_inbound_ms\":null}", NULL),
+                     200);
+    assert_int_equal(
+        th_cloudsim_req(&s.sim, "POST", "/_sim/config", "{\"status_delay_ms\":0}", NULL), 200);
+    assert_int_equal(th_cloudsim_req(&s.sim, "POST", "/_sim/faults",
+                                     "{\"mode\":\"slow\",\"to\":\"919800020005\",\"count\":1,"
+                                     "\"delay_ms\":1500}",
+                                     NULL),
+                     200);
+    assert_int_equal(th_stack_queue(&s, "w:5", "919800020005", "text", "janseva_notice",
+                                    GW_LANE_REPLY, NULL),
+                     0);
+    {
+        const char *const superseded[] = {"superseded", NULL};
+        char kh[GW_KEY_HASH_LEN];
+        char key[GW_KEY_HASH_LEN + 32];
+
+        wait_state(&s, "w:5", NULL, superseded, 10000);
+        gw_outbox_key_hash("w:5", kh);
+        snprintf(key, sizeof key, "template-after-131047:%s", kh);
+        wait_state(&s, key, NULL, delivered_states, 10000);
+    }
+    j = th_cloudsim_json(&s.sim, "/_sim/sends?to=919800020005&type=template");
+    assert_int_equal(json_array_size(json_object_get(j, "sends")), 1);
+    json_decref(j);
+    assert_int_equal(th_stack_metric(&s, "janseva_delivery_statuses_total{result="
+                                         "\"resent_as_template\"}"),
+                     2);
     assert_int_equal(th_stack_stop(&s), 0);
 }
 
