@@ -356,6 +356,11 @@ static void job_free(struct job *j)
     free(j);
 }
 
+static void job_free_ud(void *ud)
+{
+    job_free(ud);
+}
+
 /* State key of a message: in its broadcast's slot when it has one, so the
  * status script can move the broadcast counters in the same step. */
 static void state_key(const char *kh, const char *bid, const char *suffix, char *out, size_t n)
@@ -1474,7 +1479,9 @@ void gw_dispatch_free(struct gw_dispatch *d)
     if (d == NULL)
         return;
     gw_dispatch_stop(d);
-    gw_graph_free(d->graph); /* sends in flight stay "sending": resumed after the grace */
+    /* sends in flight stay "sending" in Redis: resumed after the grace */
+    gw_graph_abort(d->graph, job_free_ud);
+    gw_graph_free(d->graph);
     for (size_t i = 0; i < d->n_nums; i++) {
         struct job *j;
 

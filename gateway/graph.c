@@ -95,19 +95,26 @@ static void unlink_xfer(struct gw_graph *g, struct xfer *x)
     g->inflight--;
 }
 
+void gw_graph_abort(struct gw_graph *g, void (*drop)(void *ud))
+{
+    while (g->live != NULL) {
+        struct xfer *x = g->live;
+
+        curl_multi_remove_handle(g->multi, x->easy);
+        unlink_xfer(g, x);
+        if (drop != NULL)
+            drop(x->ud);
+        xfer_free(x);
+    }
+}
+
 void gw_graph_free(struct gw_graph *g)
 {
     struct curl_slist *s;
 
     if (g == NULL)
         return;
-    while (g->live != NULL) { /* abort what is still in flight */
-        struct xfer *x = g->live;
-
-        curl_multi_remove_handle(g->multi, x->easy);
-        unlink_xfer(g, x);
-        xfer_free(x);
-    }
+    gw_graph_abort(g, NULL); /* what is still in flight */
     for (s = g->headers; s != NULL; s = s->next)
         sodium_memzero(s->data, strlen(s->data));
     curl_multi_cleanup(g->multi);

@@ -56,6 +56,13 @@ struct gw_graph *gw_graph_new(const struct gw_graph_opts *o);
 /* Abort transfers in flight (their results are dropped) and free. */
 void gw_graph_free(struct gw_graph *g);
 
+/*
+ * Abort the transfers in flight, handing each one's `ud` to `drop` (which
+ * owns it from then on; NULL: the uds are the caller's business). Their
+ * results never come. The client stays usable.
+ */
+void gw_graph_abort(struct gw_graph *g, void (*drop)(void *ud));
+
 /* Requests in flight. */
 size_t gw_graph_inflight(const struct gw_graph *g);
 

@@ -259,6 +259,38 @@ static void test_bad_template_is_permanent(void **state)
     assert_int_equal(r.error_code, 132001);
 }
 
+static int dropped;
+
+static void drop_ud(void *ud)
+{
+    free(ud);
+    dropped++;
+}
+
+/* Stopping with a send in flight: its ud is handed back, never leaked
+ * (the dispatcher frees its job), and no result comes later. */
+static void test_abort_hands_back_the_ud(void **state)
+{
+    struct fixture *f = *state;
+    struct gw_graph_result r;
+    struct core_err err;
+    size_t n = 0;
+
+    fault(f, "{\"mode\":\"slow\",\"count\":1,\"delay_ms\":3000}");
+    assert_int_equal(gw_graph_send(f->g, TH_SIM_PNID, text_body, strlen(text_body),
+                                   strdup("job"), &err),
+                     0);
+    gw_graph_poll(f->g, 50, &r, 1, &n);
+    assert_int_equal(n, 0);
+    assert_int_equal(gw_graph_inflight(f->g), 1);
+    dropped = 0;
+    gw_graph_abort(f->g, drop_ud);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(gw_graph_inflight(f->g), 0);
+    gw_graph_poll(f->g, 50, &r, 1, &n);
+    assert_int_equal(n, 0);
+}
+
 static void test_refused_connection_is_transient(void **state)
 {
     struct gw_graph_opts o = {"http://127.0.0.1:1/v25.0", "t", 2000, 4};
@@ -284,6 +316,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_accepted_in_parallel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_from_the_simulator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_template_is_permanent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_abort_hands_back_the_ud, setup, teardown),
         cmocka_unit_test(test_refused_connection_is_transient),
     };
 
