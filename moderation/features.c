@@ -16,7 +16,6 @@
 
 /* Seeds separate the feature families. */
 #define SEED_TOKEN MOD_SEED_TOKEN
-#define SEED_SKEL MOD_SEED_SKEL
 #define SEED_OSB 0x6f73622070616972ULL
 #define SEED_CHAR 0x63686172206e6772ULL
 
@@ -266,13 +265,9 @@ void mod_feats_extract(struct mod_feats *f, const struct mod_toks *t,
         if (k->type == MOD_TOK_WORD) {
             char buf[64];
 
-            if (o->skeleton) {
-                size_t sl;
-                const char *sk = mod_tok_skel(t, i, &sl);
-
-                if (sl >= 2)
-                    add(f, t->hashed ? k->skel_hash : mod_hash64(sk, sl, SEED_SKEL));
-            }
+            /* skeletons exist after mod_toks_skeletons() (t->hashed) */
+            if (o->skeleton && t->hashed && k->skel_len >= 2)
+                add(f, k->skel_hash);
             /* leetspeak needs a digit (the tokeniser noted one) */
             if ((k->digit || !t->hashed) && leet(s, k->len, buf, sizeof buf))
                 add(f, token_hash_of(buf, k->len, MOD_TOK_WORD));

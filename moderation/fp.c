@@ -40,8 +40,8 @@ static size_t fp_text(const struct mod_toks *t, char *buf)
 
         switch (k->type) {
         case MOD_TOK_WORD: {
-            size_t n;
-            const char *sk = mod_tok_skel(t, i, &n);
+            char sk[MOD_SKEL_MAX];
+            size_t n = mod_tok_skel(t, i, sk);
 
             if (n > 0)
                 text_put(buf, &o, sk, n);

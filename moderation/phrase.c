@@ -407,11 +407,8 @@ size_t mod_phrases_match(const struct mod_phrases *p, const struct mod_toks *t,
     if (p->any_skel) {
         pv.skel = core_malloc(t->n * sizeof pv.skel[0]);
         pv.skel_len = core_malloc(t->n * sizeof pv.skel_len[0]);
-        for (i = 0; i < t->n; i++) {
-            const char *sk = mod_tok_skel(t, i, &pv.skel_len[i]);
-
-            memcpy(pv.skel[i], sk, pv.skel_len[i] + 1);
-        }
+        for (i = 0; i < t->n; i++)
+            pv.skel_len[i] = mod_tok_skel(t, i, pv.skel[i]);
     }
     for (i = 0; i < t->n && nh < max; i++) {
         const struct mod_tok *k = &t->v[i];

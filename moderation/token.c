@@ -50,7 +50,6 @@ static void push(struct mod_toks *t, enum mod_tok_type type, const char *s, size
     }
     k = &t->v[t->n++];
     k->off = (uint32_t)t->text_len;
-    k->skel_off = 0;
     k->skel_len = 0;
     k->len = (uint16_t)len;
     k->type = (uint8_t)type;
@@ -70,52 +69,42 @@ void mod_toks_add_meta(struct mod_toks *t, const char *name)
     push(t, MOD_TOK_META, name, strlen(name), 0, 0);
 }
 
-/* Append `len` bytes + NUL to the arena; returns the offset. */
-static uint32_t arena_put(struct mod_toks *t, const char *s, size_t len)
-{
-    uint32_t off;
-
-    if (t->text_len + len + 1 > t->text_cap) {
-        t->text_cap = (t->text_len + len + 1) * 2 + 256;
-        t->text = core_realloc(t->text, t->text_cap);
-    }
-    off = (uint32_t)t->text_len;
-    memcpy(t->text + off, s, len);
-    t->text[off + len] = '\0';
-    t->text_len += len + 1;
-    return off;
-}
-
 _Static_assert(sizeof(struct mod_skel_memo) == 64, "one memo entry per cache line");
 
-/* The skeleton of word token k (k->hash set) and the hash of the skeleton,
- * from the memo of recent words when possible: words repeat a lot, and
- * both are pure functions of the word. Returns the skeleton's length; *out
- * points at its bytes (the memo's, or `sk`), not NUL-terminated. */
-static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k, char sk[MOD_SKEL_MAX],
-                            const char **out)
+/* The memo entry of word token k (k->hash set) when it holds that word. */
+static const struct mod_skel_memo *memo_hit(const struct mod_toks *t, const struct mod_tok *k)
 {
+    const struct mod_skel_memo *m;
+
+    if (t->memo == NULL || k->len > sizeof m->word)
+        return NULL;
+    m = &t->memo[(k->hash >> 20) % MOD_SKEL_CACHE];
+    if (m->wlen == k->len && m->hash == k->hash && memcmp(m->word, t->text + k->off, k->len) == 0)
+        return m;
+    return NULL;
+}
+
+/* The skeleton's length and hash of word token k (k->hash set), from the
+ * memo of recent words when possible: words repeat a lot, and both are pure
+ * functions of the word. Returns the skeleton's length. */
+static size_t skeleton_memo(struct mod_toks *t, struct mod_tok *k)
+{
+    char sk[MOD_SKEL_MAX];
     const char *w = t->text + k->off;
     size_t len = k->len;
+    const struct mod_skel_memo *hit = memo_hit(t, k);
     struct mod_skel_memo *m;
-    uint64_t h = k->hash;
     size_t n;
 
-    if (len <= sizeof m->word) {
-        m = &t->memo[(h >> 20) % MOD_SKEL_CACHE];
-        if (m->wlen == len && m->hash == h && memcmp(m->word, w, len) == 0) {
-            *out = m->skel; /* copied once, into the arena */
-            k->skel_hash = m->skel_hash;
-            return m->slen;
-        }
-    } else {
-        m = NULL;
+    if (hit != NULL) {
+        k->skel_hash = hit->skel_hash;
+        return hit->slen;
     }
+    m = len <= sizeof m->word ? &t->memo[(k->hash >> 20) % MOD_SKEL_CACHE] : NULL;
     n = mod_skeleton(w, len, sk);
-    *out = sk;
     k->skel_hash = n >= 2 ? mod_hash64(sk, n, MOD_SEED_SKEL) : 0;
     if (m != NULL && n <= sizeof m->skel) {
-        m->hash = h;
+        m->hash = k->hash;
         m->skel_hash = k->skel_hash;
         m->wlen = (uint8_t)len;
         m->slen = (uint8_t)n;
@@ -143,27 +132,29 @@ void mod_toks_skeletons(struct mod_toks *t)
     }
     for (i = 0; i < t->n; i++) {
         struct mod_tok *k = &t->v[i];
-        char sk[MOD_SKEL_MAX];
-        const char *src;
-        size_t n;
 
         if (k->type != MOD_TOK_WORD)
             continue;
-        n = skeleton_memo(t, k, sk, &src);
-        if (n == 0)
-            continue;
-        k->skel_off = arena_put(t, src, n);
-        k->skel_len = (uint8_t)n;
+        k->skel_len = (uint8_t)skeleton_memo(t, k);
     }
     t->hashed = 1;
 }
 
-const char *mod_tok_skel(const struct mod_toks *t, size_t i, size_t *len)
+size_t mod_tok_skel(const struct mod_toks *t, size_t i, char out[MOD_SKEL_MAX])
 {
     const struct mod_tok *k = &t->v[i];
+    const struct mod_skel_memo *m;
 
-    *len = k->skel_len;
-    return k->skel_len > 0 ? t->text + k->skel_off : "";
+    out[0] = '\0';
+    if (k->type != MOD_TOK_WORD || k->skel_len == 0)
+        return 0;
+    m = memo_hit(t, k);
+    if (m != NULL && m->slen == k->skel_len) {
+        memcpy(out, m->skel, m->slen);
+        out[m->slen] = '\0';
+        return m->slen;
+    }
+    return mod_skeleton(t->text + k->off, k->len, out);
 }
 
 const char *mod_tok_type_name(enum mod_tok_type type)
@@ -211,18 +202,21 @@ static int is_dig(char c)
 
 static int is_tld(const char *s, size_t n)
 {
-    static const char *const tlds[] = {
-        "com",  "net",  "org",  "in",   "co",   "info", "xyz",  "ly",   "me",  "io",  "biz",
-        "online", "site", "club", "live", "app", "link", "gl",  "to",   "tk",  "ml",  "ga",
-        "cf",   "top",  "gov",  "edu",  "uk",   "us",   "tv",   "cc",   "ws",  "ru",  "cn",
-        "shop", "store", "page", "click", "win", "vip",  "fun",  "buzz", "icu", "work", "bid",
-        "loan", "nic",  "res",  "ai",   "news", "social", "network", "net.in", "co.in",
-    };
-    size_t i;
+    /* "|"-separated, so a candidate is found with its length (no strlen) */
+    static const char tlds[] =
+        "|com|net|org|in|co|info|xyz|ly|me|io|biz|online|site|club|live|app|link|gl|to|tk|ml"
+        "|ga|cf|top|gov|edu|uk|us|tv|cc|ws|ru|cn|shop|store|page|click|win|vip|fun|buzz|icu"
+        "|work|bid|loan|nic|res|ai|news|social|network|net.in|co.in|";
+    const char *p = tlds;
 
-    for (i = 0; i < sizeof tlds / sizeof tlds[0]; i++) {
-        if (strlen(tlds[i]) == n && memcmp(tlds[i], s, n) == 0)
+    if (n == 0 || n > 8)
+        return 0;
+    while ((p = memchr(p, s[0], sizeof tlds - 1 - (size_t)(p - tlds))) != NULL) {
+        size_t left = (size_t)(tlds + sizeof tlds - 1 - p);
+
+        if (p > tlds && p[-1] == '|' && left > n && memcmp(p, s, n) == 0 && p[n] == '|')
             return 1;
+        p++;
     }
     return 0;
 }

@@ -19,6 +19,8 @@
 #define JANSEVA_MODERATION_TOKEN_H
 
 #include <stddef.h>
+#include "moderation/translit.h"
+
 #include <stdint.h>
 
 #define MOD_TOK_MAX 4096 /* tokens kept per post; the rest are ignored */
@@ -37,7 +39,6 @@ enum mod_tok_type {
 
 struct mod_tok {
     uint32_t off;       /* text offset in the arena */
-    uint32_t skel_off;  /* skeleton offset in the arena (after mod_toks_skeletons) */
     uint64_t hash;      /* words, after mod_toks_skeletons: the token feature's hash,
                          * mod_hash64(text, MOD_SEED_TOKEN + MOD_TOK_WORD) (hash.h) */
     uint64_t skel_hash; /* ... and the skeleton's, mod_hash64(skel, MOD_SEED_SKEL) when
@@ -93,16 +94,17 @@ static inline const char *mod_tok_text(const struct mod_toks *t, size_t i)
     return t->text + t->v[i].off;
 }
 
-/* Compute the cross-script skeleton (translit.h) of every word token once,
- * so features, fingerprints and phrases share it, and the hashes of the
- * word and of its skeleton (mod_tok.hash, skel_hash) that features use;
- * recent words are remembered, so a frequent word is looked up, not
- * recomputed. Call after the tokens are complete (meta tokens get none). */
+/* Compute, for every word token, the hashes of the word and of its
+ * cross-script skeleton (translit.h) and the skeleton's length (mod_tok.hash,
+ * skel_hash, skel_len) that features use; recent words are remembered, so a
+ * frequent word is looked up, not recomputed. The skeleton's text is not
+ * kept: mod_tok_skel() gives it to the few that need it (fingerprints,
+ * phrases). Call after the tokens are complete (meta tokens get none). */
 void mod_toks_skeletons(struct mod_toks *t);
 
-/* The skeleton of token i (NUL-terminated, borrowed; "" if none). Valid
- * after mod_toks_skeletons(). */
-const char *mod_tok_skel(const struct mod_toks *t, size_t i, size_t *len);
+/* Write the skeleton of token i into `out` (NUL-terminated; "" if none) and
+ * return its length (mod_tok.skel_len). Valid after mod_toks_skeletons(). */
+size_t mod_tok_skel(const struct mod_toks *t, size_t i, char out[MOD_SKEL_MAX]);
 
 /* "WORD", "NUM", "URL", ... */
 const char *mod_tok_type_name(enum mod_tok_type type);

@@ -88,10 +88,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mod_toks_add_meta(&tk, "FWD");
     mod_toks_skeletons(&tk);
     for (i = 0; i < tk.n; i++) {
-        size_t sl;
+        char sk[MOD_SKEL_MAX];
+        size_t sl = mod_tok_skel(&tk, i, sk);
 
-        mod_tok_skel(&tk, i, &sl);
-        if (sl >= 64 || (tk.v[i].len == 0 && tk.v[i].type != MOD_TOK_PHONE))
+        if (sl >= 64 || sl != tk.v[i].skel_len || strlen(sk) != sl || (tk.v[i].len == 0 && tk.v[i].type != MOD_TOK_PHONE))
             abort();
     }
     mod_feat_opts_default(&fo);
