@@ -91,7 +91,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char sk[MOD_SKEL_MAX];
         size_t sl = mod_tok_skel(&tk, i, sk);
 
-        if (sl >= 64 || sl != tk.v[i].skel_len || strlen(sk) != sl || (tk.v[i].len == 0 && tk.v[i].type != MOD_TOK_PHONE))
+        if (sl >= 64 || sl != tk.v[i].skel_len || strlen(sk) != sl)
+            abort();
+        if (tk.v[i].len == 0 && tk.v[i].type != MOD_TOK_PHONE)
             abort();
     }
     mod_feat_opts_default(&fo);
