@@ -386,7 +386,7 @@ static int cmd_serve(int argc, char **argv)
         grp_tip_metrics_init();
         grp_tipmedia_metrics_init();
         grp_tiprv_metrics_init();
-        api = grp_api_new(&cfg, bc, pool);
+        api = grp_api_new(&cfg, bc, pool, audit);
         review_api = grp_review_api_new(&cfg, posts, pool);
         if (review_api != NULL)
             grp_review_api_register(review_api, httpd);

@@ -6,6 +6,8 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "groups/gsettings.h"
+#include "groups/officer.h"
 
 #include <microhttpd.h>
 #include <sodium.h>
@@ -17,8 +19,10 @@
 #define LIST_LIMIT 200
 
 struct grp_api {
+    const struct core_cfg *cfg;
     struct grp_bc *bc;
     struct core_redis_pool *pool;
+    struct cry_audit *audit;
     char *token;
     char operator_name[GRP_BC_ACTOR_MAX];
 };
@@ -31,15 +35,17 @@ CORE_COUNTER(m_forbidden, "janseva_api_requests_total", "result=\"forbidden\"",
 CORE_COUNTER(m_bad, "janseva_api_requests_total", "result=\"error\"", "API requests by result");
 
 struct grp_api *grp_api_new(const struct core_cfg *cfg, struct grp_bc *bc,
-                            struct core_redis_pool *pool)
+                            struct core_redis_pool *pool, struct cry_audit *audit)
 {
     struct grp_api *api;
 
     if (!core_cfg_is_set(cfg->api_token))
         return NULL;
     api = core_calloc(1, sizeof *api);
+    api->cfg = cfg;
     api->bc = bc;
     api->pool = pool;
+    api->audit = audit;
     api->token = core_strdup(cfg->api_token);
     snprintf(api->operator_name, sizeof api->operator_name, "api:%s", cfg->api_operator);
     core_metrics_register(&m_req);
@@ -403,6 +409,96 @@ out:
     core_redis_pool_put(api->pool, r);
 }
 
+/* An error of the group settings as an HTTP answer. */
+static void answer_gs_error(struct core_http_resp *resp, const struct core_http_req *req,
+                            const struct core_err *err)
+{
+    if (err->code == CORE_EX_NOINPUT)
+        answer_error(resp, MHD_HTTP_NOT_FOUND, err->msg);
+    else if (err->code == CORE_EX_DATAERR)
+        answer_error(resp, MHD_HTTP_BAD_REQUEST, err->msg);
+    else
+        answer_rc(resp, req, GRP_BC_EFAIL, err);
+}
+
+/*
+ * GET /api/units/{CODE}/settings: the group's settings and today's numbers;
+ * PUT (or POST) with {"relay": "each"|"digest"}: change them (audited), then
+ * the same answer. An officer only for a group inside their jurisdiction.
+ */
+static void unit_settings(struct grp_api *api, struct core_redis *r,
+                          const struct core_http_req *req, struct core_http_resp *resp,
+                          const struct grp_bc_actor *who, const char *code)
+{
+    struct core_err err;
+    json_t *j = NULL;
+
+    core_err_clear(&err);
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "PUT") != 0 &&
+        strcmp(req->method, "POST") != 0) {
+        answer_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET, or PUT to change");
+        return;
+    }
+    if (grp_gs_locality(r, code, &err) != 0) {
+        answer_gs_error(resp, req, &err);
+        return;
+    }
+    if (who->kind == GRP_BC_OFFICER) {
+        int ok = 0;
+
+        if (grp_off_may_reach(r, &who->officer, code, &ok, &err) != 0) {
+            answer_gs_error(resp, req, &err);
+            return;
+        }
+        if (!ok) {
+            answer_error(resp, MHD_HTTP_FORBIDDEN, "the group is outside the officer's "
+                                                   "jurisdiction");
+            return;
+        }
+    }
+    if (strcmp(req->method, "GET") != 0) {
+        json_error_t jerr;
+        json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+        const char *k;
+        json_t *v;
+
+        if (body == NULL || !json_is_object(body) || json_object_size(body) == 0) {
+            json_decref(body);
+            answer_error(resp, MHD_HTTP_BAD_REQUEST,
+                         "the body must be a JSON object such as {\"relay\": \"digest\"}");
+            return;
+        }
+        /* every setting checked before any is changed */
+        json_object_foreach(body, k, v)
+        {
+            if (!json_is_string(v) ||
+                grp_gs_check(r, code, k, json_string_value(v), &err) != 0) {
+                if (!json_is_string(v))
+                    core_err_set(&err, CORE_EX_DATAERR, "setting '%.40s' must be a string", k);
+                json_decref(body);
+                answer_gs_error(resp, req, &err);
+                return;
+            }
+        }
+        json_object_foreach(body, k, v)
+        {
+            if (grp_gs_set(r, api->audit, who->name, code, k, json_string_value(v), NULL,
+                           &err) != 0) {
+                json_decref(body);
+                answer_gs_error(resp, req, &err);
+                return;
+            }
+        }
+        json_decref(body);
+    }
+    if (grp_gs_show(r, api->cfg, code, &j, &err) != 0) {
+        answer_gs_error(resp, req, &err);
+        return;
+    }
+    core_metric_inc(&m_req);
+    answer_json(resp, MHD_HTTP_OK, j);
+}
+
 static void on_units(void *ud, const struct core_http_req *req, struct core_http_resp *resp)
 {
     struct grp_api *api = ud;
@@ -420,17 +516,21 @@ static void on_units(void *ud, const struct core_http_req *req, struct core_http
 
     if (authorise(api, r, req, resp, &who) != 0)
         goto out;
-    if (strcmp(req->method, "GET") != 0) {
-        answer_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
-        goto out;
-    }
-    if (slash == NULL || strcmp(slash, "/reach") != 0 || slash == rest ||
-        (size_t)(slash - rest) > GRP_CODE_MAX) {
+    if (slash == NULL || (strcmp(slash, "/reach") != 0 && strcmp(slash, "/settings") != 0) ||
+        slash == rest || (size_t)(slash - rest) > GRP_CODE_MAX) {
         answer_error(resp, MHD_HTTP_NOT_FOUND, "no such resource");
         goto out;
     }
     memcpy(code, rest, (size_t)(slash - rest));
     code[slash - rest] = '\0';
+    if (strcmp(slash, "/settings") == 0) {
+        unit_settings(api, r, req, resp, &who, code);
+        goto out;
+    }
+    if (strcmp(req->method, "GET") != 0) {
+        answer_error(resp, MHD_HTTP_METHOD_NOT_ALLOWED, "use GET");
+        goto out;
+    }
     if (cat != NULL && strcmp(cat, "utility") != 0 && strcmp(cat, "marketing") != 0) {
         answer_error(resp, MHD_HTTP_BAD_REQUEST, "category must be utility or marketing");
         goto out;

@@ -25,6 +25,7 @@
 #include "core/config.h"
 #include "core/httpd.h"
 #include "core/redis.h"
+#include "crypto/audit.h"
 #include "groups/broadcast.h"
 
 #include <stdbool.h>
@@ -35,11 +36,12 @@
 struct grp_api;
 
 /*
- * The API over `bc` and `pool` (borrowed; must outlive it), or NULL when
+ * The API over `cfg`, `bc`, `pool` and `audit` (borrowed; they must outlive
+ * it; `audit` records changes of group settings), or NULL when
  * cfg->api_token is unset (the API is off).
  */
 struct grp_api *grp_api_new(const struct core_cfg *cfg, struct grp_bc *bc,
-                            struct core_redis_pool *pool);
+                            struct core_redis_pool *pool, struct cry_audit *audit);
 
 /* Free (wipes the token); NULL is a no-op. */
 void grp_api_free(struct grp_api *api);

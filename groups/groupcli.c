@@ -9,7 +9,10 @@
 #include "core/util.h"
 #include "crypto/keys.h"
 #include "groups/broadcast.h"
+#include "crypto/audit.h"
+#include "crypto/cli.h"
 #include "groups/digest.h"
+#include "groups/gsettings.h"
 #include "groups/hier.h"
 #include "groups/member.h"
 #include "groups/relay.h"
@@ -42,7 +45,8 @@ static const char group_help[] =
     "  -h, --help           show this help\n"
     "\n"
     "Exit status: 0 done; 64 usage; 65 bad setting or value; 66 no such\n"
-    "village group; 69 Redis unavailable; 78 settings.\n";
+    "village group; 69 Redis unavailable; 78 settings or keys (set needs the\n"
+    "keys: every change is written to the audit log).\n";
 
 static const char digest_help[] =
     "Usage: janseva digest run [--day YYYYMMDD] [--config FILE] [CODE]\n"
@@ -86,115 +90,94 @@ static int open_redis(const char *config, struct core_cfg *cfg, struct core_redi
     return 0;
 }
 
-/* Check that `code` is a locality: 0, or -1 with CORE_EX_NOINPUT. */
-static int locality(struct core_redis *r, const char *code, struct grp_unit *u,
-                    struct core_err *err)
-{
-    int found;
-
-    if (!grp_code_ok(code, strlen(code)))
-        return core_err_set(err, CORE_EX_NOINPUT, "no village group '%.40s'", code);
-    found = grp_unit_get(r, code, u, err);
-    if (found < 0)
-        return -1;
-    if (found == 0)
-        return core_err_set(err, CORE_EX_NOINPUT, "no village group '%s'", code);
-    if (u->kind != GRP_LOCALITY) {
-        core_err_set(err, CORE_EX_NOINPUT, "'%s' is a %s, not a village group", code,
-                     grp_kind_name(u->kind));
-        grp_unit_cleanup(u);
-        return -1;
-    }
-    return 0;
-}
-
-static int group_set(struct core_redis *r, const char *code, const char *setting,
-                     struct core_err *err)
+static int group_set(struct core_redis *r, const struct core_cfg *cfg, const char *code,
+                     const char *setting, struct core_err *err)
 {
     const char *eq = strchr(setting, '=');
-    enum grp_relay_mode m;
+    char name[48];
+    char actor[64];
+    struct cry_keys *keys;
+    struct cry_audit *audit;
+    int changed = 0;
+    int rc;
 
-    if (eq == NULL || (size_t)(eq - setting) != strlen("relay") ||
-        strncmp(setting, "relay", 5) != 0) {
-        if (eq == NULL)
-            return core_err_set(err, CORE_EX_USAGE, "expected NAME=VALUE, e.g. relay=digest");
-        return core_err_set(err, CORE_EX_DATAERR, "unknown group setting '%.*s' (relay)",
-                            (int)(eq - setting > 40 ? 40 : eq - setting), setting);
-    }
-    if (grp_relay_mode_parse(eq + 1, &m) != 0)
-        return core_err_set(err, CORE_EX_DATAERR, "relay must be each or digest, not '%.20s'",
-                            eq + 1);
-    if (grp_relay_mode_set(r, code, m, err) != 0)
+    if (eq == NULL)
+        return core_err_set(err, CORE_EX_USAGE, "expected NAME=VALUE, e.g. relay=digest");
+    snprintf(name, sizeof name, "%.*s", (int)(eq - setting > 40 ? 40 : eq - setting), setting);
+    if (grp_gs_check(r, code, name, eq + 1, err) != 0)
         return -1;
-    printf("group %s: relay = %s\n", code, grp_relay_mode_name(m));
+    /* the change is audited: the keys sign the log's checkpoints */
+    keys = cry_keys_load_configured(cfg->keys_dir, NULL, err);
+    if (keys == NULL)
+        return -1;
+    if (cry_keys_refresh(keys, r, err) != 0) {
+        cry_keys_free(keys);
+        return -1;
+    }
+    audit = cry_audit_new(keys);
+    cry_cli_actor(actor, sizeof actor);
+    rc = grp_gs_set(r, audit, actor, code, name, eq + 1, &changed, err);
+    cry_audit_free(audit);
+    cry_keys_free(keys);
+    if (rc != 0)
+        return -1;
+    printf("group %s: %s = %s%s\n", code, name, eq + 1, changed ? "" : " (unchanged)");
     return 0;
 }
 
 static int group_show(struct core_redis *r, const struct core_cfg *cfg, const char *code,
                       int as_json, struct core_err *err)
 {
-    struct grp_unit u;
-    enum grp_relay_mode m;
-    long long members;
-    long long cost = 0, charged = 0, queued = 0, skipped = 0;
-    long long posts[2] = {0, 0}, rcpt[2] = {0, 0};
-    bool done[2] = {false, false};
-    char days[2][GRP_DIGEST_DAY_LEN];
-    char money[32];
-    int64_t now = core_now_ms() / 1000;
     json_t *j;
+    json_t *today;
+    json_t *dg;
 
-    if (locality(r, code, &u, err) != 0)
+    if (grp_gs_show(r, cfg, code, &j, err) != 0)
         return -1;
-    members = grp_member_group_count(r, code, err);
-    if (members < 0 || grp_relay_mode_get(r, code, &m, err) != 0 ||
-        grp_relay_day(r, code, now, &cost, &charged, &queued, &skipped, err) != 0)
-        goto fail;
-    grp_digest_day(now, cfg->digest_hour, cfg->digest_utc_offset_min, days[0]);
-    grp_digest_due_day(now, cfg->digest_hour, cfg->digest_utc_offset_min, days[1]);
-    for (int i = 0; i < 2; i++) {
-        if (grp_digest_info(r, code, days[i], &posts[i], &rcpt[i], &done[i], err) != 0)
-            goto fail;
-    }
-    grp_bc_money(cost, money, sizeof money);
-    j = json_pack("{s:s,s:s,s:s,s:I,s:{s:s},s:{s:s,s:I,s:I,s:I,s:I}}", "code", code, "name_en",
-                  u.name_en != NULL ? u.name_en : "", "name_hi",
-                  u.name_hi != NULL ? u.name_hi : "", "members", (json_int_t)members,
-                  "settings", "relay", grp_relay_mode_name(m), "today", "cost_inr", money,
-                  "charged", (json_int_t)charged, "queued", (json_int_t)queued, "skipped",
-                  (json_int_t)skipped, "cost", (json_int_t)cost);
-    json_object_set_new(j, "digest",
-                        json_pack("{s:{s:s,s:I,s:I},s:{s:s,s:I,s:I,s:b}}", "collecting", "day",
-                                  days[0], "posts", (json_int_t)posts[0], "members",
-                                  (json_int_t)rcpt[0], "due", "day", days[1], "posts",
-                                  (json_int_t)posts[1], "members", (json_int_t)rcpt[1],
-                                  "sent", done[1]));
     if (as_json) {
         char *t = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
         if (t != NULL)
             puts(t);
         free(t);
-    } else {
-        printf("group %s: %s / %s, %lld members\n", code, u.name_en != NULL ? u.name_en : "",
-               u.name_hi != NULL ? u.name_hi : "", members);
-        printf("relay = %s\n", grp_relay_mode_name(m));
-        printf("today (UTC): relay cost INR %s of INR %ld.%02ld budget; %lld queued, %lld "
-               "charged, %lld skipped over budget\n",
-               money, cfg->post_daily_budget / CORE_CFG_MONEY_SCALE,
-               cfg->post_daily_budget % CORE_CFG_MONEY_SCALE / 100, queued, charged, skipped);
-        printf("digest %s (sent at %02d:00): %lld posts, %lld members outside the window\n",
-               days[0], cfg->digest_hour, posts[0], rcpt[0]);
-        if (strcmp(days[0], days[1]) != 0)
-            printf("digest %s: %lld posts, %lld members, %s\n", days[1], posts[1], rcpt[1],
-                   done[1] ? "sent" : posts[1] > 0 ? "not sent yet" : "nothing to send");
+        json_decref(j);
+        return 0;
+    }
+    today = json_object_get(j, "today");
+    printf("group %s: %s / %s, %lld members\n", code,
+           json_string_value(json_object_get(j, "name_en")),
+           json_string_value(json_object_get(j, "name_hi")),
+           (long long)json_integer_value(json_object_get(j, "members")));
+    printf("relay = %s\n",
+           json_string_value(json_object_get(json_object_get(j, "settings"), "relay")));
+    printf("today (UTC): relay cost INR %s of INR %s budget; %lld queued, %lld charged, %lld "
+           "skipped over budget\n",
+           json_string_value(json_object_get(today, "cost_inr")),
+           json_string_value(json_object_get(today, "budget_inr")),
+           (long long)json_integer_value(json_object_get(today, "queued")),
+           (long long)json_integer_value(json_object_get(today, "charged")),
+           (long long)json_integer_value(json_object_get(today, "skipped")));
+    dg = json_object_get(json_object_get(j, "digest"), "collecting");
+    printf("digest %s (sent at %02lld:00): %lld posts, %lld members outside the window\n",
+           json_string_value(json_object_get(dg, "day")),
+           (long long)json_integer_value(json_object_get(dg, "hour")),
+           (long long)json_integer_value(json_object_get(dg, "posts")),
+           (long long)json_integer_value(json_object_get(dg, "members")));
+    {
+        json_t *due = json_object_get(json_object_get(j, "digest"), "due");
+        const char *d0 = json_string_value(json_object_get(dg, "day"));
+        const char *d1 = json_string_value(json_object_get(due, "day"));
+        long long p1 = (long long)json_integer_value(json_object_get(due, "posts"));
+
+        if (d0 != NULL && d1 != NULL && strcmp(d0, d1) != 0)
+            printf("digest %s: %lld posts, %lld members, %s\n", d1, p1,
+                   (long long)json_integer_value(json_object_get(due, "members")),
+                   json_is_true(json_object_get(due, "sent")) ? "sent"
+                   : p1 > 0                                   ? "not sent yet"
+                                                              : "nothing to send");
     }
     json_decref(j);
-    grp_unit_cleanup(&u);
     return 0;
-fail:
-    grp_unit_cleanup(&u);
-    return -1;
 }
 
 int grp_groupcli_main(int argc, char **argv)
@@ -247,7 +230,7 @@ int grp_groupcli_main(int argc, char **argv)
         goto out;
     }
     if (strcmp(cmd, "set") == 0)
-        rc = group_set(r, argv[optind + 1], argv[optind + 2], &err);
+        rc = group_set(r, &cfg, argv[optind + 1], argv[optind + 2], &err);
     else
         rc = group_show(r, &cfg, argv[optind + 1], as_json, &err);
     if (rc != 0)
@@ -331,11 +314,8 @@ int grp_groupcli_digest(int argc, char **argv)
         goto out;
     }
     if (code != NULL) {
-        struct grp_unit u;
-
-        rc = locality(r, code, &u, &err);
+        rc = grp_gs_locality(r, code, &err);
         if (rc == 0) {
-            grp_unit_cleanup(&u);
             rc = grp_digest_run_group(r, keys, &o, code, day, now, &st, &err);
             if (rc == 0)
                 fprintf(stderr, "digest %s %s: %s%ld posts, %ld queued, %ld over budget\n", day,

@@ -285,6 +285,114 @@ static int counters_settled(void *ud)
            counter(w->s, w->id, "read") == w->read;
 }
 
+/* group.set records on `code` in the audit log by `actor`. */
+static int audited_set(struct th_stack *s, const char *code, const char *actor)
+{
+    redisReply *r = th_redis_cmd(&s->redis, "XRANGE js:{audit}:log - +");
+    char o[64];
+    char a[64];
+    int n = 0;
+
+    snprintf(o, sizeof o, "\"object\":\"%s\"", code);
+    snprintf(a, sizeof a, "\"actor\":\"%s\"", actor);
+    assert_non_null(r);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *f = r->element[i]->element[1];
+
+        for (size_t k = 0; k < f->elements; k++) {
+            const char *x = f->element[k]->str;
+
+            n += strstr(x, "\"action\":\"group.set\"") != NULL && strstr(x, o) != NULL &&
+                 strstr(x, a) != NULL;
+        }
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+static const char *relay_of(json_t *j)
+{
+    return json_string_value(json_object_get(json_object_get(j, "settings"), "relay"));
+}
+
+/*
+ * A group's settings over the API: read by the operator, changed by an
+ * officer inside their jurisdiction (audited, once per change), refused
+ * outside it, for a unit that is not a village group and for bad bodies,
+ * which change nothing.
+ */
+static void test_api_group_settings(void **state)
+{
+    struct th_stack s;
+    const char *env[] = {"JANSEVA_API_TOKEN=" TOKEN, NULL};
+    json_t *j = NULL;
+
+    (void)state;
+    assert_int_equal(th_stack_start(&s, "bc-settings", NULL, env), 0);
+    setup_world(&s);
+    member(&s, 1, "KHG-01", "active", "hi");
+    member(&s, 2, "KHG-01", "active", "en");
+    freeReplyObject(th_redis_cmd(&s.redis, "HINCRBY js:u:{KHG-01} n 2")); /* as enrolment does */
+    assert_int_equal(api(&s, "GET", "/api/units/KHG-01/settings", NULL, NULL, NULL, NULL), 401);
+    assert_int_equal(api(&s, "GET", "/api/units/KHG-01/settings", TOKEN, NULL, NULL, &j), 200);
+    assert_string_equal(relay_of(j), "each");
+    assert_string_equal(json_string_value(json_object_get(j, "code")), "KHG-01");
+    assert_int_equal(json_integer_value(json_object_get(j, "members")), 2);
+    assert_non_null(json_object_get(json_object_get(j, "today"), "budget_inr"));
+    json_decref(j);
+    /* the beat officer of KHG-01 switches it to the daily digest */
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, "BO-DNP1",
+                         "{\"relay\":\"digest\"}", &j),
+                     200);
+    assert_string_equal(relay_of(j), "digest");
+    json_decref(j);
+    assert_int_equal(audited_set(&s, "KHG-01", "officer:BO-DNP1"), 1);
+    /* the same again: no change, no record */
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, "BO-DNP1",
+                         "{\"relay\":\"digest\"}", NULL),
+                     200);
+    assert_int_equal(audited_set(&s, "KHG-01", "officer:BO-DNP1"), 1);
+    /* outside the jurisdiction: Bihta is another thana */
+    assert_int_equal(api(&s, "PUT", "/api/units/BHT-01/settings", TOKEN, "BO-DNP1",
+                         "{\"relay\":\"digest\"}", NULL),
+                     403);
+    assert_int_equal(api(&s, "GET", "/api/units/BHT-01/settings", TOKEN, "SHO-DNP", NULL, NULL),
+                     403);
+    /* bad requests change nothing */
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, NULL,
+                         "{\"relay\":\"weekly\"}", &j),
+                     400);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "each or digest"));
+    json_decref(j);
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, NULL,
+                         "{\"relay\":\"each\",\"colour\":\"blue\"}", &j),
+                     400);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "unknown group"));
+    json_decref(j);
+    assert_int_equal(
+        api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, NULL, "{\"relay\":1}", NULL), 400);
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, NULL, "{", NULL), 400);
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, NULL, "{}", NULL), 400);
+    assert_int_equal(api(&s, "DELETE", "/api/units/KHG-01/settings", TOKEN, NULL, NULL, NULL),
+                     405);
+    assert_int_equal(api(&s, "GET", "/api/units/PAT-DNP/settings", TOKEN, NULL, NULL, &j), 404);
+    assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "not a village group"));
+    json_decref(j);
+    assert_int_equal(api(&s, "GET", "/api/units/KHG-01/colour", TOKEN, NULL, NULL, NULL), 404);
+    assert_int_equal(api(&s, "GET", "/api/units/KHG-01/settings", TOKEN, "SHO-DNP", NULL, &j),
+                     200);
+    assert_string_equal(relay_of(j), "digest");
+    json_decref(j);
+    /* the operator switches it back */
+    assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, NULL,
+                         "{\"relay\":\"each\"}", &j),
+                     200);
+    assert_string_equal(relay_of(j), "each");
+    json_decref(j);
+    assert_int_equal(audited_set(&s, "KHG-01", "api:dashboard"), 1);
+    assert_int_equal(th_stack_stop(&s), 0);
+}
+
 static void test_api_alert_end_to_end(void **state)
 {
     struct th_stack s;
@@ -637,6 +745,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_alert_end_to_end),
+        cmocka_unit_test(test_api_group_settings),
         cmocka_unit_test(test_kill_9_mid_fanout),
         cmocka_unit_test(test_cli_and_cancel),
     };

@@ -284,7 +284,8 @@ static int run_cli(struct fixture *f, const char *const *args, char **out, char 
 {
     const char *argv[8];
     char env_redis[700];
-    const char *env[2];
+    char env_keys[700];
+    const char *env[3];
     size_t n = 0;
 
     argv[n++] = th_bin();
@@ -292,9 +293,32 @@ static int run_cli(struct fixture *f, const char *const *args, char **out, char 
         argv[n++] = args[i];
     argv[n] = NULL;
     snprintf(env_redis, sizeof env_redis, "JANSEVA_REDIS=%s", f->redis.addr);
+    snprintf(env_keys, sizeof env_keys, "JANSEVA_KEYS_DIR=%s/keys", f->dir);
     env[0] = env_redis;
-    env[1] = NULL;
+    env[1] = env_keys;
+    env[2] = NULL;
     return th_run(argv, env, NULL, 0, out, errs);
+}
+
+/* The audit records of action `action` on object `object`. */
+static int audited(struct fixture *f, const char *action, const char *object)
+{
+    redisReply *r = th_redis_cmd(&f->redis, "XRANGE js:{audit}:log - +");
+    char a[64];
+    char o[64];
+    int n = 0;
+
+    snprintf(a, sizeof a, "\"action\":\"%s\"", action);
+    snprintf(o, sizeof o, "\"object\":\"%s\"", object);
+    assert_non_null(r);
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *fl = r->element[i]->element[1];
+
+        for (size_t k = 0; k < fl->elements; k++)
+            n += strstr(fl->element[k]->str, a) != NULL && strstr(fl->element[k]->str, o) != NULL;
+    }
+    freeReplyObject(r);
+    return n;
 }
 
 static void test_group_cli(void **state)
@@ -318,12 +342,26 @@ static void test_group_cli(void **state)
     const char *dg_bad_day[] = {"digest", "run", "--day", "2026-01-01", NULL};
     const char *dg_help[] = {"digest", "--help", NULL};
 
+    {
+        const char *init[] = {"keys", "init", NULL};
+
+        assert_int_equal(run_cli(f, init, &out, &errs), 0);
+        free(out);
+        free(errs);
+    }
     assert_int_equal(run_cli(f, set_ok, &out, &errs), 0);
     assert_non_null(strstr(out, "relay = digest"));
     free(out);
     free(errs);
     assert_int_equal(grp_relay_mode_get(f->r, "AMH-01", &m, &err), 0);
     assert_int_equal(m, GRP_RELAY_DIGEST);
+    /* the change is in the audit log, once: the same value again records nothing */
+    assert_int_equal(audited(f, "group.set", "AMH-01"), 1);
+    assert_int_equal(run_cli(f, set_ok, &out, &errs), 0);
+    assert_non_null(strstr(out, "(unchanged)"));
+    free(out);
+    free(errs);
+    assert_int_equal(audited(f, "group.set", "AMH-01"), 1);
     assert_int_equal(run_cli(f, show, &out, &errs), 0);
     assert_non_null(strstr(out, "relay = digest"));
     assert_non_null(strstr(out, "Amhara"));
@@ -378,11 +416,13 @@ static void test_group_cli(void **state)
     /* the failed commands changed nothing; each removes the setting */
     assert_int_equal(grp_relay_mode_get(f->r, "AMH-01", &m, &err), 0);
     assert_int_equal(m, GRP_RELAY_DIGEST);
+    assert_int_equal(audited(f, "group.set", "AMH-01"), 1); /* nor do the refused ones */
     assert_int_equal(run_cli(f, set_each, &out, &errs), 0);
     free(out);
     free(errs);
     assert_int_equal(grp_relay_mode_get(f->r, "AMH-01", &m, &err), 0);
     assert_int_equal(m, GRP_RELAY_EACH);
+    assert_int_equal(audited(f, "group.set", "AMH-01"), 2);
 }
 
 /* ======================= digest mode ======================= */
