@@ -185,6 +185,28 @@ static void entry_fields(const redisReply *e, struct entry *out)
     }
 }
 
+/*
+ * KEYS[1] the event's seen key, KEYS[2] the stats hash; ARGV ttl, stats
+ * field. Marks the event done: 1, or 0 when another worker already had.
+ */
+static struct core_redis_script done_script = {
+    "router_done",
+    "if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then\n"
+    "  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)\n"
+    "  return 1\n"
+    "end\n"
+    "return 0\n",
+    ""};
+
+/* An event handled, to be marked done with its entry's acknowledgement. */
+struct done {
+    char seen[64];
+    const char *field; /* stats field: messages, statuses, errors */
+    enum gw_event_kind kind;
+    int code;          /* errors: the first error code */
+    char event_key[GW_EVENT_KEY_HEX];
+};
+
 /* Acknowledge and delete an entry in one transaction. */
 static int ack(struct worker *w, const char *id, struct core_err *err)
 {
@@ -282,9 +304,13 @@ static int dead_letter(struct worker *w, const struct entry *e, const char *reas
     return 0;
 }
 
-/* Handle one event. Returns 0 (done or duplicate) or -1 (retry later). */
+/*
+ * Handle one event. Returns 0 (handled: *d describes it, d->seen set; or a
+ * duplicate or malformed event: d->seen empty) or -1 (retry later). The
+ * event is marked done by finish_entry(), with its entry's ack.
+ */
 static int handle_event(struct worker *w, const struct entry *e, const struct gw_webhook *hook,
-                        const struct gw_event *ev, struct core_err *err)
+                        const struct gw_event *ev, struct done *d, struct core_err *err)
 {
     struct gw_router *rt = w->rt;
     struct gw_router_ctx ctx;
@@ -294,6 +320,7 @@ static int handle_event(struct worker *w, const struct entry *e, const struct gw
     size_t i;
     int fresh;
 
+    d->seen[0] = '\0';
     if (ev->problem != NULL) {
         core_metric_inc(&m_malformed);
         core_log_kv(CORE_LOG_WARN, "router", e->req, "malformed event skipped",
@@ -323,27 +350,129 @@ static int handle_event(struct worker *w, const struct entry *e, const struct gw
         if (rt->handlers[i].fn(rt->handlers[i].ud, &ctx, ev, err) != 0)
             return core_err_wrap(err, "handler %s", rt->handlers[i].name);
     }
-    if (core_redis_cmdf(w->redis, &reply, err, "SET %s 1 NX EX %d", seen, GW_SEEN_TTL_S) != 0)
-        return -1;
-    fresh = reply->type == REDIS_REPLY_STATUS;
-    freeReplyObject(reply);
-    if (!fresh) {
-        core_metric_inc(&m_dups); /* another worker finished it meanwhile */
-        return 0;
-    }
     field = ev->kind == GW_EVENT_MESSAGE ? "messages"
             : ev->kind == GW_EVENT_STATUS ? "statuses"
                                           : "errors";
-    core_metric_inc(ev->kind == GW_EVENT_MESSAGE  ? &m_ev_msg
-                    : ev->kind == GW_EVENT_STATUS ? &m_ev_status
-                                                  : &m_ev_error);
-    if (core_redis_cmdf(w->redis, NULL, err, "HINCRBY %s %s 1", STATS_KEY, field) != 0)
-        return -1;
-    if (ev->kind == GW_EVENT_ERROR)
-        core_log_kv(CORE_LOG_WARN, "router", e->req, "WhatsApp reported an error",
-                    json_pack("{s:s,s:i}", "event", ctx.event_key, "code",
-                              ev->n_errors ? ev->error_codes[0] : 0));
+    snprintf(d->seen, sizeof d->seen, "%s", seen);
+    d->field = field;
+    d->kind = ev->kind;
+    d->code = ev->n_errors ? ev->error_codes[0] : 0;
+    snprintf(d->event_key, sizeof d->event_key, "%s", ctx.event_key);
     return 0;
+}
+
+/* The outcome of marking `d` done (`fresh`: this worker was first). */
+static void done_counted(const struct entry *e, const struct done *d, int fresh)
+{
+    if (!fresh) {
+        core_metric_inc(&m_dups); /* another worker finished it meanwhile */
+        return;
+    }
+    core_metric_inc(d->kind == GW_EVENT_MESSAGE  ? &m_ev_msg
+                    : d->kind == GW_EVENT_STATUS ? &m_ev_status
+                                                 : &m_ev_error);
+    if (d->kind == GW_EVENT_ERROR)
+        core_log_kv(CORE_LOG_WARN, "router", e->req, "WhatsApp reported an error",
+                    json_pack("{s:s,s:i}", "event", d->event_key, "code", d->code));
+}
+
+/*
+ * Mark the handled events of entry `e` done (seen, counted) and, with
+ * `do_ack`, acknowledge the entry, in one pipeline: one round trip where
+ * there were three per event. The marks go first, so a crash in between leaves the entry
+ * pending and its events seen: the redelivery skips them. Returns 0 or -1
+ * (the entry stays pending; handlers are idempotent).
+ */
+static int finish_entry(struct worker *w, const struct entry *e, const struct done *dn, size_t n,
+                        int do_ack, struct core_err *err)
+{
+    char ttl[16];
+    const char *argv[4];
+    unsigned char *retry = core_calloc(n + 1, 1); /* marks that met NOSCRIPT */
+    size_t i;
+    size_t queued = 0;
+    int acks = 0;
+    int rc = 0;
+    int again = 0;
+
+    snprintf(ttl, sizeof ttl, "%d", GW_SEEN_TTL_S);
+    argv[1] = STATS_KEY;
+    argv[2] = ttl;
+    for (i = 0; i < n && rc == 0; i++) {
+        if (dn[i].seen[0] == '\0')
+            continue;
+        argv[0] = dn[i].seen;
+        argv[3] = dn[i].field;
+        if (core_redis_eval_append(w->redis, &done_script, 2, 4, argv, NULL, err) != 0)
+            rc = -1;
+        else
+            queued++;
+    }
+    /* the ack only when every mark is queued: it must not overtake them */
+    if (!do_ack) {
+        /* marks only: an event of the entry failed, the entry stays pending */
+    } else if (rc == 0 && core_redis_appendf(w->redis, err, "MULTI") == 0) {
+        acks++;
+        if (core_redis_appendf(w->redis, err, "XACK %s %s %s", GW_STREAM_IN, GW_GROUP_ROUTER,
+                               e->id) == 0)
+            acks++;
+        if (acks == 2 && core_redis_appendf(w->redis, err, "XDEL %s %s", GW_STREAM_IN, e->id) == 0)
+            acks++;
+        if (acks == 3 && core_redis_appendf(w->redis, err, "EXEC") == 0)
+            acks++;
+        if (acks < 4)
+            rc = -1;
+    } else {
+        rc = -1;
+    }
+    /* every reply queued is read, whatever happened to the others */
+    for (i = 0; i < n && queued > 0; i++) {
+        redisReply *rep = NULL;
+
+        if (dn[i].seen[0] == '\0')
+            continue;
+        queued--;
+        if (core_redis_get_reply(w->redis, &rep, err) != 0) {
+            if (!core_redis_connected(w->redis)) {
+                free(retry);
+                return -1;
+            }
+            if (core_redis_err_is(err, "NOSCRIPT"))
+                retry[i] = again = 1;
+            else
+                rc = -1;
+            continue;
+        }
+        done_counted(e, &dn[i], rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
+        freeReplyObject(rep);
+    }
+    for (int k = 0; k < acks; k++) {
+        if (core_redis_get_reply(w->redis, NULL, err) != 0) {
+            rc = -1;
+            if (!core_redis_connected(w->redis))
+                break;
+        }
+    }
+    if (again && core_redis_connected(w->redis)) {
+        /* Redis lost its scripts (a restart): load again, mark those now */
+        core_redis_script_forget(&done_script);
+        for (i = 0; i < n; i++) {
+            redisReply *rep = NULL;
+
+            if (!retry[i])
+                continue;
+            argv[0] = dn[i].seen;
+            argv[3] = dn[i].field;
+            if (core_redis_eval(w->redis, &done_script, 2, 4, argv, NULL, &rep, err) != 0) {
+                rc = -1;
+                continue;
+            }
+            done_counted(e, &dn[i], rep->type == REDIS_REPLY_INTEGER && rep->integer == 1);
+            freeReplyObject(rep);
+        }
+    }
+    free(retry);
+    return rc;
 }
 
 /*
@@ -407,6 +536,8 @@ static int process_entry(struct worker *w, struct entry *e)
     const char *body;
     char *owned = NULL;
     size_t body_len = 0;
+    struct done *dn;
+    size_t n_dn;
     size_t i;
     int failed = 0;
 
@@ -426,16 +557,25 @@ static int process_entry(struct worker *w, struct entry *e)
     if (hook.ignored > 0)
         core_log_debug("router", e->req, "%zu change(s) with other fields ignored (first: %s)",
                        hook.ignored, hook.ignored_field[0]);
+    dn = core_calloc(hook.n_events + 1, sizeof dn[0]);
     for (i = 0; i < hook.n_events && !failed; i++) {
-        if (handle_event(w, e, &hook, &hook.events[i], &err) != 0)
+        if (handle_event(w, e, &hook, &hook.events[i], &dn[i], &err) != 0)
             failed = 1;
     }
+    n_dn = i;
     gw_webhook_free(&hook);
     wipe_free(owned, body_len);
-    if (!failed && ack(w, e->id, &err) == 0) {
+    if (!failed && finish_entry(w, e, dn, n_dn, 1, &err) == 0) {
+        free(dn);
         core_metric_inc(&m_entries);
         return 0;
     }
+    if (failed) { /* the events handled before the failure are done: not again */
+        struct core_err err2;
+
+        finish_entry(w, e, dn, n_dn, 0, &err2);
+    }
+    free(dn);
     core_metric_inc(&m_failures);
     core_log_kv(CORE_LOG_WARN, "router", e->req, "entry left pending; will retry",
                 json_pack("{s:s,s:s}", "entry", e->id, "error", err.msg));
