@@ -548,6 +548,37 @@ long long th_redis_int(struct th_redis *r, const char *fmt, ...)
     return v;
 }
 
+int th_audit_count(struct th_redis *r, const char *action, const char *object,
+                   const char *actor)
+{
+    redisReply *rep = th_redis_cmd(r, "XRANGE js:{audit}:log - +");
+    char a[128];
+    char o[128];
+    char w[128];
+    int n = 0;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY) {
+        if (rep != NULL)
+            freeReplyObject(rep);
+        return -1;
+    }
+    snprintf(a, sizeof a, "\"action\":\"%s\"", action);
+    snprintf(o, sizeof o, "\"object\":\"%s\"", object != NULL ? object : "");
+    snprintf(w, sizeof w, "\"actor\":\"%s\"", actor != NULL ? actor : "");
+    for (size_t i = 0; i < rep->elements; i++) {
+        const redisReply *f = rep->element[i]->element[1];
+
+        for (size_t k = 0; k < f->elements; k++) {
+            const char *x = f->element[k]->str;
+
+            n += x != NULL && strstr(x, a) != NULL && (object == NULL || strstr(x, o) != NULL) &&
+                 (actor == NULL || strstr(x, w) != NULL);
+        }
+    }
+    freeReplyObject(rep);
+    return n;
+}
+
 static void dump_reply(FILE *out, const redisReply *v)
 {
     if (v == NULL)

@@ -104,6 +104,12 @@ redisReply *th_redis_cmd(struct th_redis *r, const char *fmt, ...);
 /* Integer result of a command (INTEGER reply, or -1). */
 long long th_redis_int(struct th_redis *r, const char *fmt, ...);
 
+/* Records of the audit log (js:{audit}:log) with action `action` on
+ * `object` by `actor` (NULL: any object, any actor); -1 when the log cannot
+ * be read. */
+int th_audit_count(struct th_redis *r, const char *action, const char *object,
+                   const char *actor);
+
 /* Every key of `r` and its value read back by type (strings, hashes - the
  * packed member buckets included -, lists, sets, sorted sets, streams),
  * written raw, one item a line, to the file `path`: for plaintext scans,

@@ -285,31 +285,6 @@ static int counters_settled(void *ud)
            counter(w->s, w->id, "read") == w->read;
 }
 
-/* group.set records on `code` in the audit log by `actor`. */
-static int audited_set(struct th_stack *s, const char *code, const char *actor)
-{
-    redisReply *r = th_redis_cmd(&s->redis, "XRANGE js:{audit}:log - +");
-    char o[64];
-    char a[64];
-    int n = 0;
-
-    snprintf(o, sizeof o, "\"object\":\"%s\"", code);
-    snprintf(a, sizeof a, "\"actor\":\"%s\"", actor);
-    assert_non_null(r);
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *f = r->element[i]->element[1];
-
-        for (size_t k = 0; k < f->elements; k++) {
-            const char *x = f->element[k]->str;
-
-            n += strstr(x, "\"action\":\"group.set\"") != NULL && strstr(x, o) != NULL &&
-                 strstr(x, a) != NULL;
-        }
-    }
-    freeReplyObject(r);
-    return n;
-}
-
 static const char *relay_of(json_t *j)
 {
     return json_string_value(json_object_get(json_object_get(j, "settings"), "relay"));
@@ -346,12 +321,12 @@ static void test_api_group_settings(void **state)
                      200);
     assert_string_equal(relay_of(j), "digest");
     json_decref(j);
-    assert_int_equal(audited_set(&s, "KHG-01", "officer:BO-DNP1"), 1);
+    assert_int_equal(th_audit_count(&s.redis, "group.set", "KHG-01", "officer:BO-DNP1"), 1);
     /* the same again: no change, no record */
     assert_int_equal(api(&s, "PUT", "/api/units/KHG-01/settings", TOKEN, "BO-DNP1",
                          "{\"relay\":\"digest\"}", NULL),
                      200);
-    assert_int_equal(audited_set(&s, "KHG-01", "officer:BO-DNP1"), 1);
+    assert_int_equal(th_audit_count(&s.redis, "group.set", "KHG-01", "officer:BO-DNP1"), 1);
     /* outside the jurisdiction: Bihta is another thana */
     assert_int_equal(api(&s, "PUT", "/api/units/BHT-01/settings", TOKEN, "BO-DNP1",
                          "{\"relay\":\"digest\"}", NULL),
@@ -389,7 +364,7 @@ static void test_api_group_settings(void **state)
                      200);
     assert_string_equal(relay_of(j), "each");
     json_decref(j);
-    assert_int_equal(audited_set(&s, "KHG-01", "api:dashboard"), 1);
+    assert_int_equal(th_audit_count(&s.redis, "group.set", "KHG-01", "api:dashboard"), 1);
     assert_int_equal(th_stack_stop(&s), 0);
 }
 
