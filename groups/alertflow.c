@@ -99,14 +99,16 @@ int grp_alertflow_parse(const char *text, size_t len, int keyword, struct grp_al
     return 1;
 }
 
-void grp_alertflow_page(size_t n, size_t offset, struct grp_alert_page *pg)
+void grp_alertflow_page(size_t n, size_t offset, size_t reserve, struct grp_alert_page *pg)
 {
     size_t start = 0;
     size_t prev = 0;
 
     memset(pg, 0, sizeof *pg);
+    if (reserve > GRP_DLG_ROWS_MAX - 2)
+        reserve = GRP_DLG_ROWS_MAX - 2;
     for (;;) {
-        size_t room = GRP_DLG_ROWS_MAX - (start > 0 ? 1 : 0);
+        size_t room = GRP_DLG_ROWS_MAX - (start > 0 ? 1 : reserve);
         size_t left = n > start ? n - start : 0;
         int more = left > room;
         size_t count = more ? room - 1 : left;
@@ -237,7 +239,7 @@ static int prepare(struct grp_dlg *d, const struct grp_bc_actor *who, const char
     struct grp_dlg_option btn[GRP_DLG_BUTTONS_MAX];
     char ok[sizeof GRP_ALERTFLOW_OK + GRP_BC_ID_LEN];
     char no[sizeof GRP_ALERTFLOW_NO + GRP_BC_ID_LEN];
-    char pick[sizeof GRP_ALERTFLOW_PICK + GRP_BC_ID_LEN];
+    char pick[sizeof GRP_ALERTFLOW_PICK + GRP_BC_ID_LEN]; /* or GRP_ALERTFLOW_UP */
     const char *lang = grp_lang_code(d->member.lang);
     size_t nb = 2;
     int rc;
@@ -286,9 +288,14 @@ static int prepare(struct grp_dlg *d, const struct grp_bc_actor *who, const char
     btn[0] = (struct grp_dlg_option){ok, grp_dlg_text(d, "bc.btn_confirm", NULL, 0), NULL};
     btn[1] = (struct grp_dlg_option){no, grp_dlg_text(d, "bc.btn_cancel", NULL, 0), NULL};
     if (p.reach.kind != GRP_LOCALITY) {
-        /* a scope with sub-units: the officer may narrow it down */
+        /* a scope with sub-units: the officer may narrow it down (and widen
+         * it from the list) */
         snprintf(pick, sizeof pick, "%s%s", GRP_ALERTFLOW_PICK, p.id);
         btn[nb++] = (struct grp_dlg_option){pick, grp_dlg_text(d, "bc.btn_pick", NULL, 0), NULL};
+    } else if (strcmp(p.reach.scope, who->officer.unit) != 0) {
+        /* a village narrower than the officer's unit: widen it again */
+        snprintf(pick, sizeof pick, "%s%s", GRP_ALERTFLOW_UP, p.id);
+        btn[nb++] = (struct grp_dlg_option){pick, grp_dlg_text(d, "bc.btn_up", NULL, 0), NULL};
     }
     rc = grp_dlg_reply_buttons(d, b.data, btn, nb);
     core_buf_cleanup(&b);
@@ -443,6 +450,7 @@ static int area_list(struct grp_dlg *d, const struct grp_bc_actor *who, const ch
     size_t offset = 0;
     const char *colon = strchr(arg, ':');
     size_t len = colon != NULL ? (size_t)(colon - arg) : strlen(arg);
+    int wider;
     int rc;
 
     if (len != GRP_BC_ID_LEN - 1)
@@ -463,7 +471,14 @@ static int area_list(struct grp_dlg *d, const struct grp_bc_actor *who, const ch
         grp_codes_free(codes, n);
         return reply(d, GRP_DLG_TEXT(d, "bc.pick_none", unit_name(d, st.reach.scope)));
     }
-    grp_alertflow_page(n, offset, &pg);
+    wider = strcmp(st.reach.scope, who->officer.unit) != 0;
+    grp_alertflow_page(n, offset, (size_t)wider, &pg);
+    if (wider && !pg.back) {
+        snprintf(ids[k], sizeof ids[k], "%s%s", GRP_ALERTFLOW_UP, bid);
+        rows[k] = (struct grp_dlg_option){ids[k], grp_dlg_text(d, "bc.pick_up.row", NULL, 0),
+                                          grp_dlg_text(d, "bc.pick_up.desc", NULL, 0)};
+        k++;
+    }
     if (pg.back) {
         snprintf(ids[k], sizeof ids[k], "%s%s:%zu", GRP_ALERTFLOW_PICK, bid, pg.prev);
         rows[k] = (struct grp_dlg_option){ids[k], grp_dlg_text(d, "bc.pick_back.row", NULL, 0),
@@ -509,50 +524,17 @@ static int area_list(struct grp_dlg *d, const struct grp_bc_actor *who, const ch
 }
 
 /*
- * "alert:sub:<BID>:<CODE>": the text of draft BID prepared for CODE, its
- * preview, then BID cancelled. In that order (dialogue.h, "Idempotency"):
- * a replay prepares the same draft (the event key), queues nothing twice,
- * and finds BID cancelled, which is then answered under a key already used.
+ * The text of draft `bid` prepared for `code` (already checked), its
+ * preview, then `bid` cancelled: superseded.
  */
-static int area_chosen(struct grp_dlg *d, const struct grp_bc_actor *who, const char *arg)
+static int redo_for(struct grp_dlg *d, const struct grp_bc_actor *who, const char *bid,
+                    const char *code)
 {
     struct grp_bc *bc = grp_dlg_broadcast(d);
-    char bid[GRP_BC_ID_LEN];
-    char code[GRP_CODE_MAX + 1];
-    struct grp_bc_status st;
-    const char *colon = strchr(arg, ':');
     char *text = NULL;
-    int inside = 0;
     int made = 0;
     int rc;
 
-    if (colon == NULL || (size_t)(colon - arg) != GRP_BC_ID_LEN - 1 ||
-        !grp_code_ok(colon + 1, strlen(colon + 1)) || strlen(colon + 1) > GRP_CODE_MAX)
-        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
-    snprintf(bid, sizeof bid, "%.*s", GRP_BC_ID_LEN - 1, arg);
-    snprintf(code, sizeof code, "%s", colon + 1);
-    rc = open_draft(d, who, bid, &st);
-    if (rc <= 0)
-        return rc < 0 ? -1 : 1;
-    /* never beyond the officer's jurisdiction (the engine refuses it too) */
-    if (grp_off_may_reach(d->redis, &who->officer, code, &inside, d->err) != 0)
-        return -1;
-    if (!inside) {
-        core_metric_inc(&m_refused);
-        core_log_warn("alert", d->ctx->req_id, "officer %s chose area %s outside %s",
-                      who->officer.code, code, who->officer.unit);
-        return reply(d, GRP_DLG_TEXT(d, "bc.outside", unit_name(d, who->officer.unit)));
-    }
-    /* and only the sub-units of the draft's area that the list offered */
-    inside = 0;
-    if (strcmp(code, st.reach.scope) != 0 &&
-        grp_off_unit_within(d->redis, st.reach.scope, code, &inside, d->err) != 0)
-        return -1;
-    if (!inside) {
-        core_metric_inc(&m_refused);
-        return reply(d, GRP_DLG_TEXT(d, "bc.pick_invalid", unit_name(d, code),
-                                     unit_name(d, st.reach.scope)));
-    }
     switch (grp_bc_draft_text(bc, d->redis, who, bid, &text, d->err)) {
     case GRP_BC_OK:
         break;
@@ -585,6 +567,90 @@ static int area_chosen(struct grp_dlg *d, const struct grp_bc_actor *who, const 
     default:
         return -1;
     }
+}
+
+/*
+ * "alert:sub:<BID>:<CODE>": the text of draft BID prepared for CODE, its
+ * preview, then BID cancelled. In that order (dialogue.h, "Idempotency"):
+ * a replay prepares the same draft (the event key), queues nothing twice,
+ * and finds BID cancelled, which is then answered under a key already used.
+ */
+static int area_chosen(struct grp_dlg *d, const struct grp_bc_actor *who, const char *arg)
+{
+    char bid[GRP_BC_ID_LEN];
+    char code[GRP_CODE_MAX + 1];
+    struct grp_bc_status st;
+    const char *colon = strchr(arg, ':');
+    int inside = 0;
+    int rc;
+
+    if (colon == NULL || (size_t)(colon - arg) != GRP_BC_ID_LEN - 1 ||
+        !grp_code_ok(colon + 1, strlen(colon + 1)) || strlen(colon + 1) > GRP_CODE_MAX)
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    snprintf(bid, sizeof bid, "%.*s", GRP_BC_ID_LEN - 1, arg);
+    snprintf(code, sizeof code, "%s", colon + 1);
+    rc = open_draft(d, who, bid, &st);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    /* never beyond the officer's jurisdiction (the engine refuses it too) */
+    if (grp_off_may_reach(d->redis, &who->officer, code, &inside, d->err) != 0)
+        return -1;
+    if (!inside) {
+        core_metric_inc(&m_refused);
+        core_log_warn("alert", d->ctx->req_id, "officer %s chose area %s outside %s",
+                      who->officer.code, code, who->officer.unit);
+        return reply(d, GRP_DLG_TEXT(d, "bc.outside", unit_name(d, who->officer.unit)));
+    }
+    /* and only the sub-units of the draft's area that the list offered */
+    inside = 0;
+    if (strcmp(code, st.reach.scope) != 0 &&
+        grp_off_unit_within(d->redis, st.reach.scope, code, &inside, d->err) != 0)
+        return -1;
+    if (!inside) {
+        core_metric_inc(&m_refused);
+        return reply(d, GRP_DLG_TEXT(d, "bc.pick_invalid", unit_name(d, code),
+                                     unit_name(d, st.reach.scope)));
+    }
+    return redo_for(d, who, bid, code);
+}
+
+/*
+ * "alert:up:<BID>": the text of draft BID prepared for the parent of its
+ * scope, which must still lie in the officer's jurisdiction (their own
+ * unit is the widest), its preview, then BID cancelled, as for a row.
+ */
+static int area_up(struct grp_dlg *d, const struct grp_bc_actor *who, const char *arg)
+{
+    char bid[GRP_BC_ID_LEN];
+    struct grp_bc_status st;
+    struct grp_unit u;
+    char parent[GRP_CODE_MAX + 1];
+    int inside = 0;
+    int rc;
+
+    if (strlen(arg) != GRP_BC_ID_LEN - 1)
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    snprintf(bid, sizeof bid, "%s", arg);
+    rc = open_draft(d, who, bid, &st);
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    if (strcmp(st.reach.scope, who->officer.unit) == 0) /* already the widest */
+        return reply(d, GRP_DLG_TEXT(d, "bc.up_none", unit_name(d, st.reach.scope)));
+    rc = grp_unit_get(d->redis, st.reach.scope, &u, d->err);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return reply(d, grp_dlg_text(d, "bc.expired", NULL, 0));
+    snprintf(parent, sizeof parent, "%s", u.parent);
+    grp_unit_cleanup(&u);
+    if (parent[0] != '\0' &&
+        grp_off_may_reach(d->redis, &who->officer, parent, &inside, d->err) != 0)
+        return -1;
+    if (!inside) {
+        core_metric_inc(&m_refused);
+        return reply(d, GRP_DLG_TEXT(d, "bc.up_none", unit_name(d, st.reach.scope)));
+    }
+    return redo_for(d, who, bid, parent);
 }
 
 /* ======================= the flow ======================= */
@@ -621,6 +687,8 @@ static int on_message(struct grp_dlg *d)
             return area_list(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_PICK));
         if (strncmp(d->reply_id, GRP_ALERTFLOW_SUB, strlen(GRP_ALERTFLOW_SUB)) == 0)
             return area_chosen(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_SUB));
+        if (strncmp(d->reply_id, GRP_ALERTFLOW_UP, strlen(GRP_ALERTFLOW_UP)) == 0)
+            return area_up(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_UP));
         if (strncmp(d->reply_id, GRP_ALERTFLOW_OK, strlen(GRP_ALERTFLOW_OK)) == 0)
             return decide(d, &who, d->reply_id + strlen(GRP_ALERTFLOW_OK), 1);
         if (strncmp(d->reply_id, GRP_ALERTFLOW_NO, strlen(GRP_ALERTFLOW_NO)) == 0)

@@ -29,6 +29,13 @@
  *                                          only the new one can be sent);
  *                                          its preview offers "Choose area"
  *                                          again, one level further down
+ *   alert:up:<BID>                       -> "Wider area" (a button of a
+ *                                          village's preview, the first row
+ *                                          of the area list) when the draft
+ *                                          is narrower than the officer's
+ *                                          unit: the same text prepared for
+ *                                          the parent of its scope, BID
+ *                                          cancelled, as for a row
  *
  * The menu (groups/enrol.c) shows registered officers a row "Alert /
  * उद्घोषणा" (kw:alert); citizens never see it.
@@ -51,6 +58,7 @@
 #define GRP_ALERTFLOW_NO "alert:no:" /* + BID: the Cancel button */
 #define GRP_ALERTFLOW_PICK "alert:pick:" /* + BID [":" offset]: "Choose area", list pages */
 #define GRP_ALERTFLOW_SUB "alert:sub:"   /* + BID ":" CODE: a row of the area list */
+#define GRP_ALERTFLOW_UP "alert:up:"     /* + BID: "Wider area", the scope's parent */
 
 /* What an officer's message says, before anything is looked up. */
 struct grp_alert_cmd {
@@ -70,11 +78,12 @@ struct grp_alert_cmd {
 int grp_alertflow_parse(const char *text, size_t len, int keyword, struct grp_alert_cmd *out);
 
 /*
- * One page of the area list: `n` sub-units, the page that holds `offset`.
- * The first page shows up to 10 sub-units, or 9 and a "more" row; later
- * pages start with a "back" row, then up to 9 sub-units, or 8 and "more":
- * never more than GRP_DLG_ROWS_MAX rows. An offset past the end gives the
- * last page. Pure.
+ * One page of the area list: `n` sub-units, the page that holds `offset`;
+ * `reserve` rows of the first page are taken by others ("Wider area").
+ * The first page shows up to 10 - reserve sub-units, or one fewer and a
+ * "more" row; later pages start with a "back" row, then up to 9
+ * sub-units, or 8 and "more": never more than GRP_DLG_ROWS_MAX rows. An
+ * offset past the end gives the last page. Pure.
  */
 struct grp_alert_page {
     size_t first; /* index of the first sub-unit shown */
@@ -85,7 +94,7 @@ struct grp_alert_page {
     size_t next;
 };
 
-void grp_alertflow_page(size_t n, size_t offset, struct grp_alert_page *pg);
+void grp_alertflow_page(size_t n, size_t offset, size_t reserve, struct grp_alert_page *pg);
 
 /* The flow (registered in dialogue.c's flows[]). */
 extern const struct grp_flow grp_alertflow_flow;

@@ -772,48 +772,61 @@ static void test_alert_page(void **state)
     size_t seen;
 
     (void)state;
-    grp_alertflow_page(0, 0, &pg);
+    grp_alertflow_page(0, 0, 0, &pg);
     assert_int_equal(pg.count, 0);
     assert_false(pg.back || pg.more);
-    grp_alertflow_page(10, 0, &pg);
+    grp_alertflow_page(10, 0, 0, &pg);
     assert_int_equal(pg.count, 10);
     assert_false(pg.back || pg.more);
-    grp_alertflow_page(11, 0, &pg);
+    grp_alertflow_page(11, 0, 0, &pg);
     assert_int_equal(pg.count, 9);
     assert_true(pg.more);
     assert_false(pg.back);
     assert_int_equal(pg.next, 9);
-    grp_alertflow_page(11, 9, &pg);
+    grp_alertflow_page(11, 9, 0, &pg);
     assert_int_equal(pg.first, 9);
     assert_int_equal(pg.count, 2);
     assert_true(pg.back);
     assert_false(pg.more);
     assert_int_equal(pg.prev, 0);
-    /* every sub-unit once, walking the "more" rows; never more than 10 rows */
+    /* a "Wider area" row on the first page: one sub-unit fewer there */
+    grp_alertflow_page(9, 0, 1, &pg);
+    assert_int_equal(pg.count, 9);
+    assert_false(pg.more);
+    grp_alertflow_page(10, 0, 1, &pg);
+    assert_int_equal(pg.count, 8);
+    assert_true(pg.more);
+    assert_int_equal(pg.next, 8);
+    /* every sub-unit once, walking the "more" rows; never more than 10 rows
+     * (the reserved ones included) */
     for (size_t n = 1; n < 60; n++) {
-        size_t off = 0;
-        size_t last = 0;
+        for (size_t reserve = 0; reserve < 2; reserve++) {
+            size_t off = 0;
+            size_t last = 0;
 
-        seen = 0;
-        for (;;) {
-            grp_alertflow_page(n, off, &pg);
-            assert_int_equal(pg.first, seen);
-            assert_true(pg.count + (size_t)pg.back + (size_t)pg.more <= GRP_DLG_ROWS_MAX);
-            assert_true(pg.count > 0);
-            if (pg.back)
-                assert_int_equal(pg.prev, last);
-            seen += pg.count;
-            if (!pg.more)
-                break;
-            last = pg.first;
-            off = pg.next;
+            seen = 0;
+            for (;;) {
+                grp_alertflow_page(n, off, reserve, &pg);
+                assert_int_equal(pg.first, seen);
+                assert_true(pg.count + (size_t)pg.back + (size_t)pg.more +
+                                (pg.first == 0 ? reserve : 0) <=
+                            GRP_DLG_ROWS_MAX);
+                assert_true(pg.count > 0);
+                if (pg.back)
+                    assert_int_equal(pg.prev, last);
+                seen += pg.count;
+                if (!pg.more)
+                    break;
+                last = pg.first;
+                off = pg.next;
+            }
+            assert_int_equal(seen, n);
         }
-        assert_int_equal(seen, n);
     }
     /* a forged offset: the page that holds it; past the end: the last page */
-    grp_alertflow_page(25, 12, &pg);
+    grp_alertflow_page(25, 12, 0, &pg);
     assert_int_equal(pg.first, 9);
-    grp_alertflow_page(25, 1000, &pg);
+    grp_alertflow_page(25, 1000, 0, &pg);
     assert_int_equal(pg.first + pg.count, 25);
     assert_false(pg.more);
 }
@@ -943,10 +956,14 @@ static void test_alert_area_picker(void **state)
     snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_PICK, bid2);
     tap(f, WA_BO2, id);
     expect(f, "bc.not_yours", GRP_LANG_HI);
-    /* one level further down: the beat's villages */
+    /* one level further down: the beat's villages, after "Wider area" (the
+     * beat is narrower than the SHO's thana) */
     tap(f, WA_SHO, id);
     m = one_reply(f);
-    assert_int_equal(n_rows(m), 3);
+    assert_int_equal(n_rows(m), 4);
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_UP, bid2);
+    assert_string_equal(row_field(m, 0, "id"), id);
+    assert_string_equal(row_field(m, 0, "title"), "Wider area");
     r = row_of(m, "SHP-01");
     assert_true(r >= 0);
     snprintf(id, sizeof id, "%s", row_field(m, (size_t)r, "id"));
@@ -962,12 +979,44 @@ static void test_alert_area_picker(void **state)
     tap(f, WA_SHO, id);
     m = one_reply(f);
     snprintf(bid3, sizeof bid3, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
-    /* a village has no sub-units: Send and Cancel only */
-    assert_null(button_id(m, 2));
+    /* a village has no sub-units: Send, Cancel and "Wider area" */
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_UP, bid3);
+    assert_string_equal(button_id(m, 2), id);
     assert_non_null(strstr(body(m), "Khagaul"));
     json_decref(m);
     bc_state(f, bid2, st, sizeof st);
     assert_string_equal(st, "cancelled");
+    /* up: the beat again (a new draft), the village's cancelled */
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    snprintf(bid2, sizeof bid2, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+    assert_non_null(strstr(body(m), "Road closed at the crossing"));
+    json_decref(m);
+    assert_int_equal(grp_bc_status(f->bc, f->r, NULL, bid2, &s, &err), GRP_BC_OK);
+    assert_string_equal(s.reach.scope, "PAT-DNP-1");
+    bc_state(f, bid3, st, sizeof st);
+    assert_string_equal(st, "cancelled");
+    /* and up from the beat's list: the whole thana, where it stops */
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_UP, bid2);
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    snprintf(bid3, sizeof bid3, "%s", button_id(m, 0) + strlen(GRP_ALERTFLOW_OK));
+    assert_non_null(strstr(body(m), "Members: 2"));
+    json_decref(m);
+    assert_int_equal(grp_bc_status(f->bc, f->r, NULL, bid3, &s, &err), GRP_BC_OK);
+    assert_string_equal(s.reach.scope, "PAT-DNP");
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_PICK, bid3);
+    tap(f, WA_SHO, id);
+    m = one_reply(f);
+    assert_int_equal(n_rows(m), 2); /* the SHO's own thana: no "Wider area" */
+    json_decref(m);
+    snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_UP, bid3); /* forged */
+    tap(f, WA_SHO, id);
+    expect(f, "bc.up_none", GRP_LANG_EN);
+    bc_state(f, bid3, st, sizeof st);
+    assert_string_equal(st, "draft");
+    tap(f, WA_SHO, GRP_ALERTFLOW_UP "0123456789abcdef0");
+    expect(f, "bc.expired", GRP_LANG_EN);
     snprintf(id, sizeof id, "%s%s", GRP_ALERTFLOW_OK, bid3);
     tap(f, WA_SHO, id);
     expect(f, "bc.confirmed", GRP_LANG_EN);
