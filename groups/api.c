@@ -457,39 +457,22 @@ static void unit_settings(struct grp_api *api, struct core_redis *r,
         }
     }
     if (strcmp(req->method, "GET") != 0) {
-        json_error_t jerr;
-        json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-        const char *k;
-        json_t *v;
+        /* every setting checked before any is changed */
+        struct grp_gs_change ch[GRP_GS_MAX];
+        char why[160];
+        int n = grp_gs_parse_body(req->body, req->body_len, ch, why, sizeof why);
 
-        if (body == NULL || !json_is_object(body) || json_object_size(body) == 0) {
-            json_decref(body);
-            answer_error(resp, MHD_HTTP_BAD_REQUEST,
-                         "the body must be a JSON object such as {\"relay\": \"digest\"}");
+        if (n < 0) {
+            answer_error(resp, MHD_HTTP_BAD_REQUEST, why);
             return;
         }
-        /* every setting checked before any is changed */
-        json_object_foreach(body, k, v)
-        {
-            if (!json_is_string(v) ||
-                grp_gs_check(r, code, k, json_string_value(v), &err) != 0) {
-                if (!json_is_string(v))
-                    core_err_set(&err, CORE_EX_DATAERR, "setting '%.40s' must be a string", k);
-                json_decref(body);
-                answer_gs_error(resp, req, &err);
-                return;
-            }
-        }
-        json_object_foreach(body, k, v)
-        {
-            if (grp_gs_set(r, api->audit, who->name, code, k, json_string_value(v), NULL,
+        for (int i = 0; i < n; i++) {
+            if (grp_gs_set(r, api->audit, who->name, code, ch[i].name, ch[i].value, NULL,
                            &err) != 0) {
-                json_decref(body);
                 answer_gs_error(resp, req, &err);
                 return;
             }
         }
-        json_decref(body);
     }
     if (grp_gs_show(r, api->cfg, code, &j, &err) != 0) {
         answer_gs_error(resp, req, &err);

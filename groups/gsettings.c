@@ -96,8 +96,8 @@ fail:
     return -1;
 }
 
-int grp_gs_check(struct core_redis *r, const char *code, const char *name, const char *value,
-                 struct core_err *err)
+/* A known setting and a valid value: 0, or -1 with CORE_EX_DATAERR. */
+static int check_value(const char *name, const char *value, struct core_err *err)
 {
     enum grp_relay_mode m;
 
@@ -107,7 +107,64 @@ int grp_gs_check(struct core_redis *r, const char *code, const char *name, const
     if (value == NULL || grp_relay_mode_parse(value, &m) != 0)
         return core_err_set(err, CORE_EX_DATAERR, "relay must be each or digest, not '%.20s'",
                             value != NULL ? value : "");
+    return 0;
+}
+
+int grp_gs_check(struct core_redis *r, const char *code, const char *name, const char *value,
+                 struct core_err *err)
+{
+    if (check_value(name, value, err) != 0)
+        return -1;
     return grp_gs_locality(r, code, err);
+}
+
+int grp_gs_parse_body(const char *body, size_t len, struct grp_gs_change out[GRP_GS_MAX],
+                      char *why, size_t wn)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body != NULL ? body : "", body != NULL ? len : 0,
+                              JSON_REJECT_DUPLICATES, &jerr);
+    struct core_err err;
+    const char *k;
+    json_t *v;
+    int n = 0;
+
+    if (root == NULL || !json_is_object(root) || json_object_size(root) == 0) {
+        json_decref(root);
+        snprintf(why, wn, "the body must be a JSON object such as {\"relay\": \"digest\"}");
+        return -1;
+    }
+    if (json_object_size(root) > GRP_GS_MAX) {
+        json_decref(root);
+        snprintf(why, wn, "at most %d settings at a time", GRP_GS_MAX);
+        return -1;
+    }
+    json_object_foreach(root, k, v)
+    {
+        const char *val = json_string_value(v);
+
+        core_err_clear(&err);
+        if (strcmp(k, "relay") != 0) { /* the one setting there is */
+            snprintf(why, wn, "unknown group setting (there is one: relay)");
+            n = -1;
+            break;
+        }
+        if (val == NULL) {
+            snprintf(why, wn, "relay must be a string: each or digest");
+            n = -1;
+            break;
+        }
+        if (strlen(val) >= GRP_GS_FIELD_MAX || check_value(k, val, &err) != 0) {
+            snprintf(why, wn, "relay must be each or digest"); /* the value is not repeated */
+            n = -1;
+            break;
+        }
+        snprintf(out[n].name, sizeof out[n].name, "%s", k);
+        snprintf(out[n].value, sizeof out[n].value, "%s", val);
+        n++;
+    }
+    json_decref(root);
+    return n;
 }
 
 int grp_gs_set(struct core_redis *r, struct cry_audit *audit, const char *actor, const char *code,

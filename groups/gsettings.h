@@ -17,6 +17,25 @@
 
 #include <jansson.h>
 
+#define GRP_GS_MAX 4         /* settings in one request */
+#define GRP_GS_FIELD_MAX 16  /* a setting's name or value, NUL included */
+
+/* One change asked for: a known setting and a valid value for it. */
+struct grp_gs_change {
+    char name[GRP_GS_FIELD_MAX];
+    char value[GRP_GS_FIELD_MAX];
+};
+
+/*
+ * Parse the body of PUT /api/units/{CODE}/settings: a JSON object of
+ * settings (names known, values strings valid for them), at least one, at
+ * most GRP_GS_MAX. Returns their number (the changes in `out`), or -1 with
+ * one line in `why` (`wn` bytes) that repeats nothing of the body. Pure;
+ * fuzzed.
+ */
+int grp_gs_parse_body(const char *body, size_t len, struct grp_gs_change out[GRP_GS_MAX],
+                      char *why, size_t wn);
+
 /* Whether `code` is a village group (a locality): 0, or -1 with
  * CORE_EX_NOINPUT (it is not, and says what it is) or a Redis error. */
 int grp_gs_locality(struct core_redis *r, const char *code, struct core_err *err);
