@@ -402,6 +402,30 @@ int grp_member_count_post(struct core_redis *r, const char *mid, struct core_err
     return count(r, mid, CRY_MR_NP, err);
 }
 
+int grp_member_append_count_post(struct core_redis *r, const char *mid, struct core_err *err)
+{
+    struct cry_mrec_ops o;
+
+    cry_mrec_ops_init(&o);
+    cry_mrec_op_incr(&o, CRY_MR_NP, 1);
+    return cry_mrec_append_update(r, mid, &o, err);
+}
+
+int grp_member_count_reply(struct core_redis *r, struct core_err *err)
+{
+    redisReply *rep = NULL;
+    int rc;
+
+    if (core_redis_get_reply(r, &rep, err) != 0) {
+        if (core_redis_err_is(err, "NOSCRIPT"))
+            cry_mrec_script_forget();
+        return -1;
+    }
+    rc = cry_mrec_update_reply(rep, NULL, err);
+    freeReplyObject(rep);
+    return rc;
+}
+
 int grp_member_add_strike(struct core_redis *r, const char *mid, struct core_err *err)
 {
     return count(r, mid, CRY_MR_SK, err);

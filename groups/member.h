@@ -185,6 +185,13 @@ int grp_member_leave(struct core_redis *r, const char *mid, struct core_err *err
 /* np += 1 (a post was received). Returns 0 or -1. */
 int grp_member_count_post(struct core_redis *r, const char *mid, struct core_err *err);
 
+/* The same, queued first in a pipeline (nothing may be pending before it);
+ * its reply goes to grp_member_count_reply(): 0, or -1 with err (a
+ * NOSCRIPT error after a Redis restart: the script is forgotten, so that
+ * grp_member_count_post() loads it again). */
+int grp_member_append_count_post(struct core_redis *r, const char *mid, struct core_err *err);
+int grp_member_count_reply(struct core_redis *r, struct core_err *err);
+
 /* sk += 1 (a post was dropped as hostile, commercial or political).
  * Returns 0 or -1. */
 int grp_member_add_strike(struct core_redis *r, const char *mid, struct core_err *err);

@@ -176,20 +176,14 @@ static int open_content(const struct grp_posts *p, const char *id, const redisRe
     return rc;
 }
 
-int grp_post_load(const struct grp_posts *p, struct core_redis *r, const char *id, bool open,
-                  struct grp_post_rec *out, struct core_err *err)
+/* The record from the reply `rep` of HGETALL on post `id` (freed here):
+ * as grp_post_load(). */
+static int post_from_reply(const struct grp_posts *p, redisReply *rep, const char *id, bool open,
+                           struct grp_post_rec *out, struct core_err *err)
 {
-    char key[64];
-    redisReply *rep;
     const redisReply *content = NULL;
     int rc = 1;
 
-    memset(out, 0, sizeof *out);
-    if (!grp_post_id_ok(id))
-        return 0;
-    grp_post_key(id, key, sizeof key);
-    if (core_redis_cmdf(r, &rep, err, "HGETALL %s", key) != 0)
-        return -1;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements == 0) {
         freeReplyObject(rep);
         return 0;
@@ -251,6 +245,53 @@ int grp_post_load(const struct grp_posts *p, struct core_redis *r, const char *i
     if (rc < 0)
         grp_post_rec_cleanup(out);
     return rc;
+}
+
+int grp_post_load(const struct grp_posts *p, struct core_redis *r, const char *id, bool open,
+                  struct grp_post_rec *out, struct core_err *err)
+{
+    char key[64];
+    redisReply *rep;
+
+    memset(out, 0, sizeof *out);
+    if (!grp_post_id_ok(id))
+        return 0;
+    grp_post_key(id, key, sizeof key);
+    if (core_redis_cmdf(r, &rep, err, "HGETALL %s", key) != 0)
+        return -1;
+    return post_from_reply(p, rep, id, open, out, err);
+}
+
+/*
+ * grp_post_load() of post `id` and, in the same round trip, the sender's
+ * posts of the last hour (*rate: the flood counter js:post:rate:{MID}).
+ */
+static int post_load_and_rate(const struct grp_posts *p, struct core_redis *r, const char *id,
+                              const char *mid, struct grp_post_rec *out, long long *rate,
+                              struct core_err *err)
+{
+    char key[64];
+    redisReply *rep = NULL;
+    redisReply *rt = NULL;
+
+    memset(out, 0, sizeof *out);
+    *rate = 0;
+    grp_post_key(id, key, sizeof key);
+    if (core_redis_appendf(r, err, "HGETALL %s", key) != 0 ||
+        core_redis_appendf(r, err, "GET js:post:rate:{%s}", mid) != 0)
+        return -1;
+    if (core_redis_get_reply(r, &rep, err) != 0) {
+        core_redis_get_reply(r, NULL, err); /* the second reply, read and dropped */
+        return -1;
+    }
+    if (core_redis_get_reply(r, &rt, err) != 0) {
+        freeReplyObject(rep);
+        return -1;
+    }
+    if (rt->type == REDIS_REPLY_STRING)
+        *rate = core_redis_int(rt);
+    freeReplyObject(rt);
+    return post_from_reply(p, rep, id, true, out, err);
 }
 
 json_t *grp_post_rec_json(const struct grp_post_rec *rec)
@@ -669,20 +710,6 @@ static void maybe_sync(struct grp_posts *p, struct core_redis *r, int64_t now_ms
         core_log_warn("post", NULL, "moderation feedback not applied: %s", err.msg);
 }
 
-static long long rate_of(struct core_redis *r, const char *mid)
-{
-    redisReply *rep;
-    struct core_err err;
-    long long n = 0;
-
-    if (core_redis_cmdf(r, &rep, &err, "GET js:post:rate:{%s}", mid) == 0) {
-        if (rep->type == REDIS_REPLY_STRING)
-            n = core_redis_int(rep);
-        freeReplyObject(rep);
-    }
-    return n;
-}
-
 struct fields {
     const char *argv[40];
     size_t lens[40];
@@ -717,7 +744,7 @@ static void f_num(struct fields *f, const char *k, long long v)
  * Returns 0 or -1.
  */
 static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *pid,
-                            const char *thana, int64_t now_ms, int *stored,
+                            const char *thana, int64_t now_ms, long long rate, int *stored,
                             struct grp_post_rec *rec)
 {
     struct mod_post mp;
@@ -753,7 +780,7 @@ static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *
     mp.member_id = d->member.mid;
     mp.sender.known = true;
     mp.sender.posts = (long)d->member.np;
-    mp.sender.posts_last_hour = (long)rate_of(d->redis, d->member.mid);
+    mp.sender.posts_last_hour = (long)rate;
     mp.sender.strikes = (int)d->member.sk;
     mp.sender.joined_ms = d->member.jt * 1000;
     mp.now_ms = now_ms;
@@ -807,16 +834,24 @@ static int decide_and_store(struct grp_dlg *d, struct grp_posts *p, const char *
     if (*stored) {
         /* counters of the sender: once per post (a crash here loses one
          * count, never doubles it) */
-        if (grp_member_count_post(d->redis, d->member.mid, d->err) != 0)
+        int counted;
+
+        if (grp_member_append_count_post(d->redis, d->member.mid, d->err) != 0)
             goto out;
         if (core_redis_appendf(d->redis, d->err, "INCR js:post:rate:{%s}", d->member.mid) != 0 ||
             core_redis_appendf(d->redis, d->err, "EXPIRE js:post:rate:{%s} %d NX",
                                d->member.mid, RATE_WINDOW_S) != 0)
             goto out;
+        counted = grp_member_count_reply(d->redis, d->err) == 0;
         for (int k = 0; k < 2; k++) {
             if (core_redis_get_reply(d->redis, NULL, d->err) != 0)
                 goto out;
         }
+        /* Redis lost the script (a restart): once more, loading it */
+        if (!counted && (!core_redis_err_is(d->err, "NOSCRIPT") ||
+                         grp_member_count_post(d->redis, d->member.mid, d->err) != 0))
+            goto out;
+        core_err_clear(d->err);
         if (res.verdict == MOD_DROP &&
             (res.label == MOD_HOSTILE || res.label == MOD_COMMERCIAL ||
              res.label == MOD_POLITICAL) &&
@@ -907,6 +942,7 @@ static int post_message(struct grp_dlg *d)
     char thana[GRP_CODE_MAX + 1];
     char *name_hi = NULL;
     char *name_en = NULL;
+    long long rate = 0;
     int stored = 0;
     int found;
     int added = 0;
@@ -937,11 +973,11 @@ static int post_message(struct grp_dlg *d)
     grp_post_id(d->ctx->event_key, pid);
     if (place_info(d, d->member.group, thana, &name_hi, &name_en) != 0)
         return -1;
-    found = grp_post_load(p, d->redis, pid, true, &rec, d->err);
+    found = post_load_and_rate(p, d->redis, pid, d->member.mid, &rec, &rate, d->err);
     if (found < 0)
         goto out_names;
     if (found == 0) {
-        if (decide_and_store(d, p, pid, thana, now_ms, &stored, &rec) != 0)
+        if (decide_and_store(d, p, pid, thana, now_ms, rate, &stored, &rec) != 0)
             goto out_names;
         found = stored ? 1 : grp_post_load(p, d->redis, pid, true, &rec, d->err);
         if (found <= 0) {
