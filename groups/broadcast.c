@@ -8,6 +8,7 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "core/waiter.h"
 #include "crypto/audit.h"
 #include "crypto/vault.h"
 #include "gateway/outbox.h"
@@ -2270,9 +2271,7 @@ struct grp_bc_worker {
     struct core_redis *r;
     char owner[64];
     pthread_t thread;
-    atomic_bool stop;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct core_waiter wt; /* stop flag and pause */
 };
 
 static void *worker_main(void *arg)
@@ -2280,27 +2279,19 @@ static void *worker_main(void *arg)
     struct grp_bc_worker *w = arg;
 
     core_log_info("broadcast", NULL, "fan-out worker %s started", w->owner);
-    while (!atomic_load(&w->stop)) {
+    while (!core_waiter_stopping(&w->wt)) {
         struct core_err err;
         int did = 0;
         int64_t pause = POLL_MS;
-        struct timespec until;
 
         core_err_clear(&err);
-        if (work_once(w->bc, w->r, w->owner, &w->stop, &did, &err) != 0)
+        if (work_once(w->bc, w->r, w->owner, &w->wt.stop, &did, &err) != 0)
             pause = 1000; /* Redis trouble: logged per job or below */
         if (err.code == CORE_EX_UNAVAILABLE)
             core_log_warn("broadcast", NULL, "worker: %s", err.msg);
         if (did > 0 && pause == POLL_MS)
             continue;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)(pause % 1000) * 1000000L;
-        until.tv_sec += pause / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_mutex_lock(&w->lock);
-        if (!atomic_load(&w->stop))
-            pthread_cond_timedwait(&w->wake, &w->lock, &until);
-        pthread_mutex_unlock(&w->lock);
+        core_waiter_pause(&w->wt, pause);
     }
     core_log_info("broadcast", NULL, "fan-out worker %s stopped", w->owner);
     return NULL;
@@ -2322,12 +2313,10 @@ struct grp_bc_worker *grp_bc_worker_start(struct grp_bc *bc, const struct core_r
     w->r = core_redis_new(ro);
     core_req_id(rnd);
     snprintf(w->owner, sizeof w->owner, "%ld-%s", (long)getpid(), rnd);
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
+    core_waiter_init(&w->wt);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         core_redis_free(w->r);
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->wake);
+        core_waiter_cleanup(&w->wt);
         free(w);
         core_err_set(err, CORE_EX_SOFTWARE, "broadcast: cannot start the worker thread");
         return NULL;
@@ -2339,13 +2328,9 @@ void grp_bc_worker_stop(struct grp_bc_worker *w)
 {
     if (w == NULL)
         return;
-    pthread_mutex_lock(&w->lock);
-    atomic_store(&w->stop, true);
-    pthread_cond_broadcast(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    core_waiter_stop(&w->wt);
     pthread_join(w->thread, NULL);
     core_redis_free(w->r);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->wake);
+    core_waiter_cleanup(&w->wt);
     free(w);
 }

@@ -8,6 +8,7 @@
 #include "core/mem.h"
 #include "core/metrics.h"
 #include "core/util.h"
+#include "core/waiter.h"
 #include "crypto/identity.h"
 #include "crypto/vault.h"
 #include "gateway/outbox.h"
@@ -900,9 +901,7 @@ struct grp_digest_worker {
     struct core_redis *r;
     char owner[64];
     pthread_t thread;
-    atomic_bool stop;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    struct core_waiter wt; /* stop flag and pause */
 };
 
 static void *worker_main(void *arg)
@@ -911,23 +910,15 @@ static void *worker_main(void *arg)
 
     core_log_info("digest", NULL, "digest scheduler %s started (digests at %02d:00, UTC%+d min)",
                   w->owner, w->o.hour, w->o.utc_offset_min);
-    while (!atomic_load(&w->stop)) {
+    while (!core_waiter_stopping(&w->wt)) {
         struct core_err err;
-        struct timespec until;
         int64_t pause = GRP_DIGEST_POLL_MS;
 
         core_err_clear(&err);
-        if (tick(w->r, w->keys, &w->o, w->owner, core_now_ms() / 1000, &w->stop, NULL, &err) !=
+        if (tick(w->r, w->keys, &w->o, w->owner, core_now_ms() / 1000, &w->wt.stop, NULL, &err) !=
             0)
             core_log_warn("digest", NULL, "scheduler: %s", err.msg);
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)(pause % 1000) * 1000000L;
-        until.tv_sec += pause / 1000 + until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_mutex_lock(&w->lock);
-        if (!atomic_load(&w->stop))
-            pthread_cond_timedwait(&w->wake, &w->lock, &until);
-        pthread_mutex_unlock(&w->lock);
+        core_waiter_pause(&w->wt, pause);
     }
     core_log_info("digest", NULL, "digest scheduler %s stopped", w->owner);
     return NULL;
@@ -952,12 +943,10 @@ struct grp_digest_worker *grp_digest_worker_start(const struct grp_digest_opts *
     w->r = core_redis_new(ro);
     core_req_id(rnd);
     snprintf(w->owner, sizeof w->owner, "%ld-%s", (long)getpid(), rnd);
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->wake, NULL);
+    core_waiter_init(&w->wt);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         core_redis_free(w->r);
-        pthread_mutex_destroy(&w->lock);
-        pthread_cond_destroy(&w->wake);
+        core_waiter_cleanup(&w->wt);
         free(w->template_name);
         free(w->number);
         free(w);
@@ -971,14 +960,10 @@ void grp_digest_worker_stop(struct grp_digest_worker *w)
 {
     if (w == NULL)
         return;
-    pthread_mutex_lock(&w->lock);
-    atomic_store(&w->stop, true);
-    pthread_cond_broadcast(&w->wake);
-    pthread_mutex_unlock(&w->lock);
+    core_waiter_stop(&w->wt);
     pthread_join(w->thread, NULL);
     core_redis_free(w->r);
-    pthread_mutex_destroy(&w->lock);
-    pthread_cond_destroy(&w->wake);
+    core_waiter_cleanup(&w->wt);
     free(w->template_name);
     free(w->number);
     free(w);

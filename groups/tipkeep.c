@@ -5,9 +5,9 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/util.h"
+#include "core/waiter.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 
 #define LOCK_KEY "js:tip:purge:lock"
@@ -17,7 +17,7 @@ struct grp_tipkeep {
     struct grp_tip *t;
     struct core_redis *r;
     pthread_t thread;
-    atomic_bool stop;
+    struct core_waiter wt; /* stop flag and pause */
 };
 
 static void run_once(struct grp_tipkeep *k)
@@ -45,14 +45,14 @@ static void run_once(struct grp_tipkeep *k)
 static void *main_loop(void *arg)
 {
     struct grp_tipkeep *k = arg;
-    int64_t next = core_mono_ms() + GRP_TIPKEEP_FIRST_MS;
+    int64_t pause = GRP_TIPKEEP_FIRST_MS;
 
-    while (!atomic_load(&k->stop)) {
-        if (core_mono_ms() >= next) {
-            run_once(k);
-            next = core_mono_ms() + GRP_TIPKEEP_EVERY_MS;
-        }
-        core_sleep_ms(200);
+    for (;;) {
+        core_waiter_pause(&k->wt, pause);
+        if (core_waiter_stopping(&k->wt))
+            break;
+        run_once(k);
+        pause = GRP_TIPKEEP_EVERY_MS;
     }
     return NULL;
 }
@@ -70,9 +70,10 @@ struct grp_tipkeep *grp_tipkeep_start(const struct core_cfg *cfg, struct grp_tip
     k->cfg = cfg;
     k->t = t;
     k->r = core_redis_new(&ro);
-    atomic_init(&k->stop, false);
+    core_waiter_init(&k->wt);
     if (pthread_create(&k->thread, NULL, main_loop, k) != 0) {
         core_err_set(err, CORE_EX_SOFTWARE, "tipkeep: cannot start the retention thread");
+        core_waiter_cleanup(&k->wt);
         core_redis_free(k->r);
         free(k);
         return NULL;
@@ -86,8 +87,9 @@ void grp_tipkeep_stop(struct grp_tipkeep *k)
 {
     if (k == NULL)
         return;
-    atomic_store(&k->stop, true);
+    core_waiter_stop(&k->wt);
     pthread_join(k->thread, NULL);
+    core_waiter_cleanup(&k->wt);
     core_redis_free(k->r);
     free(k);
 }

@@ -12,7 +12,9 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "core/waiter.h"
 #include "tests/harness/harness.h"
+#include <pthread.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +285,39 @@ static void test_every_setting_is_documented(void **state)
     core_cfg_cleanup(&cfg);
 }
 
+static void *stop_later(void *arg)
+{
+    core_sleep_ms(100);
+    core_waiter_stop(arg);
+    return NULL;
+}
+
+/* A pause lasts its time; a stop from another thread ends it at once, and
+ * every later pause returns at once. */
+static void test_waiter(void **state)
+{
+    struct core_waiter w;
+    pthread_t t;
+    int64_t t0;
+
+    (void)state;
+    core_waiter_init(&w);
+    assert_false(core_waiter_stopping(&w));
+    t0 = core_mono_ms();
+    core_waiter_pause(&w, 50);
+    assert_true(core_mono_ms() - t0 >= 45);
+    assert_int_equal(pthread_create(&t, NULL, stop_later, &w), 0);
+    t0 = core_mono_ms();
+    core_waiter_pause(&w, 60000);
+    assert_true(core_waiter_stopping(&w));
+    assert_true(core_mono_ms() - t0 < 30000); /* woken, not timed out */
+    pthread_join(t, NULL);
+    t0 = core_mono_ms();
+    core_waiter_pause(&w, 60000);
+    assert_true(core_mono_ms() - t0 < 30000);
+    core_waiter_cleanup(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_config_print_masks_secrets),
         cmocka_unit_test(test_config_roles),
         cmocka_unit_test(test_every_setting_is_documented),
+        cmocka_unit_test(test_waiter),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
