@@ -270,22 +270,26 @@ struct fan {
     json_t *lbl[2]; /* audio, sticker: the frame sent before (NULL otherwise) */
     char day_key[GRP_CODE_MAX + 40];
     enum grp_relay_mode mode;
+    int mode_read;                   /* mode read (with the first batch's states) */
     char dg_day[GRP_DIGEST_DAY_LEN]; /* digest mode: the digest day of the post */
     long dg_members;                 /* digest mode: members found outside the window */
 };
 
 /* The members' states and, in the same pipeline, the day's cost so far
- * (*spent). */
+ * (*spent) and, with the first batch, the group's relay mode. */
 static int read_states(struct fan *f, const char *const *mids, size_t n, struct member_state *out,
                        long long *spent)
 {
     redisReply *day;
+    int with_mode = !f->mode_read;
 
     for (size_t i = 0; i < n; i++) {
         if (grp_member_append_load(f->r, mids[i], f->err) != 0)
             return -1;
     }
     if (core_redis_appendf(f->r, f->err, "HGET %s cost", f->day_key) != 0)
+        return -1;
+    if (with_mode && core_redis_appendf(f->r, f->err, "HGET js:u:{%s}:cfg relay", f->p->code) != 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         redisReply *rep;
@@ -303,10 +307,26 @@ static int read_states(struct fan *f, const char *const *mids, size_t n, struct 
         }
         freeReplyObject(rep);
     }
-    if (core_redis_get_reply(f->r, &day, f->err) != 0)
+    if (core_redis_get_reply(f->r, &day, f->err) != 0) {
+        if (with_mode)
+            core_redis_get_reply(f->r, NULL, f->err); /* read, so that none is left */
         return -1;
+    }
     *spent = field_ll(day);
     freeReplyObject(day);
+    if (with_mode) {
+        redisReply *m;
+
+        if (core_redis_get_reply(f->r, &m, f->err) != 0)
+            return -1;
+        f->mode = GRP_RELAY_EACH; /* unset or unknown: each */
+        if (m->type == REDIS_REPLY_STRING && grp_relay_mode_parse(m->str, &f->mode) != 0)
+            f->mode = GRP_RELAY_EACH;
+        freeReplyObject(m);
+        if (f->mode == GRP_RELAY_DIGEST)
+            grp_digest_day(f->now_s, f->o->digest_hour, f->o->digest_utc_offset_min, f->dg_day);
+        f->mode_read = 1;
+    }
     return 0;
 }
 
@@ -480,10 +500,7 @@ int grp_relay_fanout(struct core_redis *r, const struct cry_keys *keys,
     f.st = st != NULL ? st : &local;
     f.err = err;
     grp_relay_day_key(p->code, now_s, f.day_key, sizeof f.day_key);
-    if (grp_relay_mode_get(r, p->code, &f.mode, err) != 0)
-        return -1;
-    if (f.mode == GRP_RELAY_DIGEST)
-        grp_digest_day(now_s, o->digest_hour, o->digest_utc_offset_min, f.dg_day);
+    /* the relay mode is read with the first batch's member states */
     for (int l = 0; l < 2; l++) {
         f.msg[l] = grp_relay_message(o, p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI, &f.fb[l]);
         f.lbl[l] = grp_relay_label_message(p, l == 1 ? GRP_LANG_EN : GRP_LANG_HI);
