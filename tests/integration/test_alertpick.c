@@ -156,20 +156,13 @@ static void member(int i, const char *loc, enum grp_lang lang)
 
 /* ======================= talking through the simulator ======================= */
 
+/* POST `req` (stolen) to the simulator: its answer; janseva took it (200). */
 static json_t *inbound(json_t *req)
 {
-    char *body = json_dumps(req, JSON_COMPACT);
-    char *out = NULL;
-    json_t *j;
+    json_t *j = th_stack_send(&S, req);
 
-    json_decref(req);
-    if (th_cloudsim_req(&S.sim, "POST", "/_sim/inbound", body, &out) != 200)
-        fail_msg("inbound refused: %s", out != NULL ? out : "");
-    free(body);
-    j = json_loads(out, 0, NULL);
-    free(out);
-    assert_non_null(j);
-    assert_int_equal(json_integer_value(json_object_get(j, "webhook_status")), 200);
+    if (j == NULL)
+        fail_msg("inbound refused (log %s)", S.app.log_path);
     return j;
 }
 
