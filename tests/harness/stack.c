@@ -455,3 +455,50 @@ int th_stack_wait_quiet(struct th_stack *s, int timeout_ms)
     fprintf(stderr, "stack: janseva did not settle (log %s)\n", s->app.log_path);
     return -1;
 }
+
+int th_stack_member_load(struct th_stack *s, const char *wa, struct grp_member *m)
+{
+    char mid[CRY_MID_LEN];
+    struct core_err err;
+
+    if (th_stack_member(s, wa, mid) != 0)
+        return -1;
+    if (grp_member_load(s->r, mid, m, &err) != 0) {
+        fprintf(stderr, "stack: member of %s: %s\n", wa, err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+int th_stack_enrol(struct th_stack *s, const char *wa, const char *name, const char *code,
+                   int english)
+{
+    struct grp_member m;
+    char id[64];
+    json_t *j;
+
+    j = th_stack_say(s, wa, name, "नमस्ते");
+    if (j == NULL)
+        return -1;
+    json_decref(j);
+    snprintf(id, sizeof id, "join:yes:%s", code);
+    if (th_stack_wait_for(s, wa, "\"type\":\"interactive\"", 1, 15000) != 0 ||
+        th_stack_tap(s, wa, name, id) != 0 || th_stack_wait_for(s, wa, "\"type\"", 2, 15000) != 0)
+        return -1;
+    if (english) {
+        j = th_stack_say(s, wa, name, "english");
+        if (j == NULL)
+            return -1;
+        json_decref(j);
+        if (th_stack_wait_for(s, wa, "\"type\"", 3, 15000) != 0)
+            return -1;
+    }
+    if (th_stack_wait_quiet(s, 15000) != 0 || th_stack_member_load(s, wa, &m) != 0)
+        return -1;
+    if (m.st != GRP_MEMBER_ACTIVE || strcmp(m.group, code) != 0) {
+        fprintf(stderr, "stack: %s is %s in '%s', not active in %s\n", wa,
+                grp_member_state_name(m.st), m.group, code);
+        return -1;
+    }
+    return 0;
+}

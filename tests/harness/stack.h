@@ -17,6 +17,8 @@
 #include "tests/harness/cloudsim.h"
 #include "tests/harness/harness.h"
 
+#include "groups/member.h"
+
 #include <jansson.h>
 
 struct th_stack {
@@ -107,5 +109,15 @@ int th_stack_wait_for(struct th_stack *s, const char *wa, const char *needle, si
 /* Wait until janseva has handled every webhook and sent everything queued
  * (the inbound stream, the three lanes and the delay set are empty). */
 int th_stack_wait_quiet(struct th_stack *s, int timeout_ms);
+
+/* The member record of `wa` (created when unknown) into *m: 0 or -1. */
+int th_stack_member_load(struct th_stack *s, const char *wa, struct grp_member *m);
+
+/* `wa` (profile `name`) joins village group `code` as a citizen does:
+ * greets, taps "join:yes:<code>" on the confirmation, and with `english`
+ * writes "english"; then waits until everything is handled. 0 when the
+ * member is active in `code`, -1 otherwise (said on stderr). */
+int th_stack_enrol(struct th_stack *s, const char *wa, const char *name, const char *code,
+                   int english);
 
 #endif

@@ -105,30 +105,13 @@ static void wait_quiet(struct th_stack *s)
 
 static void member_of(struct th_stack *s, const char *wa, struct grp_member *m)
 {
-    char mid[CRY_MID_LEN];
-    struct core_err err;
-
-    assert_int_equal(th_stack_member(s, wa, mid), 0);
-    assert_int_equal(grp_member_load(s->r, mid, m, &err), 0);
+    assert_int_equal(th_stack_member_load(s, wa, m), 0);
 }
 
 /* Welcome, then the button of the confirmation: a member of Khagaul. */
 static void enrol(struct th_stack *s, const char *wa, int english)
 {
-    struct grp_member m;
-
-    json_decref(say(s, wa, "नमस्ते"));
-    wait_for(s, wa, "\"type\":\"interactive\"", 1);
-    tap(s, wa, "join:yes:KHG-01");
-    wait_for(s, wa, "\"type\"", 2);
-    if (english) {
-        json_decref(say(s, wa, "english"));
-        wait_for(s, wa, "\"type\"", 3);
-    }
-    wait_quiet(s);
-    member_of(s, wa, &m);
-    assert_int_equal(m.st, GRP_MEMBER_ACTIVE);
-    assert_string_equal(m.group, "KHG-01");
+    assert_int_equal(th_stack_enrol(s, wa, PROFILE, "KHG-01", english), 0);
 }
 
 /* No member's number or profile name in what others received. */
