@@ -273,28 +273,13 @@ static json_t *reply(struct th_stack *s, const char *wa, size_t n, const char *k
 
 static void member_of(struct th_stack *s, const char *wa, struct grp_member *m)
 {
-    char mid[CRY_MID_LEN];
-    struct core_err err;
-
-    assert_int_equal(th_stack_member(s, wa, mid), 0);
-    assert_int_equal(grp_member_load(s->r, mid, m, &err), 0);
+    assert_int_equal(th_stack_member_load(s, wa, m), 0);
 }
 
 /* Everything posted is handled and everything queued is sent. */
-static int quiet(void *ud)
-{
-    struct th_stack *s = ud;
-
-    return th_redis_int(&s->redis, "XLEN js:in") == 0 &&
-           th_redis_int(&s->redis, "XLEN js:out:{%s}:0", TH_SIM_PNID) == 0 &&
-           th_redis_int(&s->redis, "XLEN js:out:{%s}:1", TH_SIM_PNID) == 0 &&
-           th_redis_int(&s->redis, "XLEN js:out:{%s}:2", TH_SIM_PNID) == 0 &&
-           th_redis_int(&s->redis, "ZCARD js:out:{%s}:delay", TH_SIM_PNID) <= 0;
-}
-
 static void wait_quiet(struct th_stack *s)
 {
-    if (th_wait(quiet, s, 10000) != 0)
+    if (th_stack_wait_quiet(s, 10000) != 0)
         fail_msg("janseva did not settle (log %s)", s->app.log_path);
 }
 
